@@ -1,0 +1,182 @@
+"""`agents jobs`: enqueue, list, show, cancel, wait for, prune and recover background jobs."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Annotated, Any
+
+import typer
+
+from cleveragents.cli.render import job_detail, jobs_table, key_values, line, print_json
+from cleveragents.cli.state import state
+from cleveragents.domain.durations import parse_duration
+from cleveragents.domain.jobs import JobStatus
+from cleveragents.errors import InvalidInputError
+from cleveragents.store.jobs import JobStore
+from cleveragents.worker.queue import JobQueue
+from cleveragents.worker.worker import log_recovery
+
+app = typer.Typer(help="Background jobs in the async_jobs table.", no_args_is_help=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+JobId = Annotated[str, typer.Argument(help="The job's id.", show_default=False)]
+TIMEOUT_EXIT = 124
+
+
+def _payload(text: str | None) -> dict[str, Any]:
+    if text is None:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(f"--payload is not valid JSON: {exc.msg} at position {exc.pos}") from None
+    if not isinstance(value, dict):
+        raise InvalidInputError("--payload must be a JSON object")
+    return value
+
+
+@app.command()
+def enqueue(
+    ctx: typer.Context,
+    kind: Annotated[str, typer.Argument(help="Job kind: command, sleep, noop, diagnostics.probe.")],
+    argv: Annotated[
+        list[str] | None,
+        typer.Argument(help="For `command`: the program and its arguments, after `--`.", show_default=False),
+    ] = None,
+    payload: Annotated[
+        str | None, typer.Option("--payload", help="The payload as a JSON object.", show_default=False)
+    ] = None,
+    priority: Annotated[int, typer.Option("--priority", help="Lower runs first (0 or more).")] = 0,
+    max_attempts: Annotated[
+        int | None,
+        typer.Option("--max-attempts", help="Runs allowed if workers die (default: async.max_attempts).", show_default=False),
+    ] = None,
+    count: Annotated[
+        int, typer.Option("--count", min=1, max=1_000_000, help="Enqueue this many copies at once.")
+    ] = 1,
+    json_out: JsonOption = False,
+) -> None:
+    """Add a job to the queue and print its id.
+
+    Examples: `agents jobs enqueue sleep --payload '{"seconds": 5}'`,
+    `agents jobs enqueue command -- make test`.
+    """
+    app_state = state(ctx)
+    settings = app_state.settings().settings
+    if not settings.async_.enabled:
+        raise InvalidInputError("background jobs are disabled (async.enabled = false)")
+    body = _payload(payload)
+    if argv:
+        if kind != "command":
+            raise InvalidInputError(f"only the `command` kind takes an argv after `--`, not {kind!r}")
+        body["argv"] = argv
+    queue = JobQueue(app_state.db())
+    attempts = settings.async_.max_attempts if max_attempts is None else max_attempts
+    if count == 1:
+        job = queue.enqueue(kind, body, priority=priority, max_attempts=attempts)
+        print_json(job.to_json()) if json_out else line(job.id)
+        return
+    template = queue.build(kind, body, priority=priority, max_attempts=attempts)
+    ids = queue.enqueue_many([template] * count)
+    if json_out:
+        print_json({"ids": ids, "count": len(ids)})
+    else:
+        for job_id in ids:
+            line(job_id)
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    status: Annotated[
+        JobStatus | None, typer.Option("--status", help="Only jobs in this status.", show_default=False)
+    ] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="Only jobs of this kind.", show_default=False)] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=100_000, help="At most this many, newest first.")] = 50,
+    json_out: JsonOption = False,
+) -> None:
+    """List jobs, newest first."""
+    jobs = JobStore(state(ctx).db()).list(status=status, kind=kind, limit=limit)
+    if json_out:
+        print_json([job.to_json() for job in jobs])
+    else:
+        jobs_table(jobs)
+
+
+@app.command()
+def show(ctx: typer.Context, job_id: JobId, json_out: JsonOption = False) -> None:
+    """Show one job: status, attempts, worker, timestamps, error and result."""
+    job = JobStore(state(ctx).db()).get(job_id)
+    print_json(job.to_json()) if json_out else job_detail(job)
+
+
+@app.command()
+def cancel(ctx: typer.Context, job_id: JobId, json_out: JsonOption = False) -> None:
+    """Cancel a job: a queued one at once, a running one is stopped by its worker."""
+    app_state = state(ctx)
+    job = JobStore(app_state.db()).cancel(job_id, JobQueue(app_state.db()).clock())
+    if json_out:
+        print_json(job.to_json())
+    elif job.status == JobStatus.CANCELLED:
+        line(f"cancelled {job.id}")
+    else:
+        line(f"cancel requested for {job.id}; its worker will stop it")
+
+
+@app.command()
+def wait(
+    ctx: typer.Context,
+    job_id: JobId,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", min=0, help="Give up after this many seconds (exit 124).", show_default=False)
+    ] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Wait for a job to finish. Exit 0 if it succeeded, 1 if it failed or was cancelled, 124 on timeout."""
+    job = JobQueue(state(ctx).db()).wait(job_id, timeout)
+    if json_out:
+        print_json(job.to_json())
+    else:
+        line(f"{job.id} {job.status.value}" + (f": {job.error_message}" if job.error_message else ""))
+    if not job.status.is_terminal:
+        raise typer.Exit(TIMEOUT_EXIT)
+    if job.status != JobStatus.SUCCEEDED:
+        raise typer.Exit(1)
+
+
+@app.command()
+def prune(
+    ctx: typer.Context,
+    older_than: Annotated[
+        str | None,
+        typer.Option("--older-than", help="Age like 90s, 15m, 12h, 7d (default: async.job_ttl).", show_default=False),
+    ] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Delete finished jobs older than the given age."""
+    app_state = state(ctx)
+    seconds = app_state.settings().settings.async_.job_ttl if older_than is None else parse_duration(older_than)
+    queue = JobQueue(app_state.db())
+    deleted = queue.store.prune(queue.clock() - timedelta(seconds=seconds))
+    print_json({"deleted": deleted}) if json_out else line(f"deleted {deleted} finished job(s)")
+
+
+@app.command()
+def recover(ctx: typer.Context, json_out: JsonOption = False) -> None:
+    """Requeue (or fail, without attempts left) running jobs whose worker stopped heartbeating."""
+    app_state = state(ctx)
+    stale_after = app_state.settings().settings.async_.stale_after
+    queue = JobQueue(app_state.db())
+    report = queue.store.recover_stale(queue.clock(), stale_after)
+    log_recovery(report)
+    if json_out:
+        print_json(report.model_dump())
+        return
+    key_values(
+        [
+            ("requeued", ", ".join(report.requeued) or "none"),
+            ("failed", ", ".join(report.failed) or "none"),
+            ("workers lost", ", ".join(report.lost_workers) or "none"),
+        ]
+    )

@@ -1,0 +1,125 @@
+"""All terminal output: rich tables on a terminal, plain lines otherwise, JSON on request."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from cleveragents.domain.jobs import AsyncJob, WorkerInfo
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def print_json(document: Any) -> None:
+    """Exactly one JSON document on stdout."""
+    sys.stdout.write(json.dumps(document, indent=2, sort_keys=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def line(text: str) -> None:
+    """One plain line on stdout (no markup)."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def error(text: str) -> None:
+    """One line on stderr."""
+    err.print(text, markup=False)
+
+
+def warning(text: str) -> None:
+    """A warning on stderr."""
+    err.print(f"warning: {text}", markup=False)
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+
+
+def _table(title: str, headers: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    rows = list(rows)
+    if out.is_terminal:
+        table = Table(title=title, title_justify="left")
+        for header in headers:
+            table.add_column(header)
+        for row in rows:
+            table.add_row(*row)
+        out.print(table)
+        return
+    line("\t".join(headers))
+    for row in rows:
+        line("\t".join(row))
+
+
+def jobs_table(jobs: Sequence[AsyncJob]) -> None:
+    """A listing of jobs."""
+    _table(
+        "jobs",
+        ["id", "kind", "status", "priority", "attempts", "worker", "created", "finished"],
+        (
+            [
+                job.id,
+                job.kind,
+                job.status.value,
+                str(job.priority),
+                f"{job.attempts}/{job.max_attempts}",
+                job.worker_id or "-",
+                _when(job.created_at),
+                _when(job.finished_at),
+            ]
+            for job in jobs
+        ),
+    )
+
+
+def job_detail(job: AsyncJob) -> None:
+    """One job, field by field."""
+    doc = job.to_json()
+    width = max(len(k) for k in doc)
+    for key, value in doc.items():
+        shown = json.dumps(value) if isinstance(value, dict | list) else value
+        line(f"{key.ljust(width)}  {'-' if shown is None else shown}")
+
+
+def workers_table(workers: Sequence[WorkerInfo], now: datetime, stale_after: float) -> None:
+    """A listing of workers, with whether their heartbeat is fresh."""
+    _table(
+        "workers",
+        ["id", "host", "pid", "status", "threads", "running", "done", "failed", "heartbeat"],
+        (
+            [
+                w.id,
+                w.hostname,
+                str(w.pid),
+                worker_liveness(w, now, stale_after),
+                str(w.max_workers),
+                str(w.jobs_running),
+                str(w.jobs_succeeded),
+                str(w.jobs_failed),
+                f"{(now - w.last_heartbeat).total_seconds():.1f}s ago",
+            ]
+            for w in workers
+        ),
+    )
+
+
+def worker_liveness(worker: WorkerInfo, now: datetime, stale_after: float) -> str:
+    """running, stale (no heartbeat for stale_after), stopped or lost."""
+    if worker.status.value == "running" and (now - worker.last_heartbeat).total_seconds() > stale_after:
+        return "stale"
+    return worker.status.value
+
+
+def key_values(pairs: Iterable[tuple[str, str]]) -> None:
+    """Aligned ``key  value`` lines."""
+    pairs = list(pairs)
+    width = max((len(k) for k, _ in pairs), default=0)
+    for key, value in pairs:
+        line(f"{key.ljust(width)}  {value}")

@@ -1,0 +1,58 @@
+"""What every command shares: the settings (loaded once) and the database (opened on first use)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from cleveragents.settings import LoadedSettings, load_settings
+from cleveragents.store.engine import Database
+from cleveragents.store.migrations import ensure_schema
+
+
+@dataclass
+class AppState:
+    """Global options and lazily opened resources."""
+
+    db_url: str | None = None
+    config_file: Path | None = None
+    debug: bool = False
+    verbose: int = 0
+    _loaded: LoadedSettings | None = None
+    _db: Database | None = None
+    flags: dict[str, Any] = field(default_factory=dict)
+
+    def settings(self, **flags: Any) -> LoadedSettings:
+        """Settings merged with this command's flags (keys like ``async.max_workers``)."""
+        merged = {"database_url": self.db_url, **self.flags, **flags}
+        if self._loaded is None or flags:
+            self._loaded = load_settings(self.config_file, flags=merged)
+            self.flags = {k: v for k, v in merged.items() if v is not None}
+        return self._loaded
+
+    def db(self) -> Database:
+        """The database, created and migrated to head on first use."""
+        if self._db is None:
+            loaded = self.settings()
+            database = Database(loaded.settings.database_url, loaded.settings.sqlite)
+            database.open()
+            ensure_schema(database)
+            self._db = database
+        return self._db
+
+    def close(self) -> None:
+        """Release the database connections."""
+        if self._db is not None:
+            self._db.dispose()
+            self._db = None
+
+
+def state(ctx: typer.Context) -> AppState:
+    """The AppState of the running command."""
+    root = ctx.find_root()
+    if not isinstance(root.obj, AppState):
+        root.obj = AppState()
+    return root.obj

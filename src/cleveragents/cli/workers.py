@@ -1,0 +1,69 @@
+"""`agents worker`: run a worker process, list registered workers."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from cleveragents.cli.render import print_json, worker_liveness, workers_table
+from cleveragents.cli.state import state
+from cleveragents.domain.clock import utcnow
+from cleveragents.store.workers import WorkerStore
+from cleveragents.worker.signals import install_signal_handlers
+from cleveragents.worker.worker import AsyncWorker
+
+app = typer.Typer(help="Worker processes that run background jobs.", no_args_is_help=True)
+
+
+@app.command()
+def run(
+    ctx: typer.Context,
+    max_workers: Annotated[
+        int | None,
+        typer.Option("--max-workers", help="Threads to run jobs on (default: async.max_workers).", show_default=False),
+    ] = None,
+    poll_interval: Annotated[
+        float | None,
+        typer.Option("--poll-interval", help="Seconds between full polls (default: async.poll_interval).", show_default=False),
+    ] = None,
+    burst: Annotated[bool, typer.Option("--burst", help="Exit once nothing is left to claim.")] = False,
+) -> None:
+    """Run jobs until stopped. Ctrl-C or SIGTERM stops gracefully (running jobs finish within
+    async.shutdown_grace, the rest go back to the queue); a second signal exits at once."""
+    app_state = state(ctx)
+    loaded = app_state.settings(**{"async.max_workers": max_workers, "async.poll_interval": poll_interval})
+    worker = AsyncWorker(app_state.db(), loaded.settings.async_)
+    restore = install_signal_handlers(worker)
+    try:
+        worker.run(burst=burst)
+    finally:
+        restore()
+    if worker.unfinished_threads:
+        # Their jobs are back in the queue; threads that ignore their token cannot be joined.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(1)
+    if worker.fatal_error is not None:
+        raise typer.Exit(1)
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    all_: Annotated[bool, typer.Option("--all", help="Include stopped workers.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Registered workers, with heartbeat freshness and counters."""
+    app_state = state(ctx)
+    stale_after = app_state.settings().settings.async_.stale_after
+    workers = WorkerStore(app_state.db()).list(include_stopped=all_)
+    now = utcnow()
+    if json_out:
+        print_json(
+            [{**w.to_json(), "liveness": worker_liveness(w, now, stale_after)} for w in workers]
+        )
+    else:
+        workers_table(workers, now, stale_after)

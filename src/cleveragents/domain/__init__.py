@@ -1,0 +1,1 @@
+"""Domain models, enums and rules. No I/O."""

@@ -1,0 +1,21 @@
+"""Durations as people type them: ``90``, ``90s``, ``15m``, ``12h``, ``7d``, ``2w``."""
+
+from __future__ import annotations
+
+import re
+
+from cleveragents.errors import InvalidInputError
+
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
+_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$", re.IGNORECASE)
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``text``; raises :class:`InvalidInputError` for anything else."""
+    match = _PATTERN.match(text)
+    if not match:
+        raise InvalidInputError(
+            f"invalid duration {text!r}: use a number with an optional unit s, m, h, d or w "
+            "(e.g. 90s, 15m, 7d)"
+        )
+    return float(match.group(1)) * _UNITS[match.group(2).lower()]

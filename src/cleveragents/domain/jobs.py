@@ -1,0 +1,168 @@
+"""AsyncJob: the unit of background work, its statuses and the transitions allowed between them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cleveragents.errors import InvalidJobTransitionError
+
+
+class JobStatus(StrEnum):
+    """Where a job is in its life."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        """True for succeeded, failed and cancelled: nothing happens to the job any more."""
+        return self in TERMINAL_STATUSES
+
+
+class JobPhase(StrEnum):
+    """The plan phase a job runs, when it runs one."""
+
+    EXECUTE = "execute"
+    APPLY = "apply"
+
+
+TERMINAL_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
+
+# running -> queued happens only through recovery or a graceful shutdown, and only while the job
+# has attempts left (see `can_requeue`).
+ALLOWED_TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
+    JobStatus.QUEUED: frozenset({JobStatus.RUNNING, JobStatus.CANCELLED}),
+    JobStatus.RUNNING: frozenset(
+        {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.QUEUED}
+    ),
+    JobStatus.SUCCEEDED: frozenset(),
+    JobStatus.FAILED: frozenset(),
+    JobStatus.CANCELLED: frozenset(),
+}
+
+
+def sources_of(target: JobStatus) -> frozenset[JobStatus]:
+    """The statuses a job may move to ``target`` from."""
+    return frozenset(src for src, targets in ALLOWED_TRANSITIONS.items() if target in targets)
+
+
+def check_transition(current: JobStatus, target: JobStatus, job_id: str = "") -> None:
+    """Raise :class:`InvalidJobTransitionError` unless ``current -> target`` is allowed."""
+    if target not in ALLOWED_TRANSITIONS[current]:
+        which = f"job {job_id} " if job_id else "job "
+        raise InvalidJobTransitionError(
+            f"{which}cannot go from {current.value} to {target.value}"
+            + (" (it has finished)" if current.is_terminal else "")
+        )
+
+
+def can_requeue(attempts: int, max_attempts: int) -> bool:
+    """A running job may go back to queued only while it has attempts left."""
+    return attempts < max_attempts
+
+
+class AsyncJob(BaseModel):
+    """One row of ``async_jobs``, as the rest of the program sees it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    kind: str
+    status: JobStatus
+    priority: int = 0
+    payload: dict[str, Any] = Field(default_factory=dict)
+    attempts: int = 0
+    max_attempts: int = 3
+    plan_id: str | None = None
+    phase: JobPhase | None = None
+    run_after: datetime
+    worker_id: str | None = None
+    last_heartbeat: datetime | None = None
+    cancel_requested: bool = False
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    error_message: str | None = None
+    result: Any = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The job as a JSON-ready dict (field names as in ARCHITECTURE.md)."""
+        return self.model_dump(mode="json")
+
+
+class NewJob(BaseModel):
+    """What it takes to enqueue a job; the payload has already been validated for its kind."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    payload: dict[str, Any]
+    priority: int = Field(0, ge=0)
+    max_attempts: int = Field(3, ge=1, le=100)
+    run_after: datetime | None = None
+    plan_id: str | None = None
+    phase: JobPhase | None = None
+
+
+class JobOutcome(BaseModel):
+    """How a job's run ended, decided by the thread that ran it, recorded by its worker."""
+
+    model_config = ConfigDict(frozen=True)
+
+    job_id: str
+    status: JobStatus
+    finished_at: datetime
+    result: Any = None
+    error_message: str | None = None
+
+
+class WorkerStatus(StrEnum):
+    """A registered worker process: running, stopped gracefully, or lost (stale heartbeat)."""
+
+    RUNNING = "running"
+    STOPPED = "stopped"
+    LOST = "lost"
+
+
+class WorkerInfo(BaseModel):
+    """One row of ``workers``: a worker process, its heartbeat and its counters."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    hostname: str
+    pid: int
+    max_workers: int
+    status: WorkerStatus
+    started_at: datetime
+    last_heartbeat: datetime
+    stopped_at: datetime | None = None
+    jobs_running: int = 0
+    jobs_succeeded: int = 0
+    jobs_failed: int = 0
+    jobs_cancelled: int = 0
+    jobs_requeued: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """The worker as a JSON-ready dict."""
+        return self.model_dump(mode="json")
+
+
+class RecoveryReport(BaseModel):
+    """What a recovery pass did: jobs requeued, jobs failed, workers marked lost."""
+
+    requeued: list[str] = Field(default_factory=list)
+    failed: list[str] = Field(default_factory=list)
+    lost_workers: list[str] = Field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        """True when there was nothing to recover."""
+        return not (self.requeued or self.failed or self.lost_workers)

@@ -1,0 +1,74 @@
+"""One exception root for everything `agents` raises on purpose, and its families.
+
+Each family carries the exit code the CLI uses for it (see ARCHITECTURE.md, "Exit codes"):
+1 the operation ran and failed, 2 bad usage or invalid input, 3 conflict, 4 not found.
+A class's docstring is its default message.
+"""
+
+from __future__ import annotations
+
+
+class AgentsError(Exception):
+    """Something went wrong."""
+
+    exit_code = 1
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or (self.__doc__ or "").strip())
+
+    @property
+    def message(self) -> str:
+        """The one-line message shown to the user."""
+        return str(self.args[0]) if self.args else ""
+
+
+class InvalidInputError(AgentsError, ValueError):
+    """The input is not valid."""
+
+    exit_code = 2
+
+
+class ConfigError(InvalidInputError):
+    """The configuration is not valid."""
+
+
+class PayloadError(InvalidInputError):
+    """The job payload is not valid."""
+
+
+class UnknownJobKindError(InvalidInputError):
+    """No job kind with that name is registered."""
+
+
+class NotFoundError(AgentsError, LookupError):
+    """Not found."""
+
+    exit_code = 4
+
+
+class JobNotFoundError(NotFoundError):
+    """No job with that id."""
+
+
+class ConflictError(AgentsError):
+    """The operation conflicts with the current state."""
+
+    exit_code = 3
+
+
+class InvalidTransitionError(ConflictError):
+    """That state change is not allowed."""
+
+
+class InvalidJobTransitionError(InvalidTransitionError):
+    """That job status change is not allowed."""
+
+
+class StoreError(AgentsError):
+    """The database could not be used."""
+
+
+class DatabaseUnavailableError(StoreError):
+    """The database cannot be opened."""
+
+    exit_code = 2

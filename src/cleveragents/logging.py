@@ -1,0 +1,40 @@
+"""configure_logging: rich on a terminal, plain lines otherwise, JSON lines on request."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+from rich.console import Console
+from rich.logging import RichHandler
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps(
+            {
+                "at": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+                "level": record.levelname.lower(),
+                "logger": record.name,
+                "message": record.getMessage(),
+            }
+        )
+
+
+def configure_logging(verbose: int = 0, json_lines: bool = False) -> None:
+    """Send the package's logs to stderr: INFO by default, DEBUG with ``-v``."""
+    level = logging.DEBUG if verbose > 0 else logging.INFO
+    handler: logging.Handler
+    if json_lines:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(_JsonFormatter())
+    elif sys.stderr.isatty():
+        handler = RichHandler(console=Console(stderr=True), show_path=False)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    root = logging.getLogger("cleveragents")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False

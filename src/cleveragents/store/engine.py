@@ -1,0 +1,133 @@
+"""The engine and every piece of SQLite policy, in one place.
+
+Writers start their transactions with ``BEGIN IMMEDIATE`` so that two writers never both read and
+then collide on the upgrade to a write lock ("database is locked" despite busy_timeout); readers use
+a plain deferred ``BEGIN`` and, under WAL, never wait for writers.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, exc
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from cleveragents.domain.redaction import redact_url
+from cleveragents.errors import DatabaseUnavailableError, StoreError
+from cleveragents.settings import SQLiteSettings
+
+IMMEDIATE = "agents_immediate"
+POOL_SIZE = 8  # a worker holds its loop, heartbeat and detector connections; the CLI one more
+
+
+def _install_sqlite_policy(engine: Engine, sqlite: SQLiteSettings) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # Take transaction control away from pysqlite: it would otherwise BEGIN lazily (DEFERRED)
+        # before DML only, which breaks BEGIN IMMEDIATE and transactional DDL.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            # WAL: readers never block the writer and the writer never blocks readers; the
+            # worker's idle polling must not stall a CLI enqueue.
+            cursor.execute("PRAGMA journal_mode=WAL")
+            # NORMAL under WAL survives a process crash (kill -9) but may lose the last commits
+            # on power loss; FULL also survives power loss at roughly a third of the commit rate.
+            cursor.execute(f"PRAGMA synchronous={sqlite.synchronous.upper()}")
+            # Writers queue on the lock instead of failing at once with "database is locked".
+            cursor.execute(f"PRAGMA busy_timeout={int(sqlite.busy_timeout_ms)}")
+            # No foreign keys yet between our tables, but the ones added later must hold.
+            cursor.execute("PRAGMA foreign_keys=ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get(IMMEDIATE):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+class Database:
+    """An engine with the project's policy, and the transactions the repositories use."""
+
+    def __init__(self, url: str, sqlite: SQLiteSettings | None = None) -> None:
+        self.url = url
+        self.safe_url = redact_url(url)
+        try:
+            parsed = make_url(url)
+        except exc.ArgumentError:
+            raise DatabaseUnavailableError(f"cannot open database: {self.safe_url!r} is not a database URL") from None
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        kwargs: dict[str, Any] = {}
+        if self.is_sqlite:
+            database = parsed.database or ""
+            if not database or database == ":memory:":
+                raise DatabaseUnavailableError(
+                    "cannot open database: an in-memory SQLite database cannot be shared by "
+                    "workers; give a file path"
+                )
+            self.path: Path | None = Path(database)
+            kwargs.update(pool_size=POOL_SIZE, max_overflow=16)
+        else:
+            self.path = None
+        try:
+            self.engine = create_engine(url, **kwargs)
+        except (exc.ArgumentError, exc.NoSuchModuleError, ImportError) as error:
+            raise DatabaseUnavailableError(
+                f"cannot open database {self.safe_url}: {error}"
+            ) from None
+        self.writer = self.engine.execution_options(**{IMMEDIATE: True})
+        if self.is_sqlite:
+            _install_sqlite_policy(self.engine, sqlite or SQLiteSettings())
+
+    def open(self) -> None:
+        """Make sure the database can be reached (and, for SQLite, that the file is one)."""
+        if self.path is not None:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise DatabaseUnavailableError(
+                    f"cannot open database {self.safe_url}: cannot create {self.path.parent}: "
+                    f"{error.strerror}"
+                ) from None
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1").close()
+        except exc.DBAPIError as error:
+            raise DatabaseUnavailableError(self._describe(error)) from None
+
+    def _describe(self, error: exc.DBAPIError) -> str:
+        original = error.orig
+        text = str(original).splitlines()[0] if original is not None else str(error)
+        if isinstance(original, sqlite3.DatabaseError) and "not a database" in text:
+            return f"cannot open database {self.safe_url}: the file is not an SQLite database"
+        return f"cannot open database {self.safe_url}: {text}"
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite); commits on success."""
+        try:
+            with self.writer.begin() as conn:
+                yield conn
+        except exc.OperationalError as error:
+            raise StoreError(f"database error: {str(error.orig).splitlines()[0]}") from error
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read transaction."""
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except exc.OperationalError as error:
+            raise StoreError(f"database error: {str(error.orig).splitlines()[0]}") from error
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()

@@ -1,0 +1,403 @@
+"""The job queue: enqueue, claim, finish, cancel, recover and prune ``async_jobs`` rows.
+
+Hot-path statements are SQLAlchemy Core (no ORM): a claim is one ``UPDATE … WHERE id IN (SELECT …
+LIMIT n FOR UPDATE SKIP LOCKED) RETURNING …`` in a write transaction. SQLite ignores the
+``FOR UPDATE SKIP LOCKED`` part and gets its exclusivity from ``BEGIN IMMEDIATE``; PostgreSQL gets
+it from the row locks. Every status change is a conditional update on the current status, so the
+database, not a read-then-write in Python, decides who wins a race.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Row,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
+
+from cleveragents.domain.ids import new_id
+from cleveragents.domain.jobs import (
+    TERMINAL_STATUSES,
+    AsyncJob,
+    JobOutcome,
+    JobStatus,
+    NewJob,
+    RecoveryReport,
+    check_transition,
+)
+from cleveragents.errors import InvalidJobTransitionError, JobNotFoundError
+from cleveragents.store.engine import Database
+from cleveragents.store.tables import async_jobs, workers
+
+PRUNE_BATCH = 1000
+_QUEUED = literal_column("'queued'")  # a literal, so SQLite can use the partial claim index
+_TERMINAL = [s.value for s in TERMINAL_STATUSES]
+_c = async_jobs.c
+
+
+def _to_job(row: Row[Any]) -> AsyncJob:
+    m = row._mapping
+    return AsyncJob(
+        id=m["id"],
+        kind=m["kind"],
+        status=m["status"],
+        priority=m["priority"],
+        payload=m["payload_json"],
+        attempts=m["attempts"],
+        max_attempts=m["max_attempts"],
+        plan_id=m["plan_id"],
+        phase=m["phase"],
+        run_after=m["run_after"],
+        worker_id=m["worker_id"],
+        last_heartbeat=m["last_heartbeat"],
+        cancel_requested=m["cancel_requested"],
+        created_at=m["created_at"],
+        started_at=m["started_at"],
+        finished_at=m["finished_at"],
+        error_message=m["error_message"],
+        result=m["result_json"],
+    )
+
+
+def _row_values(job: NewJob, job_id: str, now: datetime) -> dict[str, Any]:
+    return {
+        "id": job_id,
+        "kind": job.kind,
+        "plan_id": job.plan_id,
+        "phase": job.phase.value if job.phase else None,
+        "status": JobStatus.QUEUED.value,
+        "priority": job.priority,
+        "payload_json": job.payload,
+        "attempts": 0,
+        "max_attempts": job.max_attempts,
+        "run_after": job.run_after or now,
+        "cancel_requested": False,
+        "created_at": now,
+    }
+
+
+_INSERT = insert(async_jobs)
+
+_RECORD_OUTCOME = (
+    update(async_jobs)
+    .where(
+        _c.id == bindparam("b_id"),
+        _c.status == JobStatus.RUNNING.value,
+        _c.worker_id == bindparam("b_worker"),
+    )
+    .values(
+        status=bindparam("b_status"),
+        finished_at=bindparam("b_finished"),
+        result_json=bindparam("b_result"),
+        error_message=bindparam("b_error"),
+    )
+)
+
+
+class JobStore:
+    """Domain verbs over the ``async_jobs`` table."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- enqueue ----------------------------------------------------------------------------
+
+    def enqueue(self, job: NewJob, now: datetime) -> AsyncJob:
+        """Insert one queued job and return it."""
+        values = _row_values(job, new_id(), now)
+        with self.db.write() as conn:
+            conn.execute(_INSERT, values)
+        return AsyncJob(
+            id=values["id"],
+            kind=job.kind,
+            status=JobStatus.QUEUED,
+            priority=job.priority,
+            payload=job.payload,
+            max_attempts=job.max_attempts,
+            plan_id=job.plan_id,
+            phase=job.phase,
+            run_after=values["run_after"],
+            created_at=now,
+        )
+
+    def enqueue_many(self, jobs: Sequence[NewJob], now: datetime) -> list[str]:
+        """Insert many queued jobs in one transaction; returns their ids in order."""
+        rows = [_row_values(job, new_id(), now) for job in jobs]
+        if rows:
+            with self.db.write() as conn:
+                conn.execute(_INSERT, rows)
+        return [row["id"] for row in rows]
+
+    # -- read -------------------------------------------------------------------------------
+
+    def get(self, job_id: str) -> AsyncJob:
+        """The job with ``job_id``; :class:`JobNotFoundError` if there is none."""
+        with self.db.read() as conn:
+            return self._get(conn, job_id)
+
+    def _get(self, conn: Connection, job_id: str) -> AsyncJob:
+        row = conn.execute(select(async_jobs).where(_c.id == job_id)).first()
+        if row is None:
+            raise JobNotFoundError(f"no job with id {job_id}")
+        return _to_job(row)
+
+    def list(
+        self, status: JobStatus | None = None, kind: str | None = None, limit: int = 50
+    ) -> list[AsyncJob]:
+        """The newest jobs first, optionally only those of one status or kind."""
+        query = select(async_jobs).order_by(_c.id.desc()).limit(limit)
+        if status is not None:
+            query = query.where(_c.status == status.value)
+        if kind is not None:
+            query = query.where(_c.kind == kind)
+        with self.db.read() as conn:
+            return [_to_job(row) for row in conn.execute(query)]
+
+    def count_by_status(self) -> dict[JobStatus, int]:
+        """How many jobs there are in each status (every status present, zeros included)."""
+        counts = dict.fromkeys(JobStatus, 0)
+        with self.db.read() as conn:
+            for status, count in conn.execute(
+                select(_c.status, func.count()).group_by(_c.status)
+            ):
+                counts[JobStatus(status)] = count
+        return counts
+
+    def has_claimable(self, now: datetime) -> bool:
+        """True if a queued job could be claimed at ``now``."""
+        query = select(_c.id).where(_c.status == _QUEUED, _c.run_after <= now).limit(1)
+        with self.db.read() as conn:
+            return conn.execute(query).first() is not None
+
+    # -- the worker's side ------------------------------------------------------------------
+
+    def claim(
+        self,
+        worker_id: str,
+        now: datetime,
+        limit: int,
+        outcomes: Sequence[JobOutcome] = (),
+    ) -> tuple[list[AsyncJob], int]:
+        """Record ``outcomes`` and claim up to ``limit`` jobs, in one transaction.
+
+        Jobs are claimed in priority, then id (creation) order. Returns the claimed jobs and how
+        many outcomes were recorded (an outcome is not recorded when the job is no longer this
+        worker's: recovery gave it to another worker after this one looked dead).
+        """
+        with self.db.write() as conn:
+            recorded = self._record(conn, worker_id, outcomes)
+            if limit <= 0:
+                return [], recorded
+            picked = (
+                select(_c.id)
+                .where(_c.status == _QUEUED, _c.run_after <= now)
+                .order_by(_c.priority, _c.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+                .scalar_subquery()
+            )
+            claim = (
+                update(async_jobs)
+                .where(_c.id.in_(picked))
+                .values(
+                    status=JobStatus.RUNNING.value,
+                    worker_id=worker_id,
+                    attempts=_c.attempts + 1,
+                    started_at=now,
+                    last_heartbeat=now,
+                )
+                .returning(*async_jobs.c)
+            )
+            jobs = [_to_job(row) for row in conn.execute(claim)]
+        jobs.sort(key=lambda job: (job.priority, job.id))
+        return jobs, recorded
+
+    def record_outcomes(self, worker_id: str, outcomes: Sequence[JobOutcome]) -> int:
+        """Record how jobs ended; returns how many were still this worker's to finish."""
+        if not outcomes:
+            return 0
+        with self.db.write() as conn:
+            return self._record(conn, worker_id, outcomes)
+
+    @staticmethod
+    def _record(conn: Connection, worker_id: str, outcomes: Sequence[JobOutcome]) -> int:
+        final = [o for o in outcomes if o.status != JobStatus.QUEUED]
+        requeue = [o for o in outcomes if o.status == JobStatus.QUEUED]
+        recorded = 0
+        if final:
+            for outcome in final:
+                check_transition(JobStatus.RUNNING, outcome.status, outcome.job_id)
+            result = conn.execute(
+                _RECORD_OUTCOME,
+                [
+                    {
+                        "b_id": o.job_id,
+                        "b_worker": worker_id,
+                        "b_status": o.status.value,
+                        "b_finished": o.finished_at,
+                        "b_result": o.result,
+                        "b_error": o.error_message,
+                    }
+                    for o in final
+                ],
+            )
+            recorded += max(result.rowcount, 0)
+        if requeue:
+            recorded += JobStore._requeue_own(conn, worker_id, [o.job_id for o in requeue])
+        return recorded
+
+    @staticmethod
+    def _requeue_own(conn: Connection, worker_id: str, job_ids: Iterable[str]) -> int:
+        # A job interrupted by a graceful shutdown goes back to the queue and gets the attempt
+        # back: the job did not fail, its worker went away politely.
+        result = conn.execute(
+            update(async_jobs)
+            .where(
+                _c.id.in_(list(job_ids)),
+                _c.status == JobStatus.RUNNING.value,
+                _c.worker_id == worker_id,
+            )
+            .values(
+                status=JobStatus.QUEUED.value,
+                worker_id=None,
+                started_at=None,
+                last_heartbeat=None,
+                attempts=func.max(_c.attempts - 1, 0)
+                if conn.dialect.name == "sqlite"
+                else func.greatest(_c.attempts - 1, 0),
+            )
+        )
+        return max(result.rowcount, 0)
+
+    def requeue_own(self, worker_id: str, job_ids: Sequence[str]) -> int:
+        """Put this worker's running jobs back to queued (graceful shutdown); returns how many."""
+        if not job_ids:
+            return 0
+        with self.db.write() as conn:
+            return self._requeue_own(conn, worker_id, job_ids)
+
+    def cancel_requested(self, worker_id: str) -> set[str]:
+        """Ids of this worker's running jobs that someone asked to cancel."""
+        query = select(_c.id).where(
+            _c.worker_id == worker_id,
+            _c.status == JobStatus.RUNNING.value,
+            _c.cancel_requested.is_(True),
+        )
+        with self.db.read() as conn:
+            return set(conn.scalars(query))
+
+    # -- the user's side --------------------------------------------------------------------
+
+    def cancel(self, job_id: str, now: datetime) -> AsyncJob:
+        """Cancel a job: a queued one at once; a running one is asked to stop by its worker.
+
+        Raises :class:`InvalidJobTransitionError` for a job that has already finished.
+        """
+        with self.db.write() as conn:
+            done = conn.execute(
+                update(async_jobs)
+                .where(_c.id == job_id, _c.status == JobStatus.QUEUED.value)
+                .values(status=JobStatus.CANCELLED.value, finished_at=now, cancel_requested=True)
+            )
+            if done.rowcount == 0:
+                conn.execute(
+                    update(async_jobs)
+                    .where(_c.id == job_id, _c.status == JobStatus.RUNNING.value)
+                    .values(cancel_requested=True)
+                )
+            job = self._get(conn, job_id)
+        if done.rowcount == 0 and job.status.is_terminal:
+            raise InvalidJobTransitionError(
+                f"job {job_id} cannot be cancelled: it has already {job.status.value}"
+            )
+        return job
+
+    # -- recovery and cleanup ---------------------------------------------------------------
+
+    def recover_stale(self, now: datetime, stale_after: float) -> RecoveryReport:
+        """Requeue running jobs whose heartbeat is older than ``stale_after`` seconds.
+
+        A job with attempts left goes back to queued; one without is failed with a message that
+        says its worker was lost. Workers whose heartbeat is as old are marked lost. One write
+        transaction, so two workers recovering at once cannot both act on a job.
+        """
+        cutoff = now - timedelta(seconds=stale_after)
+        report = RecoveryReport()
+        with self.db.write() as conn:
+            stale = conn.execute(
+                select(_c.id, _c.attempts, _c.max_attempts, _c.worker_id).where(
+                    _c.status == JobStatus.RUNNING.value, _c.last_heartbeat < cutoff
+                )
+            ).all()
+            for job_id, attempts, max_attempts, worker in stale:
+                if attempts < max_attempts:
+                    report.requeued.append(job_id)
+                else:
+                    report.failed.append(job_id)
+            if report.requeued:
+                conn.execute(
+                    update(async_jobs)
+                    .where(_c.id.in_(report.requeued), _c.status == JobStatus.RUNNING.value)
+                    .values(
+                        status=JobStatus.QUEUED.value,
+                        worker_id=None,
+                        started_at=None,
+                        last_heartbeat=None,
+                    )
+                )
+            if report.failed:
+                conn.execute(
+                    update(async_jobs)
+                    .where(_c.id.in_(report.failed), _c.status == JobStatus.RUNNING.value)
+                    .values(
+                        status=JobStatus.FAILED.value,
+                        finished_at=now,
+                        error_message=(
+                            "worker lost: no heartbeat for over "
+                            f"{stale_after:g} s and no attempts left"
+                        ),
+                    )
+                )
+            lost = conn.execute(
+                update(workers)
+                .where(workers.c.status == "running", workers.c.last_heartbeat < cutoff)
+                .values(status="lost", jobs_running=0)
+                .returning(workers.c.id)
+            )
+            report.lost_workers = sorted(lost.scalars())
+        return report
+
+    def prune(self, finished_before: datetime, batch: int = PRUNE_BATCH) -> int:
+        """Delete finished jobs older than ``finished_before``, ``batch`` rows per transaction."""
+        total = 0
+        while True:
+            victims = (
+                select(_c.id)
+                .where(_c.finished_at < finished_before, _c.status.in_(_TERMINAL))
+                .limit(batch)
+                .scalar_subquery()
+            )
+            with self.db.write() as conn:
+                deleted = conn.execute(delete(async_jobs).where(_c.id.in_(victims))).rowcount
+            total += deleted
+            if deleted < batch:
+                return total
+
+    def running_of(self, worker_id: str) -> list[str]:
+        """Ids of the jobs a worker holds as running."""
+        query = select(_c.id).where(
+            _c.worker_id == worker_id, _c.status == JobStatus.RUNNING.value
+        )
+        with self.db.read() as conn:
+            return list(conn.scalars(query))
+

@@ -1,0 +1,135 @@
+"""Table definitions. Every change here comes with an Alembic revision under ``alembic/versions``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes: ``timestamptz`` on PostgreSQL, naive-UTC text on SQLite.
+
+    SQLite text timestamps in one fixed format compare correctly as strings, which the claim,
+    heartbeat and TTL queries rely on.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        """``DateTime(timezone=True)`` where the database has a real timestamp type."""
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(DateTime())
+        return dialect.type_descriptor(DateTime(timezone=True))
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Store UTC; refuse naive datetimes, which would be ambiguous."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Hand back aware UTC datetimes."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+WORKER_STATUSES = ("running", "stopped", "lost")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+async_jobs = Table(
+    "async_jobs",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("kind", String(100), nullable=False),
+    Column("plan_id", String(26), nullable=True),
+    Column("phase", String(16), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("priority", Integer, nullable=False, server_default=text("0")),
+    Column("payload_json", JSON(none_as_null=True), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("max_attempts", Integer, nullable=False),
+    Column("run_after", UTCDateTime(), nullable=False),
+    Column("worker_id", String(64), nullable=True),
+    Column("last_heartbeat", UTCDateTime(), nullable=True),
+    Column("cancel_requested", Boolean(), nullable=False, server_default=text("0")),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=True),
+    Column("finished_at", UTCDateTime(), nullable=True),
+    Column("error_message", Text(), nullable=True),
+    Column("result_json", JSON(none_as_null=True), nullable=True),
+    CheckConstraint(_in("status", JOB_STATUSES), name="status"),
+    CheckConstraint("phase IS NULL OR " + _in("phase", ("execute", "apply")), name="phase"),
+    CheckConstraint("priority >= 0", name="priority"),
+    CheckConstraint("attempts >= 0", name="attempts"),
+    CheckConstraint("max_attempts >= 1", name="max_attempts"),
+)
+
+# The claim scans only queued rows, in claim order, however many finished rows the table holds.
+Index(
+    "ix_async_jobs_claim",
+    async_jobs.c.priority,
+    async_jobs.c.id,
+    sqlite_where=text("status = 'queued'"),
+    postgresql_where=text("status = 'queued'"),
+)
+Index("ix_async_jobs_status_id", async_jobs.c.status, async_jobs.c.id)
+Index("ix_async_jobs_worker_id_status", async_jobs.c.worker_id, async_jobs.c.status)
+Index("ix_async_jobs_finished_at", async_jobs.c.finished_at)
+Index("ix_async_jobs_plan_id", async_jobs.c.plan_id)
+
+workers = Table(
+    "workers",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("hostname", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("max_workers", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("last_heartbeat", UTCDateTime(), nullable=False),
+    Column("stopped_at", UTCDateTime(), nullable=True),
+    Column("jobs_running", Integer, nullable=False, server_default=text("0")),
+    Column("jobs_succeeded", Integer, nullable=False, server_default=text("0")),
+    Column("jobs_failed", Integer, nullable=False, server_default=text("0")),
+    Column("jobs_cancelled", Integer, nullable=False, server_default=text("0")),
+    Column("jobs_requeued", Integer, nullable=False, server_default=text("0")),
+    CheckConstraint(_in("status", WORKER_STATUSES), name="status"),
+    CheckConstraint("max_workers >= 1", name="max_workers"),
+)
+Index("ix_workers_status_last_heartbeat", workers.c.status, workers.c.last_heartbeat)

@@ -1,0 +1,105 @@
+"""The worker registry: one ``workers`` row per worker process, kept fresh by its heartbeat."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, delete, insert, select, update
+
+from cleveragents.domain.jobs import JobStatus, WorkerInfo, WorkerStatus
+from cleveragents.store.engine import Database
+from cleveragents.store.tables import async_jobs, workers
+
+_w = workers.c
+_j = async_jobs.c
+
+
+def _to_worker(row: Row[Any]) -> WorkerInfo:
+    return WorkerInfo(**dict(row._mapping))
+
+
+class WorkerStore:
+    """Domain verbs over the ``workers`` table (and the heartbeat of a worker's jobs)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def register(
+        self, worker_id: str, hostname: str, pid: int, max_workers: int, now: datetime
+    ) -> None:
+        """Add a running worker."""
+        with self.db.write() as conn:
+            conn.execute(
+                insert(workers).values(
+                    id=worker_id,
+                    hostname=hostname,
+                    pid=pid,
+                    max_workers=max_workers,
+                    status=WorkerStatus.RUNNING.value,
+                    started_at=now,
+                    last_heartbeat=now,
+                )
+            )
+
+    def heartbeat(
+        self, worker_id: str, now: datetime, counters: Mapping[str, int]
+    ) -> tuple[set[str], bool]:
+        """Refresh the worker and all its running jobs in one transaction.
+
+        Returns the ids of its running jobs someone asked to cancel, and whether the worker row
+        is still ``running`` (False if another worker's recovery declared it lost).
+        """
+        with self.db.write() as conn:
+            alive = conn.execute(
+                update(workers)
+                .where(_w.id == worker_id, _w.status == WorkerStatus.RUNNING.value)
+                .values(last_heartbeat=now, **counters)
+            ).rowcount
+            conn.execute(
+                update(async_jobs)
+                .where(_j.worker_id == worker_id, _j.status == JobStatus.RUNNING.value)
+                .values(last_heartbeat=now)
+            )
+            cancel = set(
+                conn.scalars(
+                    select(_j.id).where(
+                        _j.worker_id == worker_id,
+                        _j.status == JobStatus.RUNNING.value,
+                        _j.cancel_requested.is_(True),
+                    )
+                )
+            )
+        return cancel, alive == 1
+
+    def mark_stopped(self, worker_id: str, now: datetime, counters: Mapping[str, int]) -> None:
+        """Record a graceful stop."""
+        with self.db.write() as conn:
+            conn.execute(
+                update(workers)
+                .where(_w.id == worker_id)
+                .values(
+                    status=WorkerStatus.STOPPED.value,
+                    stopped_at=now,
+                    last_heartbeat=now,
+                    **{**counters, "jobs_running": 0},
+                )
+            )
+
+    def list(self, include_stopped: bool = False) -> list[WorkerInfo]:
+        """Registered workers, newest first; only running (and lost) ones unless asked."""
+        query = select(workers).order_by(_w.started_at.desc())
+        if not include_stopped:
+            query = query.where(_w.status != WorkerStatus.STOPPED.value)
+        with self.db.read() as conn:
+            return [_to_worker(row) for row in conn.execute(query)]
+
+    def prune(self, before: datetime) -> int:
+        """Forget stopped and lost workers last seen before ``before``."""
+        with self.db.write() as conn:
+            return conn.execute(
+                delete(workers).where(
+                    _w.status != WorkerStatus.RUNNING.value, _w.last_heartbeat < before
+                )
+            ).rowcount

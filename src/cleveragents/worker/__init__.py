@@ -1,0 +1,1 @@
+"""Everything that owns threads, clocks or signals: the AsyncWorker, tokens, job kinds."""

@@ -1,0 +1,104 @@
+"""The job kinds that ship with agents: command, sleep, noop and diagnostics.probe."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from cleveragents.domain.redaction import redact
+from cleveragents.worker.kinds import JobContext, JobFailed, JobKind, KindRegistry
+from cleveragents.worker.subprocesses import run_command
+from cleveragents.worker.tokens import JobCancelled
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CommandPayload(_Payload):
+    """Run ``argv`` (never a shell string) in ``cwd`` with extra ``env``, for at most ``timeout_s``."""
+
+    argv: list[str] = Field(min_length=1)
+    cwd: str | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+    timeout_s: float | None = Field(None, gt=0)
+
+    @field_validator("argv", "env")
+    @classmethod
+    def _no_secrets(cls, value: Any) -> Any:
+        # Payloads are stored in the database, where secrets never go. A secret a command needs
+        # belongs in the worker's environment, which every command inherits.
+        items = [f"{k}={v}" for k, v in value.items()] if isinstance(value, dict) else value
+        text = " ".join(items)
+        if redact(text) != text:
+            raise ValueError(
+                "looks like it contains a secret; secrets are never stored: set it in the "
+                "worker's environment instead (commands inherit it)"
+            )
+        return value
+
+
+def run_command_job(payload: CommandPayload, ctx: JobContext) -> dict[str, Any]:
+    """Run the command; a non-zero exit fails the job, with the result still recorded."""
+    env = {**payload.env, "AGENTS_JOB_ID": ctx.job.id}
+    try:
+        outcome = run_command(
+            payload.argv, token=ctx.token, cwd=payload.cwd, env=env, timeout_s=payload.timeout_s
+        )
+    except OSError as exc:
+        raise JobFailed(f"command could not be started: {exc.strerror or exc}") from None
+    result = {
+        "exit_code": outcome.exit_code,
+        "duration_s": outcome.duration_s,
+        "output_tail": outcome.output_tail,
+    }
+    if outcome.cancelled:
+        raise JobCancelled(str(ctx.token.reason))
+    if outcome.timed_out:
+        raise JobFailed(f"command timed out after {payload.timeout_s:g} s", result)
+    if outcome.exit_code != 0:
+        raise JobFailed(f"command exited with code {outcome.exit_code}", result)
+    return result
+
+
+class SleepPayload(_Payload):
+    """Sleep ``seconds``, waking early when cancelled."""
+
+    seconds: float = Field(ge=0, le=7 * 86_400)
+
+
+def run_sleep(payload: SleepPayload, ctx: JobContext) -> dict[str, Any]:
+    """Wait on the token, so a cancel ends the sleep at once."""
+    if ctx.token.wait(payload.seconds):
+        raise JobCancelled(str(ctx.token.reason))
+    return {"slept_s": payload.seconds}
+
+
+class EmptyPayload(_Payload):
+    """No fields."""
+
+
+def run_noop(payload: EmptyPayload, ctx: JobContext) -> None:
+    """Do nothing (for benchmarks and smoke tests)."""
+
+
+def run_probe(payload: EmptyPayload, ctx: JobContext) -> dict[str, Any]:
+    """Record when and where the probe ran."""
+    return {"ran_at": ctx.clock().isoformat(), "worker_id": ctx.worker_id}
+
+
+BUILTIN_KINDS = (
+    JobKind("command", CommandPayload, run_command_job, "Run an argv list as a subprocess."),
+    JobKind("sleep", SleepPayload, run_sleep, "Sleep for some seconds (cancellable)."),
+    JobKind("noop", EmptyPayload, run_noop, "Do nothing (benchmarks, smoke tests)."),
+    JobKind("diagnostics.probe", EmptyPayload, run_probe, "Record when a worker ran it."),
+)
+
+
+def default_registry() -> KindRegistry:
+    """A registry holding the built-in kinds."""
+    registry = KindRegistry()
+    for kind in BUILTIN_KINDS:
+        registry.register(kind)
+    return registry

@@ -1,0 +1,99 @@
+"""The job-kind registry: each kind is a handler with a versioned pydantic payload model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from cleveragents.domain.clock import Clock
+from cleveragents.domain.jobs import AsyncJob
+from cleveragents.errors import PayloadError, UnknownJobKindError
+from cleveragents.worker.tokens import CancellationToken
+
+SCHEMA_VERSION_KEY = "schema_version"
+
+
+class JobFailed(Exception):  # noqa: N818 - an outcome signal, not an error family
+    """Raised by a handler whose work ran and failed; ``result`` is still recorded."""
+
+    def __init__(self, message: str, result: Any = None) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What a handler gets besides its payload."""
+
+    job: AsyncJob
+    token: CancellationToken
+    worker_id: str
+    clock: Clock
+
+
+Handler = Callable[[Any, JobContext], Any]
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """A named kind of job: its payload model (at one schema version) and its handler."""
+
+    name: str
+    payload_model: type[BaseModel]
+    handler: Handler
+    description: str
+    schema_version: int = 1
+
+    def parse(self, payload: Any) -> BaseModel:
+        """Validate a payload; raise :class:`PayloadError` saying what is wrong."""
+        if not isinstance(payload, dict):
+            raise PayloadError(f"payload for job kind {self.name!r} must be a JSON object")
+        body = dict(payload)
+        version = body.pop(SCHEMA_VERSION_KEY, self.schema_version)
+        if version != self.schema_version or isinstance(version, bool):
+            raise PayloadError(
+                f"payload schema_version {version!r} is not supported by job kind "
+                f"{self.name!r} (supported: {self.schema_version})"
+            )
+        try:
+            return self.payload_model.model_validate(body)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(p) for p in error["loc"]) or "payload"
+            raise PayloadError(
+                f"invalid payload for job kind {self.name!r}: {where}: {error['msg']}"
+            ) from None
+
+    def normalize(self, payload: Any) -> dict[str, Any]:
+        """The payload as stored: validated, with defaults filled in and its schema version."""
+        model = self.parse(payload)
+        return {SCHEMA_VERSION_KEY: self.schema_version, **model.model_dump(mode="json")}
+
+
+class KindRegistry:
+    """Job kinds by name."""
+
+    def __init__(self) -> None:
+        self._kinds: dict[str, JobKind] = {}
+
+    def register(self, kind: JobKind) -> None:
+        """Add a kind; a name can be registered once."""
+        if kind.name in self._kinds:
+            raise ValueError(f"job kind {kind.name!r} is already registered")
+        self._kinds[kind.name] = kind
+
+    def get(self, name: str) -> JobKind:
+        """The kind called ``name``; :class:`UnknownJobKindError` names the known ones."""
+        try:
+            return self._kinds[name]
+        except KeyError:
+            raise UnknownJobKindError(
+                f"unknown job kind {name!r}; known kinds: {', '.join(sorted(self._kinds))}"
+            ) from None
+
+    def all(self) -> list[JobKind]:
+        """Every registered kind, by name."""
+        return [self._kinds[name] for name in sorted(self._kinds)]

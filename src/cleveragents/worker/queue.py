@@ -1,0 +1,86 @@
+"""The producer's side of the queue: validated enqueue, and waiting for a job to finish."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from cleveragents.domain.clock import Clock, utcnow
+from cleveragents.domain.jobs import AsyncJob, NewJob
+from cleveragents.errors import InvalidInputError
+from cleveragents.store.changes_feed import ChangeDetector
+from cleveragents.store.engine import Database
+from cleveragents.store.jobs import JobStore
+from cleveragents.worker.builtin_kinds import default_registry
+from cleveragents.worker.kinds import KindRegistry
+
+WAIT_CHECK_INTERVAL_S = 0.005  # how often `wait` looks for a commit; a status read only follows one
+WAIT_REREAD_S = 1.0  # re-read the job at least this often, whatever the detector says
+
+
+class JobQueue:
+    """Enqueue jobs whose payloads are valid for their kind; wait for jobs to finish."""
+
+    def __init__(
+        self, db: Database, registry: KindRegistry | None = None, clock: Clock = utcnow
+    ) -> None:
+        self.db = db
+        self.store = JobStore(db)
+        self.registry = registry or default_registry()
+        self.clock = clock
+        self._pause = threading.Event()  # never set: waits without busy-looping
+
+    def build(
+        self,
+        kind: str,
+        payload: Any,
+        *,
+        priority: int = 0,
+        max_attempts: int = 3,
+        run_after: datetime | None = None,
+    ) -> NewJob:
+        """Validate a job before anything is written; raises an :class:`InvalidInputError`."""
+        normalized = self.registry.get(kind).normalize(payload)
+        if priority < 0:
+            raise InvalidInputError(f"priority must be 0 or more (lower runs first), got {priority}")
+        if not 1 <= max_attempts <= 100:
+            raise InvalidInputError(f"max attempts must be 1..100, got {max_attempts}")
+        return NewJob(
+            kind=kind,
+            payload=normalized,
+            priority=priority,
+            max_attempts=max_attempts,
+            run_after=run_after,
+        )
+
+    def enqueue(self, kind: str, payload: Any, **options: Any) -> AsyncJob:
+        """Validate and enqueue one job."""
+        return self.store.enqueue(self.build(kind, payload, **options), self.clock())
+
+    def enqueue_many(self, jobs: Iterable[NewJob]) -> list[str]:
+        """Enqueue jobs built with :meth:`build`, all in one transaction."""
+        return self.store.enqueue_many(list(jobs), self.clock())
+
+    def wait(self, job_id: str, timeout: float | None = None) -> AsyncJob:
+        """Block until the job has finished or ``timeout`` seconds passed; returns it as it is."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        detector = ChangeDetector(self.db)
+        try:
+            job = self.store.get(job_id)
+            last_read = time.monotonic()
+            while not job.status.is_terminal:
+                now = time.monotonic()
+                if deadline is not None and now >= deadline:
+                    return job
+                if detector.changed() or now - last_read >= WAIT_REREAD_S:
+                    job = self.store.get(job_id)
+                    last_read = now
+                    continue
+                left = WAIT_CHECK_INTERVAL_S if deadline is None else min(WAIT_CHECK_INTERVAL_S, deadline - now)
+                self._pause.wait(max(left, 0))
+            return job
+        finally:
+            detector.close()

@@ -1,0 +1,399 @@
+"""AsyncWorker: claims jobs from ``async_jobs`` and runs them on a bounded thread pool.
+
+Shape (after huey's ``loop(now)`` and procrastinate's worker):
+
+- ``run_once(now)`` does one pass: record the outcomes of finished jobs and claim as many new jobs
+  as there are free threads, in one transaction; hand claimed jobs to the pool; cancel jobs that
+  ran past ``job_timeout``. Tests drive it directly with an injected ``now``.
+- ``run()`` loops on ``run_once``, waking when a job finishes, when another connection commits
+  (``ChangeDetector``), or every ``poll_interval``; never ``time.sleep``.
+- A heartbeat thread refreshes the worker row and its jobs, turns ``cancel_requested`` into the
+  jobs' tokens, recovers stale jobs of dead workers and prunes old finished jobs.
+- ``stop()`` (idempotent, thread-safe, what signal handlers call) starts a staged shutdown: stop
+  claiming, let running jobs finish within ``shutdown_grace``, cancel the rest through their
+  tokens, put them back to ``queued``, mark the worker stopped.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import os
+import socket
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from cleveragents.domain.clock import Clock, utcnow
+from cleveragents.domain.ids import new_id
+from cleveragents.domain.jobs import AsyncJob, JobOutcome, JobStatus, RecoveryReport
+from cleveragents.domain.redaction import redact
+from cleveragents.errors import AgentsError, StoreError
+from cleveragents.settings import AsyncSettings
+from cleveragents.store.changes_feed import ChangeDetector
+from cleveragents.store.engine import Database
+from cleveragents.store.jobs import JobStore
+from cleveragents.store.workers import WorkerStore
+from cleveragents.worker.builtin_kinds import default_registry
+from cleveragents.worker.kinds import JobContext, JobFailed, KindRegistry
+from cleveragents.worker.tokens import CancellationToken, CancelReason, JobCancelled
+
+log = logging.getLogger("cleveragents.worker")
+
+CHANGE_CHECK_INTERVAL_S = 0.005  # how often an idle worker looks at PRAGMA data_version
+CANCEL_CHECK_INTERVAL_S = 0.05  # how often a busy worker asks for cancel requests
+CLEANUP_INTERVAL_S = 300.0  # how often finished jobs past their TTL are pruned
+SHUTDOWN_TOKEN_WAIT_S = 10.0  # how long cancelled jobs get to return during a shutdown
+
+
+@dataclass
+class _Running:
+    job: AsyncJob
+    token: CancellationToken
+    future: concurrent.futures.Future[None] | None = None
+
+
+def make_worker_id(hostname: str, pid: int) -> str:
+    """Unique per process and start: host, pid, and a fresh ULID."""
+    return f"{hostname[:28]}-{pid}-{new_id()}"
+
+
+class AsyncWorker:
+    """One worker process's job runner. See the module docstring for its shape."""
+
+    def __init__(
+        self,
+        db: Database,
+        settings: AsyncSettings,
+        *,
+        registry: KindRegistry | None = None,
+        clock: Clock = utcnow,
+        hostname: str | None = None,
+        pid: int | None = None,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.registry = registry or default_registry()
+        self.clock = clock
+        self.hostname = hostname or socket.gethostname()
+        self.pid = os.getpid() if pid is None else pid
+        self.id = make_worker_id(self.hostname, self.pid)
+        self.jobs = JobStore(db)
+        self.workers = WorkerStore(db)
+        self.max_workers = settings.max_workers
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=self.max_workers, thread_name_prefix="agents-job"
+        )
+        self._lock = threading.Lock()
+        self._running: dict[str, _Running] = {}
+        self._outcomes: list[JobOutcome] = []
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._heartbeat_stop = threading.Event()
+        self._heartbeat_thread: threading.Thread | None = None
+        self._started = False
+        self._finished = False
+        self._last_cancel_check: datetime | None = None
+        self._last_recovery = 0.0
+        self._last_cleanup = 0.0
+        self.fatal_error: BaseException | None = None
+        self.counters = {"jobs_succeeded": 0, "jobs_failed": 0, "jobs_cancelled": 0, "jobs_requeued": 0}
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def start(self, now: datetime | None = None, heartbeat: bool = True) -> None:
+        """Register this worker, recover what dead workers left behind, start the heartbeat."""
+        if self._started:
+            return
+        now = now or self.clock()
+        self.workers.register(self.id, self.hostname, self.pid, self.max_workers, now)
+        self._started = True
+        log.info("worker %s started with %d threads", self.id, self.max_workers)
+        self.housekeeping(now, force=True)
+        if heartbeat:
+            self._heartbeat_thread = threading.Thread(
+                target=self._heartbeat_loop, name="agents-heartbeat", daemon=True
+            )
+            self._heartbeat_thread.start()
+
+    def stop(self) -> None:
+        """Ask the worker to stop claiming and shut down gracefully. Idempotent, thread-safe."""
+        self._stop.set()
+        self._wake.set()
+
+    @property
+    def stopping(self) -> bool:
+        """True once :meth:`stop` was called (or a side thread died)."""
+        return self._stop.is_set()
+
+    @property
+    def running_count(self) -> int:
+        """How many jobs hold a thread of this worker right now."""
+        with self._lock:
+            return len(self._running)
+
+    # -- one pass ---------------------------------------------------------------------------
+
+    def run_once(self, now: datetime | None = None) -> int:
+        """Record finished jobs, claim up to the free threads and start them; returns the count."""
+        now = now or self.clock()
+        with self._lock:
+            outcomes, self._outcomes = self._outcomes, []
+            for outcome in outcomes:
+                self._running.pop(outcome.job_id, None)
+            free = 0 if self._stop.is_set() else self.max_workers - len(self._running)
+        if free <= 0 and not outcomes:
+            self._check_running(now)
+            return 0
+        # Capacity first, then the claim: `free` threads are ours, so every claimed job has one.
+        claimed, recorded = self.jobs.claim(self.id, now, free, outcomes)
+        self._count(outcomes, recorded)
+        for job in claimed:
+            self._start_job(job)
+        self._check_running(now)
+        return len(claimed)
+
+    def _count(self, outcomes: list[JobOutcome], recorded: int) -> None:
+        for outcome in outcomes:
+            key = {
+                JobStatus.SUCCEEDED: "jobs_succeeded",
+                JobStatus.FAILED: "jobs_failed",
+                JobStatus.CANCELLED: "jobs_cancelled",
+                JobStatus.QUEUED: "jobs_requeued",
+            }[outcome.status]
+            self.counters[key] += 1
+        if recorded < len(outcomes):
+            log.warning(
+                "%d finished job(s) were no longer this worker's (recovered elsewhere); "
+                "their outcome was not recorded",
+                len(outcomes) - recorded,
+            )
+
+    def _start_job(self, job: AsyncJob) -> None:
+        entry = _Running(job=job, token=CancellationToken())
+        with self._lock:
+            self._running[job.id] = entry
+        log.debug("claimed %s %s (attempt %d/%d)", job.kind, job.id, job.attempts, job.max_attempts)
+        entry.future = self._executor.submit(self._execute, entry)
+
+    def _check_running(self, now: datetime) -> None:
+        with self._lock:
+            running = list(self._running.values())
+        if not running:
+            return
+        timeout = timedelta(seconds=self.settings.job_timeout)
+        for entry in running:
+            started = entry.job.started_at or now
+            if now - started > timeout and entry.token.cancel(CancelReason.TIMEOUT):
+                log.warning("job %s ran past job_timeout; cancelling it", entry.job.id)
+        last = self._last_cancel_check
+        if last is None or (now - last).total_seconds() >= CANCEL_CHECK_INTERVAL_S:
+            self._last_cancel_check = now
+            self._apply_cancel_requests(self.jobs.cancel_requested(self.id))
+
+    def _apply_cancel_requests(self, job_ids: set[str]) -> None:
+        if not job_ids:
+            return
+        with self._lock:
+            entries = [self._running[i] for i in job_ids if i in self._running]
+        for entry in entries:
+            if entry.token.cancel(CancelReason.CANCELLED):
+                log.info("cancelling %s %s on request", entry.job.kind, entry.job.id)
+
+    # -- running one job (on a pool thread) -------------------------------------------------
+
+    def _execute(self, entry: _Running) -> None:
+        job, token = entry.job, entry.token
+        result: Any = None
+        error: str | None = None
+        try:
+            kind = self.registry.get(job.kind)
+            payload = kind.parse(job.payload)
+            result = kind.handler(payload, JobContext(job, token, self.id, self.clock))
+            status = JobStatus.SUCCEEDED
+        except JobCancelled:
+            status, error = self._cancelled_outcome(token)
+        except JobFailed as failure:
+            status, error, result = JobStatus.FAILED, redact(str(failure)), failure.result
+        except AgentsError as failure:
+            status, error = JobStatus.FAILED, redact(failure.message)
+        except Exception as failure:
+            status, error = JobStatus.FAILED, redact(f"{type(failure).__name__}: {failure}")
+            log.error("job %s raised:\n%s", job.id, redact(traceback.format_exc()))
+        outcome = JobOutcome(
+            job_id=job.id,
+            status=status,
+            finished_at=self.clock(),
+            result=result,
+            error_message=error,
+        )
+        log.log(
+            logging.DEBUG if status == JobStatus.SUCCEEDED else logging.INFO,
+            "%s %s %s%s",
+            "requeued" if status == JobStatus.QUEUED else status.value,
+            job.kind,
+            job.id,
+            f": {error}" if error else "",
+        )
+        with self._lock:
+            self._outcomes.append(outcome)
+        self._wake.set()
+
+    def _cancelled_outcome(self, token: CancellationToken) -> tuple[JobStatus, str | None]:
+        if token.reason == CancelReason.TIMEOUT:
+            return JobStatus.FAILED, f"timed out after {self.settings.job_timeout:g} s"
+        if token.reason == CancelReason.SHUTDOWN:
+            return JobStatus.QUEUED, None
+        return JobStatus.CANCELLED, "cancelled on request"
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def run(self, burst: bool = False) -> None:
+        """Run until stopped (or, with ``burst``, until nothing is left to claim), then shut down."""
+        self.start()
+        detector = ChangeDetector(self.db)
+        try:
+            self._loop(detector, burst)
+        finally:
+            detector.close()
+            self.shutdown()
+
+    def _loop(self, detector: ChangeDetector, burst: bool) -> None:
+        poll_interval = self.settings.poll_interval
+        while not self._stop.is_set():
+            self._wake.clear()
+            claimed = self.run_once()
+            with self._lock:
+                busy = bool(self._running) or bool(self._outcomes)
+                free = self.max_workers - len(self._running)
+            if burst and not claimed and not busy:
+                log.info("burst: nothing left to claim; stopping")
+                return
+            if claimed and free > 0:
+                continue  # there may be more waiting
+            deadline = time.monotonic() + poll_interval
+            while not self._stop.is_set():
+                if self._wake.wait(CHANGE_CHECK_INTERVAL_S) or detector.changed():
+                    break
+                if time.monotonic() >= deadline:
+                    break
+
+    def shutdown(self) -> None:
+        """The staged shutdown: drain within the grace period, then requeue what is left."""
+        if self._finished or not self._started:
+            return
+        self._finished = True
+        self._stop.set()
+        grace_end = time.monotonic() + self.settings.shutdown_grace
+        if self.running_count:
+            log.info(
+                "stopping: waiting up to %g s for %d running job(s)",
+                self.settings.shutdown_grace,
+                self.running_count,
+            )
+        self._drain_until(grace_end)
+        with self._lock:
+            left = list(self._running.values())
+        for entry in left:
+            entry.token.cancel(CancelReason.SHUTDOWN)
+        if left:
+            log.info("stopping: asked %d job(s) to stop; they go back to the queue", len(left))
+            self._drain_until(time.monotonic() + SHUTDOWN_TOKEN_WAIT_S)
+        with self._lock:
+            stuck = list(self._running)
+        if stuck:
+            # Their threads ignored the token; their jobs still go back to the queue.
+            requeued = self.jobs.requeue_own(self.id, stuck)
+            self.counters["jobs_requeued"] += requeued
+            log.warning("stopping: %d job(s) did not stop; requeued them", requeued)
+        self._heartbeat_stop.set()
+        if self._heartbeat_thread is not None:
+            self._heartbeat_thread.join()
+        self.workers.mark_stopped(self.id, self.clock(), self.counters)
+        self._executor.shutdown(wait=not stuck, cancel_futures=True)
+        log.info(
+            "worker %s stopped: %d succeeded, %d failed, %d cancelled, %d requeued",
+            self.id,
+            self.counters["jobs_succeeded"],
+            self.counters["jobs_failed"],
+            self.counters["jobs_cancelled"],
+            self.counters["jobs_requeued"],
+        )
+
+    def _drain_until(self, deadline: float) -> None:
+        """Record outcomes as jobs finish, until none run or the deadline passes."""
+        while True:
+            self._wake.clear()
+            self.run_once()
+            remaining = deadline - time.monotonic()
+            if not self.running_count or remaining <= 0:
+                return
+            self._wake.wait(min(remaining, self.settings.heartbeat_interval))
+
+    @property
+    def unfinished_threads(self) -> int:
+        """Jobs whose threads are still running after shutdown (they ignored their token)."""
+        with self._lock:
+            return len(self._running)
+
+    # -- heartbeat and housekeeping ---------------------------------------------------------
+
+    def beat(self, now: datetime | None = None) -> None:
+        """One heartbeat: refresh this worker and its jobs, pick up cancel requests."""
+        now = now or self.clock()
+        counters = {**self.counters, "jobs_running": self.running_count}
+        cancel, was_alive = self.workers.heartbeat(self.id, now, counters)
+        if not was_alive:
+            log.warning(
+                "worker %s was declared lost by a recovery (late heartbeat); its jobs may run "
+                "again elsewhere",
+                self.id,
+            )
+        self._apply_cancel_requests(cancel)
+
+    def housekeeping(self, now: datetime | None = None, force: bool = False) -> RecoveryReport:
+        """Recover stale jobs (every stale_after/2) and prune expired ones (every few minutes)."""
+        now = now or self.clock()
+        mono = time.monotonic()
+        report = RecoveryReport()
+        if force or mono - self._last_recovery >= self.settings.stale_after / 2:
+            self._last_recovery = mono
+            report = self.jobs.recover_stale(now, self.settings.stale_after)
+            log_recovery(report)
+        if force or mono - self._last_cleanup >= CLEANUP_INTERVAL_S:
+            self._last_cleanup = mono
+            cutoff = now - timedelta(seconds=self.settings.job_ttl)
+            pruned = self.jobs.prune(cutoff)
+            self.workers.prune(cutoff)
+            if pruned:
+                log.info("pruned %d finished job(s) older than %g s", pruned, self.settings.job_ttl)
+        return report
+
+    def _heartbeat_loop(self) -> None:
+        interval = self.settings.heartbeat_interval
+        while not self._heartbeat_stop.wait(interval):
+            try:
+                self.beat()
+                self.housekeeping()
+            except StoreError as error:
+                log.warning("heartbeat failed, will retry: %s", error.message)
+            except BaseException as error:  # a dead heartbeat must not leave a limping worker
+                self.fatal_error = error
+                log.error("heartbeat thread died; stopping the worker:\n%s", traceback.format_exc())
+                self.stop()
+                return
+
+
+def log_recovery(report: RecoveryReport) -> None:
+    """One log line listing what a recovery pass did."""
+    if report.empty:
+        return
+    log.warning(
+        "recovered: requeued %s; failed %s; workers lost %s",
+        ", ".join(report.requeued) or "none",
+        ", ".join(report.failed) or "none",
+        ", ".join(report.lost_workers) or "none",
+    )
