@@ -84,9 +84,7 @@ def upgrade() -> None:
         sa.CheckConstraint("max_workers >= 1", name=op.f("ck_workers_max_workers")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_workers")),
     )
-    op.create_index(
-        "ix_workers_status_last_heartbeat", "workers", ["status", "last_heartbeat"]
-    )
+    op.create_index("ix_workers_status_last_heartbeat", "workers", ["status", "last_heartbeat"])
 
 
 def downgrade() -> None:

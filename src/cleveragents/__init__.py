@@ -4,5 +4,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 try:
     __version__ = version("cleveragents")
-except PackageNotFoundError:  # pragma: no cover - only when run from a tree that was never installed
+except (
+    PackageNotFoundError
+):  # pragma: no cover - only when run from a tree that was never installed
     __version__ = "0+unknown"

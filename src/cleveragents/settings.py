@@ -36,7 +36,9 @@ class AsyncSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    enabled: bool = Field(True, description="Allow commands to enqueue work for a background worker.")
+    enabled: bool = Field(
+        True, description="Allow commands to enqueue work for a background worker."
+    )
     max_workers: int = Field(4, ge=1, le=256, description="Threads a worker runs jobs on.")
     poll_interval: float = Field(
         1.0,
@@ -245,7 +247,9 @@ def _error_key(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in loc if part != "async_")
 
 
-def _validation_message(exc: ValidationError, sources: Mapping[str, str], flat: Mapping[str, Any]) -> str:
+def _validation_message(
+    exc: ValidationError, sources: Mapping[str, str], flat: Mapping[str, Any]
+) -> str:
     error = exc.errors()[0]
     key = _error_key(error["loc"])
     if key in flat:

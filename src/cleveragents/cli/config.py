@@ -13,7 +13,9 @@ from cleveragents.domain.redaction import redact_url
 from cleveragents.errors import ConfigError
 from cleveragents.settings import all_keys, default_config_file, describe_range, set_in_config_file
 
-app = typer.Typer(help="Settings: defaults < config file < environment < flags.", no_args_is_help=True)
+app = typer.Typer(
+    help="Settings: defaults < config file < environment < flags.", no_args_is_help=True
+)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
@@ -27,7 +29,12 @@ def show(ctx: typer.Context, json_out: JsonOption = False) -> None:
     """Every setting with its value and where the value came from."""
     loaded = state(ctx).settings()
     rows = [
-        {"key": k, "value": _shown(k, loaded.get(k)), "source": loaded.source(k), "allowed": describe_range(k)}
+        {
+            "key": k,
+            "value": _shown(k, loaded.get(k)),
+            "source": loaded.source(k),
+            "allowed": describe_range(k),
+        }
         for k in all_keys()
     ]
     if json_out:
@@ -38,7 +45,10 @@ def show(ctx: typer.Context, json_out: JsonOption = False) -> None:
 
 
 @app.command("get")
-def get(ctx: typer.Context, key: Annotated[str, typer.Argument(help="section.name, e.g. async.max_workers")]) -> None:
+def get(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(help="section.name, e.g. async.max_workers")],
+) -> None:
     """Print one setting's value."""
     if key not in all_keys():
         raise ConfigError(f"unknown setting {key!r}; known: {', '.join(all_keys())}")

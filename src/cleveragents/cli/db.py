@@ -26,7 +26,9 @@ def _open(ctx: typer.Context) -> Database:
 def upgrade_cmd(ctx: typer.Context) -> None:
     """Upgrade the schema to the newest revision (commands also do this on first use)."""
     before, after = upgrade(_open(ctx))
-    line(f"database at revision {after}" + ("" if before == after else f" (was {before or 'empty'})"))
+    line(
+        f"database at revision {after}" + ("" if before == after else f" (was {before or 'empty'})")
+    )
 
 
 @app.command("current")

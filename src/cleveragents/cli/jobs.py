@@ -30,7 +30,9 @@ def _payload(text: str | None) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InvalidInputError(f"--payload is not valid JSON: {exc.msg} at position {exc.pos}") from None
+        raise InvalidInputError(
+            f"--payload is not valid JSON: {exc.msg} at position {exc.pos}"
+        ) from None
     if not isinstance(value, dict):
         raise InvalidInputError("--payload must be a JSON object")
     return value
@@ -42,15 +44,22 @@ def enqueue(
     kind: Annotated[str, typer.Argument(help="Job kind: command, sleep, noop, diagnostics.probe.")],
     argv: Annotated[
         list[str] | None,
-        typer.Argument(help="For `command`: the program and its arguments, after `--`.", show_default=False),
+        typer.Argument(
+            help="For `command`: the program and its arguments, after `--`.", show_default=False
+        ),
     ] = None,
     payload: Annotated[
-        str | None, typer.Option("--payload", help="The payload as a JSON object.", show_default=False)
+        str | None,
+        typer.Option("--payload", help="The payload as a JSON object.", show_default=False),
     ] = None,
     priority: Annotated[int, typer.Option("--priority", help="Lower runs first (0 or more).")] = 0,
     max_attempts: Annotated[
         int | None,
-        typer.Option("--max-attempts", help="Runs allowed if workers die (default: async.max_attempts).", show_default=False),
+        typer.Option(
+            "--max-attempts",
+            help="Runs allowed if workers die (default: async.max_attempts).",
+            show_default=False,
+        ),
     ] = None,
     count: Annotated[
         int, typer.Option("--count", min=1, max=1_000_000, help="Enqueue this many copies at once.")
@@ -69,7 +78,9 @@ def enqueue(
     body = _payload(payload)
     if argv:
         if kind != "command":
-            raise InvalidInputError(f"only the `command` kind takes an argv after `--`, not {kind!r}")
+            raise InvalidInputError(
+                f"only the `command` kind takes an argv after `--`, not {kind!r}"
+            )
         body["argv"] = argv
     queue = JobQueue(app_state.db())
     attempts = settings.async_.max_attempts if max_attempts is None else max_attempts
@@ -90,14 +101,19 @@ def enqueue(
 def list_(
     ctx: typer.Context,
     status: Annotated[
-        JobStatus | None, typer.Option("--status", help="Only jobs in this status.", show_default=False)
+        JobStatus | None,
+        typer.Option("--status", help="Only jobs in this status.", show_default=False),
     ] = None,
-    kind: Annotated[str | None, typer.Option("--kind", help="Only jobs of this kind.", show_default=False)] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=100_000, help="At most this many, newest first.")] = 50,
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="Only jobs of this kind.", show_default=False)
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=100_000, help="At most this many, newest first.")
+    ] = 50,
     json_out: JsonOption = False,
 ) -> None:
     """List jobs, newest first."""
-    jobs = JobStore(state(ctx).db()).list(status=status, kind=kind, limit=limit)
+    jobs = JobStore(state(ctx).db()).find(status=status, kind=kind, limit=limit)
     if json_out:
         print_json([job.to_json() for job in jobs])
     else:
@@ -129,16 +145,27 @@ def wait(
     ctx: typer.Context,
     job_id: JobId,
     timeout: Annotated[
-        float | None, typer.Option("--timeout", min=0, help="Give up after this many seconds (exit 124).", show_default=False)
+        float | None,
+        typer.Option(
+            "--timeout",
+            min=0,
+            help="Give up after this many seconds (exit 124).",
+            show_default=False,
+        ),
     ] = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Wait for a job to finish. Exit 0 if it succeeded, 1 if it failed or was cancelled, 124 on timeout."""
+    """Wait for a job to finish.
+
+    Exit 0 if it succeeded, 1 if it failed or was cancelled, 124 on timeout.
+    """
     job = JobQueue(state(ctx).db()).wait(job_id, timeout)
     if json_out:
         print_json(job.to_json())
     else:
-        line(f"{job.id} {job.status.value}" + (f": {job.error_message}" if job.error_message else ""))
+        line(
+            f"{job.id} {job.status.value}" + (f": {job.error_message}" if job.error_message else "")
+        )
     if not job.status.is_terminal:
         raise typer.Exit(TIMEOUT_EXIT)
     if job.status != JobStatus.SUCCEEDED:
@@ -150,13 +177,21 @@ def prune(
     ctx: typer.Context,
     older_than: Annotated[
         str | None,
-        typer.Option("--older-than", help="Age like 90s, 15m, 12h, 7d (default: async.job_ttl).", show_default=False),
+        typer.Option(
+            "--older-than",
+            help="Age like 90s, 15m, 12h, 7d (default: async.job_ttl).",
+            show_default=False,
+        ),
     ] = None,
     json_out: JsonOption = False,
 ) -> None:
     """Delete finished jobs older than the given age."""
     app_state = state(ctx)
-    seconds = app_state.settings().settings.async_.job_ttl if older_than is None else parse_duration(older_than)
+    seconds = (
+        app_state.settings().settings.async_.job_ttl
+        if older_than is None
+        else parse_duration(older_than)
+    )
     queue = JobQueue(app_state.db())
     deleted = queue.store.prune(queue.clock() - timedelta(seconds=seconds))
     print_json({"deleted": deleted}) if json_out else line(f"deleted {deleted} finished job(s)")

@@ -112,7 +112,10 @@ def workers_table(workers: Sequence[WorkerInfo], now: datetime, stale_after: flo
 
 def worker_liveness(worker: WorkerInfo, now: datetime, stale_after: float) -> str:
     """running, stale (no heartbeat for stale_after), stopped or lost."""
-    if worker.status.value == "running" and (now - worker.last_heartbeat).total_seconds() > stale_after:
+    if (
+        worker.status.value == "running"
+        and (now - worker.last_heartbeat).total_seconds() > stale_after
+    ):
         return "stale"
     return worker.status.value
 

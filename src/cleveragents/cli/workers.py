@@ -23,18 +23,30 @@ def run(
     ctx: typer.Context,
     max_workers: Annotated[
         int | None,
-        typer.Option("--max-workers", help="Threads to run jobs on (default: async.max_workers).", show_default=False),
+        typer.Option(
+            "--max-workers",
+            help="Threads to run jobs on (default: async.max_workers).",
+            show_default=False,
+        ),
     ] = None,
     poll_interval: Annotated[
         float | None,
-        typer.Option("--poll-interval", help="Seconds between full polls (default: async.poll_interval).", show_default=False),
+        typer.Option(
+            "--poll-interval",
+            help="Seconds between full polls (default: async.poll_interval).",
+            show_default=False,
+        ),
     ] = None,
-    burst: Annotated[bool, typer.Option("--burst", help="Exit once nothing is left to claim.")] = False,
+    burst: Annotated[
+        bool, typer.Option("--burst", help="Exit once nothing is left to claim.")
+    ] = False,
 ) -> None:
     """Run jobs until stopped. Ctrl-C or SIGTERM stops gracefully (running jobs finish within
     async.shutdown_grace, the rest go back to the queue); a second signal exits at once."""
     app_state = state(ctx)
-    loaded = app_state.settings(**{"async.max_workers": max_workers, "async.poll_interval": poll_interval})
+    loaded = app_state.settings(
+        **{"async.max_workers": max_workers, "async.poll_interval": poll_interval}
+    )
     worker = AsyncWorker(app_state.db(), loaded.settings.async_)
     restore = install_signal_handlers(worker)
     try:
@@ -59,7 +71,7 @@ def list_(
     """Registered workers, with heartbeat freshness and counters."""
     app_state = state(ctx)
     stale_after = app_state.settings().settings.async_.stale_after
-    workers = WorkerStore(app_state.db()).list(include_stopped=all_)
+    workers = WorkerStore(app_state.db()).find(include_stopped=all_)
     now = utcnow()
     if json_out:
         print_json(

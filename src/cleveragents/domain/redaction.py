@@ -1,8 +1,9 @@
 """Redact secrets before anything is stored or printed.
 
 Covers what commonly leaks through command output and error messages: credentials in URLs,
-Authorization headers, ``key=value`` pairs whose key names a secret, and well-known token shapes
-(GitHub, GitLab, Slack, AWS access keys, OpenAI/Anthropic-style ``sk-`` keys, JWTs, PEM private keys).
+Authorization headers, ``key=value`` pairs whose key names a secret, and well-known token
+shapes (GitHub, GitLab, Slack, AWS access keys, OpenAI/Anthropic-style ``sk-`` keys, JWTs,
+PEM private keys).
 """
 
 from __future__ import annotations

@@ -63,7 +63,9 @@ class Database:
         try:
             parsed = make_url(url)
         except exc.ArgumentError:
-            raise DatabaseUnavailableError(f"cannot open database: {self.safe_url!r} is not a database URL") from None
+            raise DatabaseUnavailableError(
+                f"cannot open database: {self.safe_url!r} is not a database URL"
+            ) from None
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         kwargs: dict[str, Any] = {}
         if self.is_sqlite:

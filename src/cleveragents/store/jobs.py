@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Row,
     bindparam,
@@ -40,7 +41,8 @@ from cleveragents.store.engine import Database
 from cleveragents.store.tables import async_jobs, workers
 
 PRUNE_BATCH = 1000
-_QUEUED = literal_column("'queued'")  # a literal, so SQLite can use the partial claim index
+# A literal, not a bound parameter, so that SQLite can prove the partial claim index applies.
+_QUEUED: ColumnElement[str] = literal_column("'queued'")
 _TERMINAL = [s.value for s in TERMINAL_STATUSES]
 _c = async_jobs.c
 
@@ -151,7 +153,7 @@ class JobStore:
             raise JobNotFoundError(f"no job with id {job_id}")
         return _to_job(row)
 
-    def list(
+    def find(
         self, status: JobStatus | None = None, kind: str | None = None, limit: int = 50
     ) -> list[AsyncJob]:
         """The newest jobs first, optionally only those of one status or kind."""
@@ -167,9 +169,7 @@ class JobStore:
         """How many jobs there are in each status (every status present, zeros included)."""
         counts = dict.fromkeys(JobStatus, 0)
         with self.db.read() as conn:
-            for status, count in conn.execute(
-                select(_c.status, func.count()).group_by(_c.status)
-            ):
+            for status, count in conn.execute(select(_c.status, func.count()).group_by(_c.status)):
                 counts[JobStatus(status)] = count
         return counts
 
@@ -339,7 +339,7 @@ class JobStore:
                     _c.status == JobStatus.RUNNING.value, _c.last_heartbeat < cutoff
                 )
             ).all()
-            for job_id, attempts, max_attempts, worker in stale:
+            for job_id, attempts, max_attempts, _worker in stale:
                 if attempts < max_attempts:
                     report.requeued.append(job_id)
                 else:
@@ -395,9 +395,6 @@ class JobStore:
 
     def running_of(self, worker_id: str) -> list[str]:
         """Ids of the jobs a worker holds as running."""
-        query = select(_c.id).where(
-            _c.worker_id == worker_id, _c.status == JobStatus.RUNNING.value
-        )
+        query = select(_c.id).where(_c.worker_id == worker_id, _c.status == JobStatus.RUNNING.value)
         with self.db.read() as conn:
             return list(conn.scalars(query))
-

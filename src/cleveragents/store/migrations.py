@@ -17,7 +17,7 @@ _PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
 
 def script_location() -> Path:
-    """The Alembic environment: inside the package when installed from a wheel, else the checkout's."""
+    """The Alembic environment: in the package when installed from a wheel, else the checkout's."""
     bundled = _PACKAGE_ROOT / "_alembic"
     if bundled.is_dir():
         return bundled

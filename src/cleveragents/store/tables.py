@@ -1,4 +1,4 @@
-"""Table definitions. Every change here comes with an Alembic revision under ``alembic/versions``."""
+"""Table definitions. Every change here comes with an Alembic revision in ``alembic/versions``."""
 
 from __future__ import annotations
 

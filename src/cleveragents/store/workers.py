@@ -87,7 +87,7 @@ class WorkerStore:
                 )
             )
 
-    def list(self, include_stopped: bool = False) -> list[WorkerInfo]:
+    def find(self, include_stopped: bool = False) -> list[WorkerInfo]:
         """Registered workers, newest first; only running (and lost) ones unless asked."""
         query = select(workers).order_by(_w.started_at.desc())
         if not include_stopped:

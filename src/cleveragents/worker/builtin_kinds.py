@@ -17,7 +17,7 @@ class _Payload(BaseModel):
 
 
 class CommandPayload(_Payload):
-    """Run ``argv`` (never a shell string) in ``cwd`` with extra ``env``, for at most ``timeout_s``."""
+    """Run ``argv`` (never a shell string) in ``cwd`` with extra ``env``, at most ``timeout_s``."""
 
     argv: list[str] = Field(min_length=1)
     cwd: str | None = None

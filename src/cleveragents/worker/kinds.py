@@ -16,7 +16,7 @@ from cleveragents.worker.tokens import CancellationToken
 SCHEMA_VERSION_KEY = "schema_version"
 
 
-class JobFailed(Exception):  # noqa: N818 - an outcome signal, not an error family
+class JobFailed(Exception):  # an outcome signal, not an error family
     """Raised by a handler whose work ran and failed; ``result`` is still recorded."""
 
     def __init__(self, message: str, result: Any = None) -> None:

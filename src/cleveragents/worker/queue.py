@@ -45,7 +45,9 @@ class JobQueue:
         """Validate a job before anything is written; raises an :class:`InvalidInputError`."""
         normalized = self.registry.get(kind).normalize(payload)
         if priority < 0:
-            raise InvalidInputError(f"priority must be 0 or more (lower runs first), got {priority}")
+            raise InvalidInputError(
+                f"priority must be 0 or more (lower runs first), got {priority}"
+            )
         if not 1 <= max_attempts <= 100:
             raise InvalidInputError(f"max attempts must be 1..100, got {max_attempts}")
         return NewJob(
@@ -79,7 +81,11 @@ class JobQueue:
                     job = self.store.get(job_id)
                     last_read = now
                     continue
-                left = WAIT_CHECK_INTERVAL_S if deadline is None else min(WAIT_CHECK_INTERVAL_S, deadline - now)
+                left = (
+                    WAIT_CHECK_INTERVAL_S
+                    if deadline is None
+                    else min(WAIT_CHECK_INTERVAL_S, deadline - now)
+                )
                 self._pause.wait(max(left, 0))
             return job
         finally:

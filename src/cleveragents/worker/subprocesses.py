@@ -45,7 +45,8 @@ class _Tail:
         self.thread.start()
 
     def _read(self) -> None:
-        for chunk in iter(lambda: self._stream.read1(65536), b""):
+        read = getattr(self._stream, "read1", self._stream.read)
+        for chunk in iter(lambda: read(65536), b""):
             self._buffer += chunk
             if len(self._buffer) > 2 * self._limit:
                 del self._buffer[: -self._limit]

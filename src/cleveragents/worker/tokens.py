@@ -15,7 +15,7 @@ class CancelReason(StrEnum):
     SHUTDOWN = "shutdown"  # its worker is stopping -> back to queued
 
 
-class JobCancelled(Exception):  # noqa: N818 - an outcome signal, not an error family
+class JobCancelled(Exception):  # an outcome signal, not an error family
     """Raised by a job handler that stopped because its token was cancelled."""
 
 

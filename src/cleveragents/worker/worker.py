@@ -100,7 +100,12 @@ class AsyncWorker:
         self._last_recovery = 0.0
         self._last_cleanup = 0.0
         self.fatal_error: BaseException | None = None
-        self.counters = {"jobs_succeeded": 0, "jobs_failed": 0, "jobs_cancelled": 0, "jobs_requeued": 0}
+        self.counters = {
+            "jobs_succeeded": 0,
+            "jobs_failed": 0,
+            "jobs_cancelled": 0,
+            "jobs_requeued": 0,
+        }
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -252,7 +257,7 @@ class AsyncWorker:
     # -- the loop ---------------------------------------------------------------------------
 
     def run(self, burst: bool = False) -> None:
-        """Run until stopped (or, with ``burst``, until nothing is left to claim), then shut down."""
+        """Run until stopped (with ``burst``: until nothing is left to claim), then shut down."""
         self.start()
         detector = ChangeDetector(self.db)
         try:

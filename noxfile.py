@@ -1,0 +1,144 @@
+"""Test and quality sessions. `nox` with no arguments runs them all, in this order.
+
+unit_tests and integration_tests record coverage into .coverage-data/; coverage_report combines
+both (behave in-process and every `agents` process Robot started) and fails under 97%.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "uv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = [
+    "lint",
+    "typecheck",
+    "unit_tests",
+    "integration_tests",
+    "coverage_report",
+    "migrations",
+    "benchmark",
+]
+
+ROOT = Path(__file__).parent
+COVERAGE_DIR = ROOT / ".coverage-data"
+PYTHON = "3.11"
+
+
+def _coverage_env() -> dict[str, str]:
+    COVERAGE_DIR.mkdir(exist_ok=True)
+    return {
+        "COVERAGE_FILE": str(COVERAGE_DIR / ".coverage"),
+        "COVERAGE_RCFILE": str(ROOT / "pyproject.toml"),
+        "PYTHONWARNINGS": "error::DeprecationWarning:cleveragents",
+    }
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff (lint and format check) and the import-linter layer contracts."""
+    session.install("-e", ".[dev]")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("lint-imports")
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on src/."""
+    session.install("-e", ".[dev]")
+    session.run("mypy", "src")
+
+
+@nox.session(python=PYTHON)
+def unit_tests(session: nox.Session) -> None:
+    """behave features against real temp-file SQLite databases, under coverage."""
+    session.install("-e", ".[test]")
+    shutil.rmtree(COVERAGE_DIR, ignore_errors=True)
+    session.run(
+        "coverage",
+        "run",
+        "-m",
+        "behave",
+        "--format",
+        "progress",
+        *session.posargs,
+        env=_coverage_env(),
+    )
+
+
+@nox.session(python=PYTHON)
+def integration_tests(session: nox.Session) -> None:
+    """Robot Framework suites: the real `agents` command and real worker processes."""
+    session.install("-e", ".[test]")
+    session.run(
+        "coverage",
+        "run",
+        "-m",
+        "robot",
+        "--outputdir",
+        "build/robot",
+        "--loglevel",
+        "DEBUG:INFO",
+        *(session.posargs or ["robot"]),
+        env=_coverage_env(),
+    )
+
+
+@nox.session(python=PYTHON)
+def coverage_report(session: nox.Session) -> None:
+    """Combine behave and Robot coverage; fail under 97%."""
+    session.install("coverage[toml]>=7.10")
+    env = _coverage_env()
+    session.run("coverage", "combine", "--quiet", env=env)
+    session.run("coverage", "report", env=env)
+
+
+@nox.session(python=PYTHON)
+def migrations(session: nox.Session) -> None:
+    """upgrade -> alembic check -> downgrade base -> upgrade again, with data in the tables."""
+    session.install("-e", ".")
+    tmp = Path(session.create_tmp()) / "migrations"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    env = {
+        "AGENTS_DATABASE_URL": f"sqlite:///{tmp / 'agents.db'}",
+        "AGENTS_CONFIG": str(tmp / "none.toml"),
+    }
+    session.run("alembic", "upgrade", "head", env=env)
+    session.run("alembic", "check", env=env)
+    session.run("agents", "jobs", "enqueue", "noop", "--count", "3", env=env, silent=True)
+    session.run("agents", "worker", "run", "--burst", env=env, silent=True)
+    session.run(
+        "agents", "jobs", "enqueue", "sleep", "--payload", '{"seconds": 1}', env=env, silent=True
+    )
+    session.run("alembic", "downgrade", "base", env=env)
+    session.run("alembic", "upgrade", "head", env=env)
+    session.run("alembic", "check", env=env)
+    session.run("agents", "jobs", "enqueue", "noop", env=env, silent=True)
+    session.run("agents", "worker", "run", "--burst", env=env, silent=True)
+    session.run("agents", "db", "current", env=env)
+
+
+@nox.session(python=PYTHON)
+def benchmark(session: nox.Session) -> None:
+    """asv benchmarks, quick, against the package installed in this session."""
+    session.install("-e", ".[dev]")
+    session.run(
+        "asv",
+        "run",
+        "--python=same",
+        "--quick",
+        "--show-stderr",
+        "--config",
+        "benchmarks/asv.conf.json",
+        *session.posargs,
+        env={
+            "ASV_SILENT": "1",
+            **{k: v for k, v in os.environ.items() if k.startswith("AGENTS_BENCH")},
+        },
+    )
