@@ -88,6 +88,7 @@ class AsyncWorker:
             max_workers=self.max_workers, thread_name_prefix="agents-job"
         )
         self._lock = threading.Lock()
+        self._finished_job = threading.Condition(self._lock)
         self._running: dict[str, _Running] = {}
         self._outcomes: list[JobOutcome] = []
         self._wake = threading.Event()
@@ -100,6 +101,7 @@ class AsyncWorker:
         self._last_recovery = 0.0
         self._last_cleanup = 0.0
         self.fatal_error: BaseException | None = None
+        self.token_wait_s = SHUTDOWN_TOKEN_WAIT_S
         self.counters = {
             "jobs_succeeded": 0,
             "jobs_failed": 0,
@@ -245,6 +247,7 @@ class AsyncWorker:
         )
         with self._lock:
             self._outcomes.append(outcome)
+            self._finished_job.notify_all()
         self._wake.set()
 
     def _cancelled_outcome(self, token: CancellationToken) -> tuple[JobStatus, str | None]:
@@ -306,7 +309,7 @@ class AsyncWorker:
             entry.token.cancel(CancelReason.SHUTDOWN)
         if left:
             log.info("stopping: asked %d job(s) to stop; they go back to the queue", len(left))
-            self._drain_until(time.monotonic() + SHUTDOWN_TOKEN_WAIT_S)
+            self._drain_until(time.monotonic() + self.token_wait_s)
         with self._lock:
             stuck = list(self._running)
         if stuck:
@@ -337,6 +340,15 @@ class AsyncWorker:
             if not self.running_count or remaining <= 0:
                 return
             self._wake.wait(min(remaining, self.settings.heartbeat_interval))
+
+    def wait_for_outcomes(self, timeout: float, count: int | None = None) -> bool:
+        """Block until ``count`` running jobs (default: all) have finished, their outcomes
+        waiting to be recorded by the next pass."""
+        with self._lock:
+            return self._finished_job.wait_for(
+                lambda: len(self._outcomes) >= (len(self._running) if count is None else count),
+                timeout,
+            )
 
     @property
     def unfinished_threads(self) -> int:

@@ -1,0 +1,119 @@
+"""Steps that drive the real CLI in-process through typer's CliRunner."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from typing import Any
+
+from behave import given, then, when
+from typer.testing import CliRunner
+
+from cleveragents.cli.app import app
+
+
+def fill(context: Any, text: str) -> str:
+    """Replace [label] with the id of that job and [tmp] with the scenario's directory."""
+    names = {**getattr(context, "ids", {}), "tmp": str(context.tmp)}
+    return re.sub(r"\[(\w+)\]", lambda m: names.get(m.group(1), m.group(0)), text)
+
+
+def run_cli(context: Any, command: str) -> Any:
+    """Run `agents ...` with the scenario's environment; remember the result."""
+    args = shlex.split(fill(context, command))
+    env = {**context.env, **getattr(context, "extra_env", {})}
+    result = CliRunner().invoke(app, args, env=env, catch_exceptions=False)
+    context.result = result
+    return result
+
+
+@given("the environment variable {name} is \"{value}\"")
+def step_env(context: Any, name: str, value: str) -> None:
+    context.extra_env = {**getattr(context, "extra_env", {}), name: fill(context, value)}
+
+
+@given("I ran `{command}`")
+@when("I run `{command}`")
+def step_run(context: Any, command: str) -> None:
+    run_cli(context, command)
+
+
+@given('I ran `{command}` and call the job "{label}"')
+@when('I run `{command}` and call the job "{label}"')
+def step_run_label(context: Any, command: str, label: str) -> None:
+    result = run_cli(context, command)
+    assert result.exit_code == 0, result.stderr
+    context.ids = {**getattr(context, "ids", {}), label: result.stdout.strip()}
+
+
+@then("the exit code is {code:d}")
+def step_exit(context: Any, code: int) -> None:
+    result = context.result
+    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
+
+
+@then('stdout contains "{text}"')
+def step_stdout(context: Any, text: str) -> None:
+    expected = fill(context, text)
+    assert expected in context.result.stdout, context.result.stdout
+
+
+@then('stdout does not contain "{text}"')
+def step_stdout_not(context: Any, text: str) -> None:
+    assert text not in context.result.stdout, context.result.stdout
+
+
+@then("stdout is {n:d} lines")
+def step_stdout_lines(context: Any, n: int) -> None:
+    lines = context.result.stdout.splitlines()
+    assert len(lines) == n, lines
+
+
+@then('stderr is one line containing "{text}"')
+def step_stderr_line(context: Any, text: str) -> None:
+    stderr = context.result.stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    assert fill(context, text) in lines[0], stderr
+    assert "Traceback" not in stderr
+
+
+@then('stderr contains "{text}"')
+def step_stderr_contains(context: Any, text: str) -> None:
+    assert text in context.result.stderr, context.result.stderr
+
+
+@then('stderr does not contain "{text}"')
+def step_stderr_not(context: Any, text: str) -> None:
+    assert text not in context.result.stderr, context.result.stderr
+
+
+@then("stdout is one JSON document")
+def step_json(context: Any) -> None:
+    json.loads(context.result.stdout)
+
+
+def document(context: Any) -> Any:
+    """The JSON document the last command printed."""
+    return json.loads(context.result.stdout)
+
+
+@then("the JSON document has the fields {fields}")
+def step_json_fields(context: Any, fields: str) -> None:
+    doc = document(context)[0] if isinstance(document(context), list) else document(context)
+    missing = [f.strip() for f in fields.split(",") if f.strip() not in doc]
+    assert not missing, missing
+
+
+@then('the JSON document has "{field}" equal to {value}')
+def step_json_value(context: Any, field: str, value: str) -> None:
+    doc = document(context)
+    for part in field.split("."):
+        doc = doc[int(part)] if isinstance(doc, list) else doc[part]
+    assert doc == json.loads(value), doc
+
+
+@then("the JSON document is a list of {n:d}")
+def step_json_list(context: Any, n: int) -> None:
+    assert isinstance(document(context), list) and len(document(context)) == n, document(context)

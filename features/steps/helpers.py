@@ -1,0 +1,135 @@
+"""Shared helpers for the step modules: clocks, databases, workers and test job kinds."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import parse
+from behave import register_type
+from pydantic import BaseModel, ConfigDict
+
+from cleveragents.settings import AsyncSettings
+from cleveragents.store.engine import Database
+from cleveragents.store.migrations import ensure_schema
+from cleveragents.worker.builtin_kinds import default_registry
+from cleveragents.worker.kinds import JobContext, JobKind, KindRegistry
+from cleveragents.worker.tokens import JobCancelled
+from cleveragents.worker.worker import AsyncWorker
+
+
+@parse.with_pattern(r"queued|running|succeeded|failed|cancelled")
+def _status(text: str) -> str:
+    return text
+
+
+@parse.with_pattern(r"running|stopped|lost")
+def _worker_status(text: str) -> str:
+    return text
+
+
+register_type(Status=_status, WorkerStatus=_worker_status)
+
+T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+DEADLINE_S = 20.0
+
+
+class FakeClock:
+    """A clock the scenario moves by hand."""
+
+    def __init__(self, now: datetime = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> datetime:
+        self.now += timedelta(seconds=seconds)
+        return self.now
+
+
+class GatePayload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+
+
+class BoomPayload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    message: str = "boom"
+
+
+def test_registry(gates: dict[str, threading.Event], started: dict[str, threading.Event]) -> KindRegistry:
+    """The built-in kinds plus `gate` (runs until its gate opens or it is cancelled) and `boom`."""
+    registry = default_registry()
+
+    def run_gate(payload: GatePayload, ctx: JobContext) -> dict[str, str]:
+        gate = gates.setdefault(payload.name, threading.Event())
+        started.setdefault(payload.name, threading.Event()).set()
+        ctx.token.on_cancel(gate.set)
+        gate.wait()
+        if ctx.token.cancelled:
+            raise JobCancelled(str(ctx.token.reason))
+        return {"gate": payload.name}
+
+    def run_boom(payload: BoomPayload, ctx: JobContext) -> None:
+        raise RuntimeError(payload.message)
+
+    def run_stubborn(payload: GatePayload, ctx: JobContext) -> None:
+        started.setdefault(payload.name, threading.Event()).set()
+        gates.setdefault(payload.name, threading.Event()).wait()  # ignores its token
+
+    registry.register(JobKind("gate", GatePayload, run_gate, "waits for its gate"))
+    registry.register(JobKind("stubborn", GatePayload, run_stubborn, "ignores its token"))
+    registry.register(JobKind("boom", BoomPayload, run_boom, "raises"))
+    return registry
+
+
+def open_db(context: Any) -> Database:
+    """A new Database object (own engine and connections) on the scenario's file, at head."""
+    db = Database(context.db_url)
+    db.open()
+    ensure_schema(db)
+    context.cleanups.append(db.dispose)
+    return db
+
+
+def settings(**overrides: Any) -> AsyncSettings:
+    """Async settings with test-friendly defaults."""
+    values: dict[str, Any] = {"heartbeat_interval": 5.0, "stale_after": 30.0, "shutdown_grace": 0}
+    values.update(overrides)
+    return AsyncSettings(**values)
+
+
+def make_worker(context: Any, name: str = "A", **overrides: Any) -> AsyncWorker:
+    """A worker on its own Database object, with the scenario's clock and test kinds."""
+    worker = AsyncWorker(
+        open_db(context),
+        settings(**overrides),
+        registry=context.registry,
+        clock=context.clock,
+        hostname=f"host-{name}",
+        pid=1000 + len(context.workers),
+    )
+    context.workers[name] = worker
+
+    def stop() -> None:
+        for gate in context.gates.values():
+            gate.set()
+        worker.stop()
+        worker.shutdown()
+
+    context.cleanups.append(stop)
+    return worker
+
+
+def wait_until(predicate: Callable[[], bool], what: str, timeout: float = DEADLINE_S) -> None:
+    """Poll ``predicate`` until it holds; fail with ``what`` at the deadline."""
+    deadline = time.monotonic() + timeout
+    pause = threading.Event()
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        pause.wait(0.01)

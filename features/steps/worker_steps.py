@@ -1,0 +1,300 @@
+"""Steps about the AsyncWorker: passes driven with an injected clock, heartbeats, recovery,
+cancellation, timeouts, shutdown and TTL cleanup."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+from behave import given, then, when
+from helpers import DEADLINE_S, make_worker, open_db, wait_until
+
+from cleveragents.domain.jobs import JobOutcome, JobStatus, WorkerStatus
+from cleveragents.errors import AgentsError
+from cleveragents.store.jobs import JobStore
+from cleveragents.store.workers import WorkerStore
+from cleveragents.worker.tokens import CancelReason
+
+
+def _settings_from(text: str | None) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for part in (text or "").split(","):
+        if part.strip():
+            key, _, value = part.partition("=")
+            values[key.strip()] = float(value) if "." in value else int(value)
+    return values
+
+
+@given('worker "{name}" with {threads:d} threads')
+@when('worker "{name}" with {threads:d} threads')
+@given('worker "{name}" with {threads:d} threads and {options}')
+@when('worker "{name}" with {threads:d} threads and {options}')
+def step_worker(context: Any, name: str, threads: int, options: str | None = None) -> None:
+    worker = make_worker(context, name, max_workers=threads, **_settings_from(options))
+    worker.start(now=context.clock(), heartbeat=False)
+
+
+@when('worker "{name}" runs one pass')
+@given('worker "{name}" runs one pass')
+def step_run_once(context: Any, name: str) -> None:
+    context.claimed_count = context.workers[name].run_once(context.clock())
+
+
+@when('worker "{name}" runs one pass after the jobs finish')
+@given('worker "{name}" runs one pass after the jobs finish')
+def step_run_after_finish(context: Any, name: str) -> None:
+    worker = context.workers[name]
+    assert worker.wait_for_outcomes(DEADLINE_S), "jobs did not finish"
+    context.claimed_count = worker.run_once(context.clock())
+
+
+@when('worker "{name}" runs one pass after {count:d} job finishes')
+def step_run_after_one(context: Any, name: str, count: int) -> None:
+    worker = context.workers[name]
+    assert worker.wait_for_outcomes(DEADLINE_S, count), "no job finished"
+    context.claimed_count = worker.run_once(context.clock())
+
+
+@then("{n:d} jobs were claimed")
+def step_claimed(context: Any, n: int) -> None:
+    assert context.claimed_count == n, context.claimed_count
+
+
+@then('worker "{name}" is running {n:d} jobs')
+def step_running(context: Any, name: str, n: int) -> None:
+    assert context.workers[name].running_count == n, context.workers[name].running_count
+
+
+@given('gate "{gate}" has started')
+@when('gate "{gate}" has started')
+def step_gate_started(context: Any, gate: str) -> None:
+    event = context.started.setdefault(gate, threading.Event())
+    assert event.wait(DEADLINE_S), f"gate job {gate} never started"
+
+
+@when('gate "{gate}" opens')
+def step_gate_open(context: Any, gate: str) -> None:
+    context.gates.setdefault(gate, threading.Event()).set()
+
+
+@given("{seconds:g} seconds pass")
+@when("{seconds:g} seconds pass")
+def step_time_passes(context: Any, seconds: float) -> None:
+    context.clock.advance(seconds)
+
+
+@when('worker "{name}" sends a heartbeat')
+def step_beat(context: Any, name: str) -> None:
+    context.workers[name].beat(context.clock())
+
+
+@then('job "{label}" has a heartbeat from now')
+def step_job_heartbeat(context: Any, label: str) -> None:
+    job = context.store.get(context.ids[label])
+    assert job.last_heartbeat == context.clock(), (job.last_heartbeat, context.clock())
+
+
+@then('worker "{name}" is registered as {status:WorkerStatus} with a heartbeat from now')
+def step_worker_row(context: Any, name: str, status: str) -> None:
+    worker = context.workers[name]
+    rows = {w.id: w for w in WorkerStore(context.db).find(include_stopped=True)}
+    row = rows[worker.id]
+    assert row.status == WorkerStatus(status), row.status
+    assert row.last_heartbeat == context.clock(), (row.last_heartbeat, context.clock())
+    assert row.hostname == f"host-{name}" and row.max_workers == worker.max_workers
+
+
+@then('worker "{name}" is registered as {status:WorkerStatus}')
+def step_worker_status(context: Any, name: str, status: str) -> None:
+    rows = {w.id: w for w in WorkerStore(context.db).find(include_stopped=True)}
+    assert rows[context.workers[name].id].status == WorkerStatus(status)
+
+
+@then('worker "{name}" counted {n:d} {what} jobs')
+def step_counter(context: Any, name: str, n: int, what: str) -> None:
+    rows = {w.id: w for w in WorkerStore(context.db).find(include_stopped=True)}
+    row = rows[context.workers[name].id]
+    assert getattr(row, f"jobs_{what}") == n, row
+
+
+@when('worker "{name}" does its housekeeping')
+def step_housekeeping(context: Any, name: str) -> None:
+    context.report = context.workers[name].housekeeping(context.clock(), force=True)
+
+
+@when("stale jobs are recovered")
+def step_recover(context: Any) -> None:
+    context.report = context.store.recover_stale(context.clock(), 30.0)
+
+
+@then('the recovery requeued "{label}"')
+def step_report_requeued(context: Any, label: str) -> None:
+    assert context.report.requeued == [context.ids[label]], context.report
+
+
+@then('the recovery failed "{label}"')
+def step_report_failed(context: Any, label: str) -> None:
+    assert context.report.failed == [context.ids[label]], context.report
+
+
+@then("the recovery did nothing")
+def step_report_empty(context: Any) -> None:
+    assert context.report.empty, context.report
+
+
+@then('job "{label}" belongs to worker "{name}"')
+def step_owner(context: Any, label: str, name: str) -> None:
+    job = context.store.get(context.ids[label])
+    assert job.worker_id == context.workers[name].id, job.worker_id
+
+
+@then('job "{label}" belongs to no worker')
+def step_no_owner(context: Any, label: str) -> None:
+    job = context.store.get(context.ids[label])
+    assert job.worker_id is None and job.started_at is None, job
+
+
+@when('I cancel job "{label}"')
+def step_cancel(context: Any, label: str) -> None:
+    context.error = None
+    try:
+        context.cancel_result = context.store.cancel(context.ids[label], context.clock())
+    except AgentsError as exc:
+        context.error = exc
+
+
+@then("the cancel is refused as a conflict")
+def step_cancel_refused(context: Any) -> None:
+    assert context.error is not None and context.error.exit_code == 3, context.error
+    assert "cannot be cancelled" in context.error.message
+
+
+@then('job "{label}" has a cancel request')
+def step_cancel_requested(context: Any, label: str) -> None:
+    assert context.store.get(context.ids[label]).cancel_requested
+
+
+@then('the token of job "{label}" on worker "{name}" is cancelled for {reason}')
+def step_token(context: Any, label: str, name: str, reason: str) -> None:
+    entry = context.workers[name]._running[context.ids[label]]
+    assert entry.token.reason == CancelReason(reason), entry.token.reason
+
+
+@when('worker "{name}" shuts down')
+def step_shutdown(context: Any, name: str) -> None:
+    context.workers[name].shutdown()
+
+
+@when('worker "{name}" is asked to stop')
+def step_stop(context: Any, name: str) -> None:
+    context.workers[name].stop()
+
+
+@when('worker "{name}" runs in burst mode')
+def step_burst(context: Any, name: str) -> None:
+    worker = context.workers[name]
+    done = threading.Event()
+    thread = threading.Thread(target=lambda: (worker.run(burst=True), done.set()))
+    thread.start()
+    assert done.wait(DEADLINE_S), "burst run did not end"
+    thread.join()
+
+
+@given('worker "{name}" runs in the background with {threads:d} threads')
+def step_background(context: Any, name: str, threads: int) -> None:
+    worker = make_worker(context, name, max_workers=threads, poll_interval=30.0)
+    context.clock = context.clock  # the real loop stamps times with the scenario clock
+    thread = threading.Thread(target=worker.run, name=f"worker-{name}")
+    thread.start()
+    context.threads = {**getattr(context, "threads", {}), name: thread}
+    wait_until(lambda: worker._started, "the worker to start")
+
+
+@then('the background worker "{name}" stops within the deadline')
+def step_background_stops(context: Any, name: str) -> None:
+    thread = context.threads[name]
+    thread.join(DEADLINE_S)
+    assert not thread.is_alive(), "worker did not stop"
+
+
+@when('I wait for job "{label}" to finish')
+def step_wait(context: Any, label: str) -> None:
+    context.waited = context.queue.wait(context.ids[label], timeout=DEADLINE_S)
+
+
+@when('I wait for job "{label}" for {seconds:g} seconds')
+def step_wait_timeout(context: Any, label: str, seconds: float) -> None:
+    context.waited = context.queue.wait(context.ids[label], timeout=seconds)
+
+
+@then("the wait returned a {status:Status} job")
+def step_waited(context: Any, status: str) -> None:
+    assert context.waited.status == JobStatus(status), context.waited
+
+
+@given("{count:d} \"{kind}\" jobs finished {days:d} days ago")
+def step_old_jobs(context: Any, count: int, kind: str, days: int) -> None:
+    store = JobStore(open_db(context))
+    ids = context.queue.enqueue_many([context.queue.build(kind, {})] * count)
+    jobs, _ = store.claim("old-worker", context.clock(), count)
+    assert len(jobs) == count
+    finished = context.clock() - timedelta(days=days)
+    store.record_outcomes(
+        "old-worker",
+        [JobOutcome(job_id=i, status=JobStatus.SUCCEEDED, finished_at=finished) for i in ids],
+    )
+    context.old_ids = {**getattr(context, "old_ids", {}), days: ids}
+
+
+@when("finished jobs older than {days:d} days are pruned in batches of {batch:d}")
+def step_prune(context: Any, days: int, batch: int) -> None:
+    context.pruned = context.store.prune(context.clock() - timedelta(days=days), batch=batch)
+
+
+@then("{n:d} jobs were pruned")
+def step_pruned(context: Any, n: int) -> None:
+    assert context.pruned == n, context.pruned
+
+
+@then("the jobs finished {days:d} days ago are {state}")
+def step_old_state(context: Any, days: int, state: str) -> None:
+    counts = {"gone": 0, "kept": len(context.old_ids[days])}
+    present = sum(1 for i in context.old_ids[days] if _exists(context, i))
+    assert present == counts[state], present
+
+
+def _exists(context: Any, job_id: str) -> bool:
+    try:
+        context.store.get(job_id)
+    except AgentsError:
+        return False
+    return True
+
+
+@when('worker "{name}" heartbeat thread breaks')
+def step_break_heartbeat(context: Any, name: str) -> None:
+    worker = context.workers[name]
+
+    def broken(now: Any = None) -> None:
+        raise RuntimeError("disk on fire")
+
+    worker.beat = broken  # type: ignore[method-assign]
+
+
+@then('worker "{name}" stopped because of "{text}"')
+def step_fatal(context: Any, name: str, text: str) -> None:
+    worker = context.workers[name]
+    wait_until(lambda: worker.fatal_error is not None, "the heartbeat thread to die")
+    assert text in str(worker.fatal_error)
+    wait_until(lambda: not context.threads[name].is_alive(), "the worker to stop")
+
+
+@when('worker "{name}" gives stopped jobs {seconds:g} seconds to return')
+def step_token_wait(context: Any, name: str, seconds: float) -> None:
+    context.workers[name].token_wait_s = seconds
+
+
+@then('worker "{name}" has {n:d} thread that did not stop')
+def step_unfinished(context: Any, name: str, n: int) -> None:
+    assert context.workers[name].unfinished_threads == n
