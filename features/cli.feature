@@ -149,3 +149,13 @@ Feature: The jobs, worker and db commands
     When I run `jobs enqueue noop`
     Then the exit code is 2
     And stderr is one line containing "background jobs are disabled (async.enabled = false)"
+
+  Scenario: on a terminal, listings are drawn as tables
+    Given the environment variable TTY_COMPATIBLE is "1"
+    And I ran `jobs enqueue noop` and call the job "N"
+    And I ran `worker run --burst`
+    When I run `jobs list`
+    Then stdout contains "┃ id"
+    And stdout contains "[N]"
+    When I run `worker list --all`
+    Then stdout contains "┃ id"

@@ -109,8 +109,24 @@ def _finished_row(i: int) -> tuple[Any, ...]:
         f"{sec % 60:02d}.{(i % 2) * 500_000:06d}"
     )
     return (
-        f"01F{i:023d}", "noop", None, None, "succeeded", 0, '{"schema_version": 1}', 1, 3,
-        stamp, "bench-old-worker", stamp, 0, stamp, stamp, stamp, None, None,
+        f"01F{i:023d}",
+        "noop",
+        None,
+        None,
+        "succeeded",
+        0,
+        '{"schema_version": 1}',
+        1,
+        3,
+        stamp,
+        "bench-old-worker",
+        stamp,
+        0,
+        stamp,
+        stamp,
+        stamp,
+        None,
+        None,
     )
 
 
@@ -214,6 +230,43 @@ def drain(jobs: int = DRAIN_JOBS, max_workers: int = 4, profile: Any = None) -> 
         db.dispose()
     if done != jobs or worker.counters["jobs_succeeded"] != jobs:
         raise RuntimeError(f"drain finished {done} of {jobs} jobs: {worker.counters}")
+    steady = (datetime.fromisoformat(last) - datetime.fromisoformat(first)).total_seconds()
+    return DrainResult(jobs=jobs, seconds=seconds, steady_seconds=steady)
+
+
+def drain_process(jobs: int = DRAIN_JOBS) -> DrainResult:
+    """Like :func:`drain`, but a real ``agents worker run --burst`` process at default settings.
+
+    Timed from the spawn (interpreter start-up and imports included) until the process exited
+    after recording every outcome: the counterpart of the anchors' "from consumer spawn".
+    """
+    with temp_dir() as tmp:
+        path = tmp / "agents.db"
+        producer = open_db(path)
+        enqueue_noops(producer, jobs)
+        producer.dispose()
+        log_path = tmp / "worker.log"
+        with log_path.open("wb") as log:
+            started = time.perf_counter()
+            code = subprocess.call(
+                [sys.executable, "-m", "cleveragents", "worker", "run", "--burst"],
+                env=worker_env(path),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=tmp,
+            )
+            seconds = time.perf_counter() - started
+        db = open_db(path)
+        with db.read() as conn:
+            first, last, done = conn.exec_driver_sql(
+                "SELECT MIN(started_at), MAX(finished_at), COUNT(*) FROM async_jobs "
+                "WHERE status = 'succeeded'"
+            ).one()
+        db.dispose()
+        if code != 0 or done != jobs:
+            raise RuntimeError(
+                f"worker exited {code}, {done} of {jobs} succeeded:\n{log_path.read_text()}"
+            )
     steady = (datetime.fromisoformat(last) - datetime.fromisoformat(first)).total_seconds()
     return DrainResult(jobs=jobs, seconds=seconds, steady_seconds=steady)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from cleveragents.domain.clock import utcnow
 from cleveragents.store.engine import Database
@@ -67,8 +67,8 @@ class _Claim:
 class ClaimFinishedRows(_Claim):
     """Claim 4 of 100 queued jobs with 0 or 1,000,000 finished rows in ``async_jobs``."""
 
-    params = [0, BIG]
-    param_names = ["finished_rows"]
+    params: ClassVar[list[int]] = [0, BIG]
+    param_names: ClassVar[list[str]] = ["finished_rows"]
 
     def setup(self, cache: dict[str, Any], finished: int) -> None:
         self._prepare(cache["finished"][finished])
@@ -81,8 +81,8 @@ class ClaimFinishedRows(_Claim):
 class ClaimQueueDepth(_Claim):
     """Claim 4 jobs with 100, 10,000 or 50,000 jobs queued (no finished rows)."""
 
-    params = DEPTHS
-    param_names = ["queued"]
+    params: ClassVar[list[int]] = DEPTHS
+    param_names: ClassVar[list[str]] = ["queued"]
 
     def setup(self, cache: dict[str, Any], queued: int) -> None:
         self._prepare(cache["queued"][queued])

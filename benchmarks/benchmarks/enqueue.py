@@ -27,7 +27,7 @@ class EnqueueRate:
     timeout = 120.0
 
     def track_enqueue_one_rate(self) -> float:
-        """2,000 consecutive ``JobQueue.enqueue("noop", {})`` calls (validation + one commit each)."""
+        """2,000 consecutive ``JobQueue.enqueue("noop", {})`` calls (each validates, commits)."""
         return enqueue_one_rate(ENQUEUE_ONE_CALLS)
 
     track_enqueue_one_rate.unit = "jobs/s"  # type: ignore[attr-defined]

@@ -28,7 +28,7 @@ def run_cli(context: Any, command: str) -> Any:
     return result
 
 
-@given("the environment variable {name} is \"{value}\"")
+@given('the environment variable {name} is "{value}"')
 def step_env(context: Any, name: str, value: str) -> None:
     context.extra_env = {**getattr(context, "extra_env", {}), name: fill(context, value)}
 
@@ -111,7 +111,7 @@ def step_json_value(context: Any, field: str, value: str) -> None:
     doc = document(context)
     for part in field.split("."):
         doc = doc[int(part)] if isinstance(doc, list) else doc[part]
-    assert doc == json.loads(value), doc
+    assert doc == json.loads(fill(context, value)), doc
 
 
 @then("the JSON document is a list of {n:d}")

@@ -61,7 +61,9 @@ class BoomPayload(BaseModel):
     message: str = "boom"
 
 
-def test_registry(gates: dict[str, threading.Event], started: dict[str, threading.Event]) -> KindRegistry:
+def test_registry(
+    gates: dict[str, threading.Event], started: dict[str, threading.Event]
+) -> KindRegistry:
     """The built-in kinds plus `gate` (runs until its gate opens or it is cancelled) and `boom`."""
     registry = default_registry()
 

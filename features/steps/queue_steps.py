@@ -59,14 +59,14 @@ def step_enqueue_priority(context: Any, kind: str, label: str, priority: int) ->
     context.ids[label] = context.last_id
 
 
-@given("{count:d} queued \"{kind}\" jobs")
-@when("I enqueue {count:d} \"{kind}\" jobs in bulk")
+@given('{count:d} queued "{kind}" jobs')
+@when('I enqueue {count:d} "{kind}" jobs in bulk')
 def step_bulk(context: Any, count: int, kind: str) -> None:
     job = context.queue.build(kind, {})
     context.bulk_ids = context.queue.enqueue_many([job] * count)
 
 
-@when('I try to enqueue a "{kind}" job with payload \'{payload}\'')
+@when("I try to enqueue a \"{kind}\" job with payload '{payload}'")
 def step_try_enqueue(context: Any, kind: str, payload: str) -> None:
     _enqueue(context, kind, payload)
 
@@ -136,7 +136,7 @@ def step_result_not_contains(context: Any, label: str, field: str, text: str) ->
     assert text not in result[field], result
 
 
-@then('job "{label}" is stored with payload \'{payload}\'')
+@then("job \"{label}\" is stored with payload '{payload}'")
 def step_payload(context: Any, label: str, payload: str) -> None:
     job = context.store.get(context.ids[label])
     assert job.payload == json.loads(payload), job.payload

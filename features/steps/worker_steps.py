@@ -233,7 +233,7 @@ def step_waited(context: Any, status: str) -> None:
     assert context.waited.status == JobStatus(status), context.waited
 
 
-@given("{count:d} \"{kind}\" jobs finished {days:d} days ago")
+@given('{count:d} "{kind}" jobs finished {days:d} days ago')
 def step_old_jobs(context: Any, count: int, kind: str, days: int) -> None:
     store = JobStore(open_db(context))
     ids = context.queue.enqueue_many([context.queue.build(kind, {})] * count)

@@ -34,11 +34,6 @@ def error(text: str) -> None:
     err.print(text, markup=False)
 
 
-def warning(text: str) -> None:
-    """A warning on stderr."""
-    err.print(f"warning: {text}", markup=False)
-
-
 def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
 

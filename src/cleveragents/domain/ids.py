@@ -25,8 +25,3 @@ def new_id() -> str:
             candidate = _last + 1
         _last = candidate
     return str(ULID.from_int(candidate))
-
-
-def new_ids(count: int) -> list[str]:
-    """``count`` new ids in increasing order."""
-    return [new_id() for _ in range(count)]

@@ -48,11 +48,6 @@ ALLOWED_TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
 }
 
 
-def sources_of(target: JobStatus) -> frozenset[JobStatus]:
-    """The statuses a job may move to ``target`` from."""
-    return frozenset(src for src, targets in ALLOWED_TRANSITIONS.items() if target in targets)
-
-
 def check_transition(current: JobStatus, target: JobStatus, job_id: str = "") -> None:
     """Raise :class:`InvalidJobTransitionError` unless ``current -> target`` is allowed."""
     if target not in ALLOWED_TRANSITIONS[current]:

@@ -34,6 +34,7 @@ from cleveragents.domain.jobs import (
     JobStatus,
     NewJob,
     RecoveryReport,
+    can_requeue,
     check_transition,
 )
 from cleveragents.errors import InvalidJobTransitionError, JobNotFoundError
@@ -172,12 +173,6 @@ class JobStore:
             for status, count in conn.execute(select(_c.status, func.count()).group_by(_c.status)):
                 counts[JobStatus(status)] = count
         return counts
-
-    def has_claimable(self, now: datetime) -> bool:
-        """True if a queued job could be claimed at ``now``."""
-        query = select(_c.id).where(_c.status == _QUEUED, _c.run_after <= now).limit(1)
-        with self.db.read() as conn:
-            return conn.execute(query).first() is not None
 
     # -- the worker's side ------------------------------------------------------------------
 
@@ -340,7 +335,7 @@ class JobStore:
                 )
             ).all()
             for job_id, attempts, max_attempts, _worker in stale:
-                if attempts < max_attempts:
+                if can_requeue(attempts, max_attempts):
                     report.requeued.append(job_id)
                 else:
                     report.failed.append(job_id)
@@ -392,9 +387,3 @@ class JobStore:
             total += deleted
             if deleted < batch:
                 return total
-
-    def running_of(self, worker_id: str) -> list[str]:
-        """Ids of the jobs a worker holds as running."""
-        query = select(_c.id).where(_c.worker_id == worker_id, _c.status == JobStatus.RUNNING.value)
-        with self.db.read() as conn:
-            return list(conn.scalars(query))

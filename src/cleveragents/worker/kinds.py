@@ -93,7 +93,3 @@ class KindRegistry:
             raise UnknownJobKindError(
                 f"unknown job kind {name!r}; known kinds: {', '.join(sorted(self._kinds))}"
             ) from None
-
-    def all(self) -> list[JobKind]:
-        """Every registered kind, by name."""
-        return [self._kinds[name] for name in sorted(self._kinds)]

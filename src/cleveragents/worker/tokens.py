@@ -49,11 +49,6 @@ class CancellationToken:
         """Block up to ``timeout`` seconds; True if cancelled meanwhile."""
         return self._event.wait(timeout)
 
-    def raise_if_cancelled(self) -> None:
-        """Raise :class:`JobCancelled` if cancelled."""
-        if self._event.is_set():
-            raise JobCancelled(str(self.reason))
-
     def on_cancel(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` when cancelled (at once if already cancelled)."""
         with self._lock:

@@ -1,0 +1,50 @@
+Feature: The database
+  One SQLite file, created and migrated on first use; clear errors for anything that is not one.
+
+  Background:
+    Given a job queue in a temporary database
+
+  Scenario: a file that is not a database is refused with one clear line
+    Given a file "garbage.db" containing "this is not a database, just text that is long enough to fill a header page"
+    When I open the database "sqlite:///[tmp]/garbage.db"
+    Then opening fails with "cannot open database sqlite:///[tmp]/garbage.db: the file is not an SQLite database"
+
+  Scenario: a database whose directory cannot be created is refused
+    Given a file "plain-file" containing "x"
+    When I open the database "sqlite:///[tmp]/plain-file/sub/agents.db"
+    Then opening fails with "cannot create [tmp]/plain-file/sub"
+
+  Scenario: a URL that is not a database URL is refused
+    When I open the database "not a url"
+    Then opening fails with "'not a url' is not a database URL"
+
+  Scenario: a database type that is not installed is refused
+    When I open the database "nosuchdb://host/db"
+    Then opening fails with "cannot open database nosuchdb://host/db"
+
+  Scenario: an in-memory database is refused, since workers could not share it
+    When I open the database "sqlite://"
+    Then opening fails with "an in-memory SQLite database cannot be shared by workers"
+
+  Scenario: a server that cannot be reached is refused with its password hidden
+    When I open the database "sqlite:////proc/agents-nope/x.db"
+    Then opening fails with "cannot open database sqlite:////proc/agents-nope/x.db"
+
+  Scenario: several processes starting on a fresh database at once all succeed
+    When 6 processes' worth of connections migrate a fresh database at once
+    Then every migration succeeded and the schema is at head
+
+  Scenario: the schema can be downgraded and upgraded again
+    When the schema is downgraded to base and opened again
+    Then every migration succeeded and the schema is at head
+
+  Scenario: durations people type
+    Then durations parse as
+      | text | seconds |
+      | 90   | 90      |
+      | 90s  | 90      |
+      | 15m  | 900     |
+      | 12h  | 43200   |
+      | 7d   | 604800  |
+      | 2w   | 1209600 |
+      | 1.5h | 5400    |

@@ -1,0 +1,101 @@
+"""Steps about redaction and the database itself."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from behave import given, then, when
+from helpers import open_db
+
+from cleveragents.domain.durations import parse_duration
+from cleveragents.domain.redaction import redact
+from cleveragents.errors import AgentsError
+from cleveragents.store.engine import Database
+from cleveragents.store.migrations import current_revision, downgrade, ensure_schema, head_revision
+
+
+@then("redacting each text hides the secret and keeps the rest")
+def step_redact_table(context: Any) -> None:
+    for row in context.table:
+        out = redact(row["text"])
+        assert row["secret"] not in out, (row["text"], out)
+        assert "[REDACTED]" in out, out
+        assert row["kept"] in out, (row["kept"], out)
+
+
+@then("redacting each text changes nothing")
+def step_redact_clean(context: Any) -> None:
+    for row in context.table:
+        assert redact(row["text"]) == row["text"], redact(row["text"])
+
+
+@given('a file "{name}" containing "{content}"')
+def step_file(context: Any, name: str, content: str) -> None:
+    (context.tmp / name).write_text(content, encoding="utf-8")
+
+
+@when('I open the database "{url}"')
+def step_open(context: Any, url: str) -> None:
+    context.error = None
+    try:
+        db = Database(url.replace("[tmp]", str(context.tmp)))
+        context.cleanups.append(db.dispose)
+        db.open()
+    except AgentsError as exc:
+        context.error = exc
+
+
+@then('opening fails with "{text}"')
+def step_open_fails(context: Any, text: str) -> None:
+    assert context.error is not None, "opened without error"
+    message = context.error.message.replace(str(context.tmp), "[tmp]")
+    assert text in message, message
+    assert context.error.exit_code == 2
+
+
+@when("{n:d} processes' worth of connections migrate a fresh database at once")
+def step_concurrent_migrate(context: Any, n: int) -> None:
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(n)
+    context.db_url = f"sqlite:///{context.tmp / 'fresh.db'}"
+
+    def migrate() -> None:
+        try:
+            db = Database(context.db_url)
+            context.cleanups.append(db.dispose)
+            barrier.wait()
+            db.open()
+            ensure_schema(db)
+            db.dispose()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=migrate) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    context.migrate_errors = errors
+
+
+@then("every migration succeeded and the schema is at head")
+def step_migrated(context: Any) -> None:
+    assert not context.migrate_errors, context.migrate_errors
+    db = open_db(context)
+    assert current_revision(db) == head_revision()
+
+
+@when("the schema is downgraded to base and opened again")
+def step_downgrade(context: Any) -> None:
+    db = open_db(context)
+    downgrade(db, "base")
+    assert current_revision(db) is None
+    ensure_schema(db)
+    context.migrate_errors = []
+
+
+@then("durations parse as")
+def step_durations(context: Any) -> None:
+    for row in context.table:
+        assert parse_duration(row["text"]) == float(row["seconds"]), row["text"]

@@ -1,0 +1,36 @@
+*** Settings ***
+Documentation       A worker killed with SIGKILL loses nothing: once its heartbeat is stale, another
+...                 worker recovers the job, runs it again and records the dead worker as lost.
+Resource            resources/agents.resource
+Test Setup          Fresh Database    ASYNC__HEARTBEAT_INTERVAL=0.2    ASYNC__STALE_AFTER=1.5
+Test Teardown       Stop Workers
+
+
+*** Test Cases ***
+Job Of A Killed Worker Is Recovered By Another Worker
+    ${first}=    Start Worker    alias=first
+    ${id}=    Enqueue Sleep    4
+    ${running}=    Wait Until Job Status Is    ${id}    running
+    ${first id}=    Set Variable    ${running}[worker_id]
+    Worker Id Should Belong To    ${first id}    ${first}
+
+    ${killed}=    Terminate Process    ${first}    kill=True
+    Should Be Equal As Integers    ${killed.rc}    -9
+    # Nobody is left to finish it: it still looks running, held by the dead worker.
+    Job Should Have    ${id}    status=running    attempts=1    worker_id=${first id}
+
+    ${second}=    Start Worker    alias=second
+    Job Should Finish    ${id}    rc=0    timeout=30
+    ${job}=    Job Should Have    ${id}    status=succeeded    attempts=2
+    Should Not Be Equal    ${job}[worker_id]    ${first id}
+    Worker Id Should Belong To    ${job}[worker_id]    ${second}
+    # One log line says what the recovery did.
+    ${log}=    Get File    ${WORK DIR}/second.stderr
+    Should Match Regexp    ${log}    recovered: requeued ${id}; failed none; workers lost [^\n]*${first id}
+
+    ${workers}=    Agents Json    worker    list    --json
+    ${by id}=    Evaluate    {w["id"]: w for w in $workers}
+    Dictionary Should Contain Key    ${by id}    ${first id}
+    Should Be Equal    ${by id}[${first id}][status]    lost
+    Should Be Equal    ${by id}[${first id}][liveness]    lost
+    Should Be Equal    ${by id}[${job}[worker_id]][liveness]    running

@@ -1,0 +1,59 @@
+*** Settings ***
+Documentation       SIGTERM and SIGINT (Ctrl-C) stop a worker gracefully: it stops claiming, gives
+...                 running jobs `async.shutdown_grace` seconds to finish, puts the rest back in
+...                 the queue with their attempt refunded, and exits 0.
+Resource            resources/agents.resource
+Test Teardown       Stop Workers
+
+
+*** Test Cases ***
+SIGTERM Puts An Unfinished Job Back In The Queue
+    Fresh Database    ASYNC__SHUTDOWN_GRACE=0.2
+    ${id}=    Stop Worker While A Job Runs    SIGTERM
+    Run Burst Worker
+    Job Should Have    ${id}    status=succeeded    attempts=1
+
+SIGINT Puts An Unfinished Job Back In The Queue
+    Fresh Database    ASYNC__SHUTDOWN_GRACE=0.2
+    Stop Worker While A Job Runs    SIGINT
+
+A Job That Finishes Within The Grace Period Succeeds
+    Fresh Database    ASYNC__SHUTDOWN_GRACE=10
+    ${worker}=    Start Worker
+    ${id}=    Enqueue Sleep    4
+    Wait Until Job Status Is    ${id}    running
+    Send Signal To Process    SIGTERM    ${worker}
+    Worker Should Exit    ${worker}    timeout=15s
+    ${job}=    Job Should Have    ${id}    status=succeeded    attempts=1
+    Should Be Equal As Numbers    ${job}[result][slept_s]    4
+    Worker Should Have Stopped    succeeded=1    requeued=0
+
+
+*** Keywords ***
+Stop Worker While A Job Runs
+    [Documentation]    Start a worker, let it claim a 3 s `sleep` job, send ${signal}: the worker
+    ...    exits 0 without waiting for the job, and the job is queued again as if it
+    ...    had never been claimed. Returns the job's id.
+    [Arguments]    ${signal}
+    ${worker}=    Start Worker    alias=worker
+    ${id}=    Enqueue Sleep    3
+    Wait Until Job Status Is    ${id}    running
+    Send Signal To Process    ${signal}    ${worker}
+    Worker Should Exit    ${worker}    timeout=15s
+    ${job}=    Job Should Have    ${id}    status=queued    attempts=0    worker_id=None
+    Should Be Equal    ${job}[started_at]    ${None}
+    Should Be Equal    ${job}[finished_at]    ${None}
+    ${log}=    Get File    ${WORK DIR}/worker.stderr
+    Should Contain    ${log}    received ${signal}
+    Worker Should Have Stopped    succeeded=0    requeued=1
+    RETURN    ${id}
+
+Worker Should Have Stopped
+    [Documentation]    The only worker is recorded as stopped, with these counters.
+    [Arguments]    ${succeeded}    ${requeued}
+    ${workers}=    Agents Json    worker    list    --all    --json
+    Length Should Be    ${workers}    1
+    Should Be Equal    ${workers}[0][status]    stopped
+    Should Be Equal As Integers    ${workers}[0][jobs_running]    0
+    Should Be Equal As Integers    ${workers}[0][jobs_succeeded]    ${succeeded}
+    Should Be Equal As Integers    ${workers}[0][jobs_requeued]    ${requeued}
