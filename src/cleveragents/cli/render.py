@@ -42,7 +42,10 @@ def _table(title: str, headers: Sequence[str], rows: Iterable[Sequence[str]]) ->
     rows = list(rows)
     if out.is_terminal:
         table = Table(title=title, title_justify="left")
-        for header in headers:
+        # Ids are for copying: never truncate the first column, squeeze the others instead.
+        id_width = max((len(row[0]) for row in rows), default=2)
+        table.add_column(headers[0], no_wrap=True, min_width=id_width)
+        for header in headers[1:]:
             table.add_column(header)
         for row in rows:
             table.add_row(*row)
