@@ -26,7 +26,6 @@ nox.options.sessions = [
 
 ROOT = Path(__file__).parent
 COVERAGE_DIR = ROOT / ".coverage-data"
-PYTHON = "3.11"
 
 
 def _coverage_env() -> dict[str, str]:
@@ -38,7 +37,7 @@ def _coverage_env() -> dict[str, str]:
     }
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def lint(session: nox.Session) -> None:
     """ruff (lint and format check) and the import-linter layer contracts."""
     session.install("-e", ".[dev]")
@@ -47,14 +46,14 @@ def lint(session: nox.Session) -> None:
     session.run("lint-imports")
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on src/."""
     session.install("-e", ".[dev]")
     session.run("mypy", "src")
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def unit_tests(session: nox.Session) -> None:
     """behave features against real temp-file SQLite databases, under coverage."""
     session.install("-e", ".[test]")
@@ -71,7 +70,7 @@ def unit_tests(session: nox.Session) -> None:
     )
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def integration_tests(session: nox.Session) -> None:
     """Robot Framework suites: the real `agents` command and real worker processes."""
     session.install("-e", ".[test]")
@@ -89,7 +88,7 @@ def integration_tests(session: nox.Session) -> None:
     )
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def coverage_report(session: nox.Session) -> None:
     """Combine behave and Robot coverage; fail under 97%."""
     session.install("coverage[toml]>=7.10")
@@ -98,7 +97,7 @@ def coverage_report(session: nox.Session) -> None:
     session.run("coverage", "report", env=env)
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def migrations(session: nox.Session) -> None:
     """upgrade -> alembic check -> downgrade base -> upgrade again, with data in the tables."""
     session.install("-e", ".")
@@ -124,7 +123,7 @@ def migrations(session: nox.Session) -> None:
     session.run("agents", "db", "current", env=env)
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def benchmark(session: nox.Session) -> None:
     """asv benchmarks, quick, against the package installed in this session."""
     session.install("-e", ".[dev]")
