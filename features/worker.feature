@@ -281,3 +281,15 @@ Feature: The AsyncWorker
     And worker "A" with 1 threads
     When worker "A" does its housekeeping
     Then the jobs finished 8 days ago are gone
+
+  Scenario: a locked database makes a worker wait and retry, never die or lose an outcome
+    Given worker "W" runs in the background on a database that gives up on locks quickly
+    When I enqueue a "sleep" job "J" with payload '{"seconds": 0.3}'
+    And another process holds the database write lock
+    Then the worker logs "queue pass failed, retrying"
+    And the worker logs "heartbeat failed, will retry"
+    When the lock is released
+    And I wait for job "J" to finish
+    Then the wait returned a succeeded job
+    When worker "W" is asked to stop
+    Then the background worker "W" stops within the deadline

@@ -12,7 +12,7 @@ import parse
 from behave import register_type
 from pydantic import BaseModel, ConfigDict
 
-from cleveragents.settings import AsyncSettings
+from cleveragents.settings import AsyncSettings, SQLiteSettings
 from cleveragents.store.engine import Database
 from cleveragents.store.migrations import ensure_schema
 from cleveragents.worker.builtin_kinds import default_registry
@@ -89,9 +89,9 @@ def test_registry(
     return registry
 
 
-def open_db(context: Any) -> Database:
+def open_db(context: Any, busy_timeout_ms: int = 10_000) -> Database:
     """A new Database object (own engine and connections) on the scenario's file, at head."""
-    db = Database(context.db_url)
+    db = Database(context.db_url, SQLiteSettings(busy_timeout_ms=busy_timeout_ms))
     db.open()
     ensure_schema(db)
     context.cleanups.append(db.dispose)
@@ -105,10 +105,12 @@ def settings(**overrides: Any) -> AsyncSettings:
     return AsyncSettings(**values)
 
 
-def make_worker(context: Any, name: str = "A", **overrides: Any) -> AsyncWorker:
+def make_worker(
+    context: Any, name: str = "A", busy_timeout_ms: int = 10_000, **overrides: Any
+) -> AsyncWorker:
     """A worker on its own Database object, with the scenario's clock and test kinds."""
     worker = AsyncWorker(
-        open_db(context),
+        open_db(context, busy_timeout_ms),
         settings(**overrides),
         registry=context.registry,
         clock=context.clock,

@@ -3,6 +3,8 @@ cancellation, timeouts, shutdown and TTL cleanup."""
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import threading
 from datetime import timedelta
 from typing import Any
@@ -298,3 +300,55 @@ def step_token_wait(context: Any, name: str, seconds: float) -> None:
 @then('worker "{name}" has {n:d} thread that did not stop')
 def step_unfinished(context: Any, name: str, n: int) -> None:
     assert context.workers[name].unfinished_threads == n
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@given('worker "{name}" runs in the background on a database that gives up on locks quickly')
+def step_background_impatient(context: Any, name: str) -> None:
+    records = _Records()
+    logger = logging.getLogger("cleveragents.worker")
+    logger.addHandler(records)
+    context.cleanups.append(lambda: logger.removeHandler(records))
+    context.log_records = records
+    worker = make_worker(
+        context,
+        name,
+        busy_timeout_ms=20,
+        max_workers=1,
+        poll_interval=0.02,
+        heartbeat_interval=0.05,
+        stale_after=30,
+    )
+    thread = threading.Thread(target=worker.run, name=f"worker-{name}")
+    thread.start()
+    context.threads = {**getattr(context, "threads", {}), name: thread}
+    wait_until(lambda: worker._started, "the worker to start")
+
+
+@when("another process holds the database write lock")
+def step_hold_lock(context: Any) -> None:
+    path = context.db_url.removeprefix("sqlite:///")
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    context.lock_holder = holder
+    context.cleanups.append(holder.close)
+
+
+@then('the worker logs "{text}"')
+def step_logged(context: Any, text: str) -> None:
+    wait_until(
+        lambda: any(text in m for m in context.log_records.messages), f"a log line with {text!r}"
+    )
+
+
+@when("the lock is released")
+def step_release_lock(context: Any) -> None:
+    context.lock_holder.rollback()

@@ -148,15 +148,19 @@ class AsyncWorker:
         """Record finished jobs, claim up to the free threads and start them; returns the count."""
         now = now or self.clock()
         with self._lock:
-            outcomes, self._outcomes = self._outcomes, []
-            for outcome in outcomes:
-                self._running.pop(outcome.job_id, None)
-            free = 0 if self._stop.is_set() else self.max_workers - len(self._running)
+            # A snapshot: if the transaction fails, the outcomes stay queued for the next pass.
+            outcomes = list(self._outcomes)
+            busy = len(self._running) - len(outcomes)
+            free = 0 if self._stop.is_set() else self.max_workers - busy
         if free <= 0 and not outcomes:
             self._check_running(now)
             return 0
         # Capacity first, then the claim: `free` threads are ours, so every claimed job has one.
         claimed, recorded = self.jobs.claim(self.id, now, free, outcomes)
+        with self._lock:
+            del self._outcomes[: len(outcomes)]  # later outcomes were appended after these
+            for outcome in outcomes:
+                self._running.pop(outcome.job_id, None)
         self._count(outcomes, recorded)
         for job in claimed:
             self._start_job(job)
@@ -273,7 +277,14 @@ class AsyncWorker:
         poll_interval = self.settings.poll_interval
         while not self._stop.is_set():
             self._wake.clear()
-            claimed = self.run_once()
+            try:
+                claimed = self.run_once()
+            except StoreError as error:
+                # A busy or briefly unreachable database is not a reason to die: nothing was
+                # lost (the outcomes stay queued), so wait a poll interval and try again.
+                log.warning("queue pass failed, retrying in %g s: %s", poll_interval, error.message)
+                self._stop.wait(poll_interval)
+                continue
             with self._lock:
                 busy = bool(self._running) or bool(self._outcomes)
                 free = self.max_workers - len(self._running)
