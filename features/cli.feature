@@ -159,3 +159,20 @@ Feature: The jobs, worker and db commands
     And stdout contains "[N]"
     When I run `worker list --all`
     Then stdout contains "┃ id"
+
+  Scenario Outline: usage errors are one line too
+    When I run `<command>`
+    Then the exit code is 2
+    And stderr is one line containing "<message>"
+
+    Examples:
+      | command                          | message                                                  |
+      | jobs enqueue noop --count 0      | Invalid value for '--count'                              |
+      | jobs list --status bogus         | 'bogus' is not one of 'queued'                           |
+      | --bogus                          | No such option: --bogus                                  |
+      | jobs show                        | Missing argument                                         |
+
+  Scenario: a bare command group shows its help
+    When I run `jobs`
+    Then the exit code is 2
+    And stdout contains "enqueue"

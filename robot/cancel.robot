@@ -17,7 +17,7 @@ Cancelling A Running Job Stops It
     Should Contain    ${out}    cancel requested for ${id}
     ${result}=    Wait For Job    ${id}    timeout=20
     Should Be Equal As Integers    ${result.rc}    1    msg=${result.stdout}${result.stderr}
-    Should Contain    ${result.stdout}    ${id} cancelled
+    Should Be Equal    ${result.stdout}    ${id} cancelled: cancelled on request\n
     ${job}=    Job Should Have    ${id}    status=cancelled    attempts=1    cancel_requested=True
     Should Be Equal    ${job}[worker_id]    ${running}[worker_id]
     Should Not Be Equal    ${job}[finished_at]    ${None}

@@ -102,8 +102,8 @@ Prune Deletes Finished Jobs Only
 Failing Command Job Is Failed With Its Output
     ${id}=    Enqueue    command    --    sh    -c    echo boom; echo to-stderr >&2; exit 3
     Run Burst Worker
-    Job Should Finish    ${id}    rc=1
-    ${job}=    Job Should Have    ${id}    status=failed    attempts=1
+    ${job}=    Job Should Finish    ${id}    rc=1
+    Fields Should Be    ${job}    status=failed    attempts=1
     Should Contain    ${job}[error_message]    exited with code 3
     Should Be Equal As Integers    ${job}[result][exit_code]    3
     Should Contain    ${job}[result][output_tail]    boom
@@ -113,8 +113,8 @@ Secrets In Command Output Are Redacted
     # The secret is assembled by the command: a payload holding it is refused at enqueue.
     ${id}=    Enqueue    command    --    printf    %s\=%s\\n    password    hunter2
     Run Burst Worker
-    Job Should Finish    ${id}    rc=0
-    ${job}=    Job Should Have    ${id}    status=succeeded
+    ${job}=    Job Should Finish    ${id}    rc=0
+    Fields Should Be    ${job}    status=succeeded
     Should Contain    ${job}[result][output_tail]    password=[REDACTED]
     Should Not Contain    ${job}[result][output_tail]    hunter2
 

@@ -10,6 +10,7 @@ Test Teardown       Stop Workers
 SIGTERM Puts An Unfinished Job Back In The Queue
     Fresh Database    ASYNC__SHUTDOWN_GRACE=0.2
     ${id}=    Stop Worker While A Job Runs    SIGTERM
+    # Queued as if never claimed, so the next worker runs it as its first attempt.
     Run Burst Worker
     Job Should Have    ${id}    status=succeeded    attempts=1
 
@@ -19,32 +20,36 @@ SIGINT Puts An Unfinished Job Back In The Queue
 
 A Job That Finishes Within The Grace Period Succeeds
     Fresh Database    ASYNC__SHUTDOWN_GRACE=10
-    ${worker}=    Start Worker
-    ${id}=    Enqueue Sleep    4
-    Wait Until Job Status Is    ${id}    running
+    ${worker}=    Start Worker    alias=worker
+    ${id}=    Enqueue Sleep    2
+    Wait Until Worker Claims    ${worker}    ${id}
     Send Signal To Process    SIGTERM    ${worker}
     Worker Should Exit    ${worker}    timeout=15s
+    ${log}=    Get File    ${WORK DIR}/worker.stderr
+    Should Contain    ${log}    stopping: waiting up to 10 s for 1 running job(s)
+    Should Not Contain    ${log}    stopping: asked
     ${job}=    Job Should Have    ${id}    status=succeeded    attempts=1
-    Should Be Equal As Numbers    ${job}[result][slept_s]    4
+    Should Be Equal As Numbers    ${job}[result][slept_s]    2
     Worker Should Have Stopped    succeeded=1    requeued=0
 
 
 *** Keywords ***
 Stop Worker While A Job Runs
     [Documentation]    Start a worker, let it claim a 3 s `sleep` job, send ${signal}: the worker
-    ...    exits 0 without waiting for the job, and the job is queued again as if it
-    ...    had never been claimed. Returns the job's id.
+    ...    exits 0 without waiting for the job, and the job is queued again as if it had never
+    ...    been claimed. Returns the job's id.
     [Arguments]    ${signal}
     ${worker}=    Start Worker    alias=worker
     ${id}=    Enqueue Sleep    3
-    Wait Until Job Status Is    ${id}    running
+    Wait Until Worker Claims    ${worker}    ${id}
     Send Signal To Process    ${signal}    ${worker}
     Worker Should Exit    ${worker}    timeout=15s
+    ${log}=    Get File    ${WORK DIR}/worker.stderr
+    Should Contain    ${log}    received ${signal}
+    Should Contain    ${log}    stopping: asked 1 job(s) to stop; they go back to the queue
     ${job}=    Job Should Have    ${id}    status=queued    attempts=0    worker_id=None
     Should Be Equal    ${job}[started_at]    ${None}
     Should Be Equal    ${job}[finished_at]    ${None}
-    ${log}=    Get File    ${WORK DIR}/worker.stderr
-    Should Contain    ${log}    received ${signal}
     Worker Should Have Stopped    succeeded=0    requeued=1
     RETURN    ${id}
 

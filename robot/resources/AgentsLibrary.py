@@ -13,11 +13,13 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,9 +29,12 @@ from typing import IO, Any
 from robot.api import logger
 from robot.api.deco import keyword, library
 from robot.libraries.BuiltIn import BuiltIn
+from robot.utils import timestr_to_secs
 
+_PAUSE = threading.Event()  # never set: waiting on it is a pause that is not a sleep-to-sync
 RUN_TIMEOUT_S = 120.0  # a single CLI call never legitimately takes this long
 POLL_INTERVAL_S = 0.1  # pause between two polls of a condition (each poll is a real CLI call)
+LOG_POLL_INTERVAL_S = 0.01  # pause between two reads of a worker's log file
 STOP_TIMEOUT_S = 20.0  # how long a worker gets to exit after SIGTERM in a teardown
 
 
@@ -61,6 +66,7 @@ class AgentsLibrary:
         self._workdir: Path | None = None
         self._dirs: list[Path] = []
         self._handles: list[Any] = []
+        self._stderr: dict[str, Path] = {}
         self._counter = 0
         self._gates: list[IO[bytes]] = []
 
@@ -73,11 +79,6 @@ class AgentsLibrary:
         if not path.exists():
             raise AssertionError(f"no `agents` console script next to {sys.executable}")
         return str(path)
-
-    @keyword
-    def python_executable(self) -> str:
-        """The interpreter running Robot (the one `agents` is installed into)."""
-        return sys.executable
 
     @keyword
     def use_fresh_database(self, **settings: str) -> str:
@@ -102,16 +103,6 @@ class AgentsLibrary:
         """Add ``AGENTS_<NAME>=value`` for every later call (``ASYNC__STALE_AFTER=1.5``)."""
         for name, value in settings.items():
             self._env[f"AGENTS_{name.upper()}"] = str(value)
-
-    @keyword
-    def database_url(self) -> str:
-        """The URL of the current scenario's database."""
-        return self._env["AGENTS_DATABASE_URL"]
-
-    @keyword
-    def config_file(self) -> str:
-        """The path of the current scenario's config file."""
-        return self._env["AGENTS_CONFIG"]
 
     def _dir(self) -> Path:
         if self._workdir is None:
@@ -213,13 +204,13 @@ class AgentsLibrary:
 
     @keyword
     def wait_until_job_status_is(
-        self, job_id: str, status: str, timeout: float = 30.0
+        self, job_id: str, status: str, timeout: str = "30s"
     ) -> dict[str, Any]:
         """Poll `agents jobs show` until the job has ``status``; return the job.
 
         Fails at once if the job reaches a terminal status other than the expected one.
         """
-        deadline = time.monotonic() + float(timeout)
+        deadline = time.monotonic() + timestr_to_secs(timeout)
         terminal = {"succeeded", "failed", "cancelled"}
         while True:
             job = self.get_job(job_id)
@@ -231,9 +222,9 @@ class AgentsLibrary:
                 )
             if time.monotonic() >= deadline:
                 raise AssertionError(
-                    f"job {job_id} still {job['status']} after {timeout} s, expected {status}"
+                    f"job {job_id} still {job['status']} after {timeout}, expected {status}"
                 )
-            time.sleep(POLL_INTERVAL_S)
+            _PAUSE.wait(POLL_INTERVAL_S)
 
     @keyword
     def lines_of_file(self, path: str) -> list[str]:
@@ -305,9 +296,32 @@ class AgentsLibrary:
             **extra,
         )
         self._handles.append(handle)
+        self._stderr[str(handle)] = err
         pid = self._process().get_process_id(handle)
         logger.info(f"started agents {' '.join(args)} (pid {pid})")
         return handle
+
+    @keyword
+    def wait_until_process_logs(self, handle: Any, pattern: str, timeout: str = "30s") -> str:
+        """Poll the stderr of a process `Start Agents` started until a line matches ``pattern``
+        (a regular expression); return that line.
+
+        Reading a log file costs next to nothing, so this sees an event within milliseconds,
+        where a poll through another `agents` call takes a whole interpreter start-up.
+        """
+        path = self._stderr[str(handle)]
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timestr_to_secs(timeout)
+        while True:
+            exited = not self._process().is_process_running(handle)
+            text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+            for line in text.splitlines():
+                if regex.search(line):
+                    return line
+            if exited or time.monotonic() >= deadline:
+                why = "exited" if exited else f"still runs after {timeout}"
+                raise AssertionError(f"{handle} {why} without logging {pattern!r}:\n{text}")
+            _PAUSE.wait(LOG_POLL_INTERVAL_S)
 
     @keyword
     def stop_agents_processes(self) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 import traceback
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer._click.exceptions import ClickException  # typer vendors click since 0.29
 from typer.core import TyperGroup
 
 from cleveragents import __version__
@@ -22,6 +24,21 @@ from cleveragents.logging import configure_logging
 
 class AgentsGroup(TyperGroup):
     """Maps every AgentsError to its exit code and one line on stderr (traceback with --debug)."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Usage errors, like every other error, are one line on stderr (exit 2)."""
+        kwargs["standalone_mode"] = False
+        try:
+            result = super().main(*args, **kwargs)
+        except ClickException as exc:
+            where = exc.ctx.command_path if getattr(exc, "ctx", None) else "agents"  # type: ignore[attr-defined]
+            if exc.format_message():  # empty when the help was shown for a bare group
+                error(f"error: {exc.format_message()} (see '{where} --help')")
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            error("error: aborted")
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
 
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         """Run the command; turn expected errors into one line and an exit code."""
