@@ -72,6 +72,7 @@ def ours(runs: int, probes: int, idle_s: float) -> dict[str, list[float]]:
             "enqueue_many_rate",
         )
     }
+    _support.warm_worker_bytecode()
     for run in range(runs):
         result = _support.drain()
         values["drain_rate"].append(result.rate)
@@ -236,8 +237,9 @@ def main() -> None:
         theirs = huey(args.huey_python, args.anchors, args.huey_runs)
     rows = table(mine, theirs)
     text = render(rows)
+    sitting = "NOT the same sitting (huey from --huey-json)" if args.huey_json else "Same sitting"
     print(
-        f"\nSame sitting, {started} .. {time.strftime('%Y-%m-%dT%H:%M:%S%z')}, "
+        f"\n{sitting}, {started} .. {time.strftime('%Y-%m-%dT%H:%M:%S%z')}, "
         f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}; "
         f"ours: median of {args.runs} runs; huey {theirs['versions'].get('huey')}: median of "
         f"{args.huey_runs} runs (latency: of its latency runs).\n"

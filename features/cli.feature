@@ -176,3 +176,41 @@ Feature: The jobs, worker and db commands
     When I run `jobs`
     Then the exit code is 2
     And stdout contains "enqueue"
+
+  Scenario: cancelling a running job from the CLI asks its worker
+    Given I ran `jobs enqueue sleep --payload '{"seconds": 60}'` and call the job "S"
+    And a worker process has claimed the queued jobs
+    When I run `jobs cancel [S]`
+    Then the exit code is 0
+    And stdout contains "cancel requested for [S]; its worker will stop it"
+    When I run `jobs show [S] --json`
+    Then the JSON document has "cancel_requested" equal to true
+    And the JSON document has "status" equal to "running"
+
+  Scenario: a worker that stopped heartbeating is listed as stale, and recovery marks it lost
+    Given the environment variable AGENTS_ASYNC__STALE_AFTER is "0.3"
+    And the environment variable AGENTS_ASYNC__HEARTBEAT_INTERVAL is "0.1"
+    And I ran `jobs enqueue sleep --payload '{"seconds": 60}'` and call the job "S"
+    And a worker process has claimed the queued jobs
+    When the worker's heartbeat is older than 1 second
+    And I run `worker list --json`
+    Then the JSON document has "0.liveness" equal to "stale"
+    When I run `jobs recover`
+    Then stdout contains "requeued      [S]"
+    When I run `worker list --all --json`
+    Then the JSON document has "0.status" equal to "lost"
+
+  Scenario: a worker whose heartbeat thread dies exits 1
+    Given the environment variable AGENTS_ASYNC__HEARTBEAT_INTERVAL is "0.05"
+    And the heartbeat of workers is broken
+    When I run `worker run`
+    Then the exit code is 1
+    And stderr contains "heartbeat thread died; stopping the worker"
+
+  Scenario: logs can be JSON lines, or rich on a terminal
+    Given I ran `jobs enqueue noop`
+    When I run `--log-format json worker run --burst`
+    Then stderr contains ""message": "burst: nothing left to claim; stopping""
+    Given the environment variable TTY_COMPATIBLE is "1"
+    When I run `worker run --burst`
+    Then stderr contains "burst: nothing left to claim"

@@ -48,3 +48,21 @@ Feature: The database
       | 7d   | 604800  |
       | 2w   | 1209600 |
       | 1.5h | 5400    |
+
+  Scenario: a directory given as the database file is refused
+    When I open the database "sqlite:///[tmp]"
+    Then opening fails with "cannot open database sqlite:///[tmp]: unable to open database file"
+
+  Scenario: a PostgreSQL URL is refused clearly by this version, its password hidden
+    When I open the database "postgresql+psycopg://app:hunter22@db.example/agents"
+    Then opening fails with "postgresql+psycopg://app:[REDACTED]@db.example/agents: this version of agents supports SQLite only"
+
+  Scenario: a database that loses its tables mid-run gives a clear error
+    When the table "async_jobs" disappears
+    Then reading a job fails with "database error: no such table: async_jobs"
+
+  Scenario: small contracts of the building blocks
+    Then registering a second job kind called "noop" is refused
+    And a token cancelled twice keeps its first reason and calls late callbacks at once
+    And storing a naive timestamp is refused
+    And enqueueing no jobs in bulk writes nothing

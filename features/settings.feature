@@ -131,3 +131,27 @@ Feature: Settings
     When I run `config get database_url`
     Then stdout contains "postgresql+psycopg://app:[REDACTED]@db.example/agents"
     And stdout does not contain "hunter22"
+
+  Scenario: without AGENTS_CONFIG the config file is found in the XDG config directory
+    Given the environment variable AGENTS_CONFIG is unset
+    And the environment variable XDG_CONFIG_HOME is "[tmp]/xdg"
+    When I run `config set async.max_workers 3`
+    Then stdout contains "(written to [tmp]/xdg/agents/config.toml)"
+    When I run `config get async.max_workers`
+    Then stdout contains "3"
+
+  Scenario: a config file that cannot be read is refused
+    Given the config file is a directory
+    When settings are loaded
+    Then loading fails with "config file [tmp]/config.toml cannot be read"
+
+  Scenario: the database URL can come from the config file, and be set there
+    Given the environment variable AGENTS_DATABASE_URL is unset
+    And a config file containing
+      """
+      database_url = "sqlite:///[tmp]/from-file.db"
+      """
+    When settings are loaded
+    Then setting database_url is sqlite:///[tmp]/from-file.db from "config file"
+    When I run `config set database_url sqlite:///[tmp]/other.db`
+    Then stdout contains "database_url = sqlite:///[tmp]/other.db"

@@ -293,3 +293,41 @@ Feature: The AsyncWorker
     Then the wait returned a succeeded job
     When worker "W" is asked to stop
     Then the background worker "W" stops within the deadline
+
+  Scenario: cancelling a running command stops its process group
+    Given a "command" job "J" with payload '{"argv": ["sh", "-c", "sleep 30 & sleep 30; wait"]}'
+    And worker "A" with 1 threads
+    And worker "A" runs one pass
+    When I cancel job "J"
+    And 1 seconds pass
+    And worker "A" runs one pass
+    And worker "A" runs one pass after the jobs finish
+    Then job "J" is cancelled
+
+  Scenario: the probe job records when and where it ran
+    Given a "diagnostics.probe" job "P" with payload '{}'
+    And worker "A" with 1 threads
+    When worker "A" runs one pass
+    And worker "A" runs one pass after the jobs finish
+    Then job "P" is succeeded
+    And job "P" has result field "ran_at" equal to "2026-01-01T12:00:00+00:00"
+
+  Scenario: a job that timed out stays a timeout even if a cancel request arrives too
+    Given a "sleep" job "J" with payload '{"seconds": 600}'
+    And worker "A" with 1 threads and job_timeout=5
+    And worker "A" runs one pass
+    When 6 seconds pass
+    And worker "A" runs one pass
+    And I cancel job "J"
+    And worker "A" sends a heartbeat
+    Then the token of job "J" on worker "A" is cancelled for timeout
+    When worker "A" runs one pass after the jobs finish
+    Then job "J" is failed
+
+  Scenario: a worker declared lost that comes back is running again
+    Given worker "A" with 1 threads
+    When 31 seconds pass
+    And worker "B" with 1 threads and stale_after=30
+    Then worker "A" is registered as lost
+    When worker "A" sends a heartbeat
+    Then worker "A" is registered as running with a heartbeat from now

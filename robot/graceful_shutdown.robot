@@ -32,8 +32,31 @@ A Job That Finishes Within The Grace Period Succeeds
     Should Be Equal As Numbers    ${job}[result][slept_s]    2
     Worker Should Have Stopped    succeeded=1    requeued=0
 
+A Second Signal Exits At Once And The Job Is Recovered Later
+    Fresh Database    ASYNC__SHUTDOWN_GRACE=60    ASYNC__HEARTBEAT_INTERVAL=0.2
+    ...    ASYNC__STALE_AFTER=1
+    ${worker}=    Start Worker    alias=worker
+    ${id}=    Enqueue Sleep    3
+    Wait Until Worker Claims    ${worker}    ${id}
+    Send Signal To Process    SIGTERM    ${worker}
+    Wait Until Process Logs    ${worker}    stopping: waiting up to 60 s for 1 running job\\(s\\)
+    Send Signal To Process    SIGTERM    ${worker}
+    Worker Should Exit    ${worker}    rc=130    timeout=10s
+    ${log}=    Get File    ${WORK DIR}/worker.stderr
+    Should Contain    ${log}    second signal: exiting now; running jobs will be recovered
+    Job Should Have    ${id}    status=running    attempts=1
+    # Nothing heartbeats the job any more: once it is stale, recovery puts it back.
+    Wait Until Keyword Succeeds    ${WAIT TIMEOUT}    0.2s    Recovery Requeues    ${id}
+    Run Burst Worker
+    Job Should Have    ${id}    status=succeeded    attempts=2
+
 
 *** Keywords ***
+Recovery Requeues
+    [Arguments]    ${job_id}
+    ${report}=    Agents Json    jobs    recover    --json
+    Should Contain    ${report}[requeued]    ${job_id}
+
 Stop Worker While A Job Runs
     [Documentation]    Start a worker, let it claim a 3 s `sleep` job, send ${signal}: the worker
     ...    exits 0 without waiting for the job, and the job is queued again as if it had never

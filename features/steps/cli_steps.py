@@ -33,6 +33,12 @@ def step_env(context: Any, name: str, value: str) -> None:
     context.extra_env = {**getattr(context, "extra_env", {}), name: fill(context, value)}
 
 
+@given("the environment variable {name} is unset")
+def step_env_unset(context: Any, name: str) -> None:
+    context.env.pop(name, None)
+    context.extra_env = {**getattr(context, "extra_env", {}), name: None}
+
+
 @given("I ran `{command}`")
 @when("I run `{command}`")
 def step_run(context: Any, command: str) -> None:
@@ -117,3 +123,47 @@ def step_json_value(context: Any, field: str, value: str) -> None:
 @then("the JSON document is a list of {n:d}")
 def step_json_list(context: Any, n: int) -> None:
     assert isinstance(document(context), list) and len(document(context)) == n, document(context)
+
+
+@given("a worker process has claimed the queued jobs")
+def step_claimed_by_other(context: Any) -> None:
+    from helpers import open_db
+
+    from cleveragents.domain.clock import utcnow
+    from cleveragents.store.jobs import JobStore
+    from cleveragents.store.workers import WorkerStore
+
+    db = open_db(context)
+    now = utcnow()
+    WorkerStore(db).register("elsewhere-1", "elsewhere", 1, 1, now)
+    jobs, _ = JobStore(db).claim("elsewhere-1", now, 100)
+    assert jobs, "nothing was queued"
+    context.other_db = db
+
+
+@when("the worker's heartbeat is older than {seconds:d} second")
+def step_age_heartbeat(context: Any, seconds: int) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from cleveragents.domain.clock import utcnow
+    from cleveragents.store.tables import async_jobs, workers
+
+    old = utcnow() - timedelta(seconds=seconds)
+    with context.other_db.write() as conn:
+        conn.execute(update(workers).values(last_heartbeat=old))
+        conn.execute(update(async_jobs).values(last_heartbeat=old))
+
+
+@given("the heartbeat of workers is broken")
+def step_break_all_heartbeats(context: Any) -> None:
+    from cleveragents.worker.worker import AsyncWorker
+
+    original = AsyncWorker.beat
+
+    def broken(self: AsyncWorker, now: Any = None) -> None:
+        raise RuntimeError("heartbeat broke")
+
+    AsyncWorker.beat = broken  # type: ignore[method-assign]
+    context.cleanups.append(lambda: setattr(AsyncWorker, "beat", original))

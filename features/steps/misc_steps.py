@@ -99,3 +99,70 @@ def step_downgrade(context: Any) -> None:
 def step_durations(context: Any) -> None:
     for row in context.table:
         assert parse_duration(row["text"]) == float(row["seconds"]), row["text"]
+
+
+@then('registering a second job kind called "{name}" is refused')
+def step_duplicate_kind(context: Any, name: str) -> None:
+    from cleveragents.worker.kinds import JobKind
+
+    kind = JobKind(name, object, lambda payload, ctx: None, "dup")  # type: ignore[arg-type]
+    try:
+        context.registry.register(kind)
+    except ValueError as exc:
+        assert "already registered" in str(exc)
+    else:
+        raise AssertionError("a duplicate kind was registered")
+
+
+@then("a token cancelled twice keeps its first reason and calls late callbacks at once")
+def step_token_semantics(context: Any) -> None:
+    from cleveragents.worker.tokens import CancellationToken, CancelReason
+
+    token = CancellationToken()
+    calls: list[str] = []
+    token.on_cancel(lambda: calls.append("early"))
+    assert token.cancel(CancelReason.TIMEOUT) is True
+    assert token.cancel(CancelReason.CANCELLED) is False
+    assert token.reason == CancelReason.TIMEOUT
+    token.on_cancel(lambda: calls.append("late"))
+    assert calls == ["early", "late"], calls
+
+
+@then("storing a naive timestamp is refused")
+def step_naive(context: Any) -> None:
+    from datetime import datetime
+
+    from cleveragents.domain.jobs import NewJob
+
+    try:
+        context.store.enqueue(NewJob(kind="noop", payload={}), datetime(2026, 1, 1))
+    except Exception as exc:
+        assert "naive datetime" in str(exc), exc
+    else:
+        raise AssertionError("a naive datetime was stored")
+
+
+@then("enqueueing no jobs in bulk writes nothing")
+def step_bulk_empty(context: Any) -> None:
+    assert context.queue.enqueue_many([]) == []
+
+
+@when('the table "{table}" disappears')
+def step_drop_table(context: Any, table: str) -> None:
+    import sqlite3
+
+    path = context.db_url.removeprefix("sqlite:///")
+    raw = sqlite3.connect(path)
+    raw.execute(f"DROP TABLE {table}")
+    raw.commit()
+    raw.close()
+
+
+@then('reading a job fails with "{text}"')
+def step_read_fails(context: Any, text: str) -> None:
+    try:
+        context.store.get("01ARZ3NDEKTSV4RRFFQ69G5FAV")
+    except AgentsError as exc:
+        assert text in exc.message, exc.message
+    else:
+        raise AssertionError("the read succeeded")

@@ -12,13 +12,20 @@ from cleveragents.settings import load_settings
 
 @given("a config file containing")
 def step_config_file(context: Any) -> None:
-    (context.tmp / "config.toml").write_text(context.text, encoding="utf-8")
+    text = context.text.replace("[tmp]", str(context.tmp))
+    (context.tmp / "config.toml").write_text(text, encoding="utf-8")
+
+
+@given("the config file is a directory")
+def step_config_dir(context: Any) -> None:
+    (context.tmp / "config.toml").mkdir()
 
 
 @when("settings are loaded")
 @when("settings are loaded with the flag {key} = {value}")
 def step_load(context: Any, key: str | None = None, value: str | None = None) -> None:
     env = {**context.env, **getattr(context, "extra_env", {})}
+    env = {name: value for name, value in env.items() if value is not None}
     flags = {key: value} if key else {}
     context.error = None
     try:
@@ -31,7 +38,7 @@ def step_load(context: Any, key: str | None = None, value: str | None = None) ->
 def step_setting(context: Any, key: str, value: str, source: str) -> None:
     assert context.error is None, context.error
     got = context.loaded.get(key)
-    assert str(got).lower() == value.lower(), got
+    assert str(got).lower() == value.replace("[tmp]", str(context.tmp)).lower(), got
     assert source in context.loaded.source(key), context.loaded.source(key)
 
 

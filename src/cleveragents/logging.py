@@ -29,8 +29,8 @@ def configure_logging(verbose: int = 0, json_lines: bool = False) -> None:
     if json_lines:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(_JsonFormatter())
-    elif sys.stderr.isatty():
-        handler = RichHandler(console=Console(stderr=True), show_path=False)
+    elif (console := Console(stderr=True)).is_terminal:
+        handler = RichHandler(console=console, show_path=False)
     else:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import traceback
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,6 +23,13 @@ from cleveragents.errors import AgentsError
 from cleveragents.logging import configure_logging
 
 
+class LogFormat(StrEnum):
+    """How log lines are written to stderr."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
 class AgentsGroup(TyperGroup):
     """Maps every AgentsError to its exit code and one line on stderr (traceback with --debug)."""
 
@@ -35,9 +43,6 @@ class AgentsGroup(TyperGroup):
             if exc.format_message():  # empty when the help was shown for a bare group
                 error(f"error: {exc.format_message()} (see '{where} --help')")
             sys.exit(exc.exit_code)
-        except typer.Abort:
-            error("error: aborted")
-            sys.exit(1)
         sys.exit(result if isinstance(result, int) else 0)
 
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
@@ -101,6 +106,10 @@ def root(
         int, typer.Option("--verbose", "-v", count=True, help="More log output (per-job lines).")
     ] = 0,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    log_format: Annotated[
+        LogFormat,
+        typer.Option("--log-format", help="Log lines on stderr as text or JSON lines."),
+    ] = LogFormat.TEXT,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
@@ -112,7 +121,7 @@ def root(
     ran and failed, 2 bad usage or input, 3 conflict, 4 not found.
     """
     ctx.obj = AppState(db_url=db, config_file=config, debug=debug, verbose=verbose)
-    configure_logging(verbose)
+    configure_logging(verbose, json_lines=log_format == LogFormat.JSON)
 
 
 def main() -> None:

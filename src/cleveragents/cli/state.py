@@ -52,7 +52,6 @@ class AppState:
 
 def state(ctx: typer.Context) -> AppState:
     """The AppState of the running command."""
-    root = ctx.find_root()
-    if not isinstance(root.obj, AppState):
-        root.obj = AppState()
-    return root.obj
+    obj = ctx.find_root().obj
+    assert isinstance(obj, AppState), "the root callback sets the state"
+    return obj

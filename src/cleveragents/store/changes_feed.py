@@ -1,8 +1,7 @@
 """Cheap detection of new work, so an idle worker reacts in milliseconds without hammering queries.
 
-On SQLite, ``PRAGMA data_version`` on a connection of its own changes whenever another connection
-commits: checking it costs one tiny statement and touches no table. Other databases report "maybe
-changed" never, and the worker falls back to polling every ``async.poll_interval``.
+``PRAGMA data_version`` on a connection of its own changes whenever another connection commits:
+checking it costs one tiny statement and touches no table. (PostgreSQL will use LISTEN/NOTIFY.)
 """
 
 from __future__ import annotations
@@ -16,12 +15,10 @@ class ChangeDetector:
     """Tells whether anything was committed to the database since the last look."""
 
     def __init__(self, db: Database) -> None:
-        self._raw: Any = db.engine.raw_connection() if db.is_sqlite else None
+        self._raw: Any = db.engine.raw_connection()
         self._last = self._version()
 
     def _version(self) -> int:
-        if self._raw is None:
-            return 0
         cursor = self._raw.cursor()
         try:
             cursor.execute("PRAGMA data_version")
@@ -39,6 +36,4 @@ class ChangeDetector:
 
     def close(self) -> None:
         """Give the connection back."""
-        if self._raw is not None:
-            self._raw.close()
-            self._raw = None
+        self._raw.close()

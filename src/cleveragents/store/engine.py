@@ -66,39 +66,31 @@ class Database:
             raise DatabaseUnavailableError(
                 f"cannot open database: {self.safe_url!r} is not a database URL"
             ) from None
-        self.is_sqlite = parsed.get_backend_name() == "sqlite"
-        kwargs: dict[str, Any] = {}
-        if self.is_sqlite:
-            database = parsed.database or ""
-            if not database or database == ":memory:":
-                raise DatabaseUnavailableError(
-                    "cannot open database: an in-memory SQLite database cannot be shared by "
-                    "workers; give a file path"
-                )
-            self.path: Path | None = Path(database)
-            kwargs.update(pool_size=POOL_SIZE, max_overflow=16)
-        else:
-            self.path = None
-        try:
-            self.engine = create_engine(url, **kwargs)
-        except (exc.ArgumentError, exc.NoSuchModuleError, ImportError) as error:
+        if parsed.get_backend_name() != "sqlite":
             raise DatabaseUnavailableError(
-                f"cannot open database {self.safe_url}: {error}"
-            ) from None
+                f"cannot open database {self.safe_url}: this version of agents supports SQLite "
+                "only (sqlite:///PATH); PostgreSQL support is planned"
+            )
+        database = parsed.database or ""
+        if not database or database == ":memory:":
+            raise DatabaseUnavailableError(
+                "cannot open database: an in-memory SQLite database cannot be shared by "
+                "workers; give a file path"
+            )
+        self.path = Path(database)
+        self.engine = create_engine(url, pool_size=POOL_SIZE, max_overflow=16)
         self.writer = self.engine.execution_options(**{IMMEDIATE: True})
-        if self.is_sqlite:
-            _install_sqlite_policy(self.engine, sqlite or SQLiteSettings())
+        _install_sqlite_policy(self.engine, sqlite or SQLiteSettings())
 
     def open(self) -> None:
         """Make sure the database can be reached (and, for SQLite, that the file is one)."""
-        if self.path is not None:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as error:
-                raise DatabaseUnavailableError(
-                    f"cannot open database {self.safe_url}: cannot create {self.path.parent}: "
-                    f"{error.strerror}"
-                ) from None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise DatabaseUnavailableError(
+                f"cannot open database {self.safe_url}: cannot create {self.path.parent}: "
+                f"{error.strerror}"
+            ) from None
         try:
             with self.engine.connect() as conn:
                 conn.exec_driver_sql("SELECT 1").close()

@@ -219,8 +219,6 @@ class JobStore:
 
     def record_outcomes(self, worker_id: str, outcomes: Sequence[JobOutcome]) -> int:
         """Record how jobs ended; returns how many were still this worker's to finish."""
-        if not outcomes:
-            return 0
         with self.db.write() as conn:
             return self._record(conn, worker_id, outcomes)
 
@@ -276,8 +274,6 @@ class JobStore:
 
     def requeue_own(self, worker_id: str, job_ids: Sequence[str]) -> int:
         """Put this worker's running jobs back to queued (graceful shutdown); returns how many."""
-        if not job_ids:
-            return 0
         with self.db.write() as conn:
             return self._requeue_own(conn, worker_id, job_ids)
 

@@ -18,10 +18,8 @@ _PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
 def script_location() -> Path:
     """The Alembic environment: in the package when installed from a wheel, else the checkout's."""
-    bundled = _PACKAGE_ROOT / "_alembic"
-    if bundled.is_dir():
-        return bundled
-    return _PACKAGE_ROOT.parents[1] / "alembic"
+    candidates = (_PACKAGE_ROOT / "_alembic", _PACKAGE_ROOT.parents[1] / "alembic")
+    return next(path for path in candidates if path.is_dir())
 
 
 def _config(connection: Connection | None = None) -> Config:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -20,7 +19,7 @@ from sqlalchemy import (
     Text,
     text,
 )
-from sqlalchemy.types import TypeDecorator, TypeEngine
+from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -33,20 +32,14 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC datetimes: ``timestamptz`` on PostgreSQL, naive-UTC text on SQLite.
+    """Timezone-aware UTC datetimes in and out.
 
-    SQLite text timestamps in one fixed format compare correctly as strings, which the claim,
-    heartbeat and TTL queries rely on.
+    Values are converted to UTC before they are stored; SQLite keeps them as text in one fixed
+    format, which compares correctly as strings (the claim, heartbeat and TTL queries rely on it).
     """
 
-    impl = DateTime
+    impl = DateTime(timezone=True)
     cache_ok = True
-
-    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        """``DateTime(timezone=True)`` where the database has a real timestamp type."""
-        if dialect.name == "sqlite":
-            return dialect.type_descriptor(DateTime())
-        return dialect.type_descriptor(DateTime(timezone=True))
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         """Store UTC; refuse naive datetimes, which would be ambiguous."""
@@ -54,14 +47,13 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        return value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         """Hand back aware UTC datetimes."""
         if value is None:
             return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")

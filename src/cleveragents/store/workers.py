@@ -49,14 +49,16 @@ class WorkerStore:
         """Refresh the worker and all its running jobs in one transaction.
 
         Returns the ids of its running jobs someone asked to cancel, and whether the worker row
-        is still ``running`` (False if another worker's recovery declared it lost).
+        was still ``running`` (False if another worker's recovery had declared it lost; the row
+        is running again now).
         """
         with self.db.write() as conn:
-            alive = conn.execute(
+            previous = conn.execute(select(_w.status).where(_w.id == worker_id)).scalar()
+            conn.execute(
                 update(workers)
-                .where(_w.id == worker_id, _w.status == WorkerStatus.RUNNING.value)
-                .values(last_heartbeat=now, **counters)
-            ).rowcount
+                .where(_w.id == worker_id)
+                .values(last_heartbeat=now, status=WorkerStatus.RUNNING.value, **counters)
+            )
             conn.execute(
                 update(async_jobs)
                 .where(_j.worker_id == worker_id, _j.status == JobStatus.RUNNING.value)
@@ -71,7 +73,7 @@ class WorkerStore:
                     )
                 )
             )
-        return cancel, alive == 1
+        return cancel, previous == WorkerStatus.RUNNING.value
 
     def mark_stopped(self, worker_id: str, now: datetime, counters: Mapping[str, int]) -> None:
         """Record a graceful stop."""

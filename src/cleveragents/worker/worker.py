@@ -132,11 +132,6 @@ class AsyncWorker:
         self._wake.set()
 
     @property
-    def stopping(self) -> bool:
-        """True once :meth:`stop` was called (or a side thread died)."""
-        return self._stop.is_set()
-
-    @property
     def running_count(self) -> int:
         """How many jobs hold a thread of this worker right now."""
         with self._lock:
@@ -376,8 +371,8 @@ class AsyncWorker:
         cancel, was_alive = self.workers.heartbeat(self.id, now, counters)
         if not was_alive:
             log.warning(
-                "worker %s was declared lost by a recovery (late heartbeat); its jobs may run "
-                "again elsewhere",
+                "worker %s had been declared lost (late heartbeat); it is back, but the jobs "
+                "recovered meanwhile may run again elsewhere",
                 self.id,
             )
         self._apply_cancel_requests(cancel)
