@@ -99,8 +99,12 @@ def coverage_report(session: nox.Session) -> None:
 
 @nox.session
 def migrations(session: nox.Session) -> None:
-    """upgrade -> alembic check -> downgrade base -> upgrade again, with data in the tables."""
-    session.install("-e", ".")
+    """upgrade -> alembic check -> downgrade base -> upgrade again, with data in the tables.
+
+    The package is installed from a wheel here (not editable), so `agents` migrates with the
+    Alembic environment bundled in the wheel, as a user's installation does.
+    """
+    session.install(".")
     tmp = Path(session.create_tmp()) / "migrations"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)

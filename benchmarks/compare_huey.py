@@ -1,20 +1,28 @@
 """Our end-to-end and pickup-latency figures next to huey's, measured in the same sitting.
 
-Runs, back to back on this machine (nothing else should run meanwhile: ratios only mean
-something when both sides see the same machine):
+Rounds alternate between the two sides, so that drift and other load hit both alike:
 
-1. ours: ``--runs`` drains of 5,000 queued noops by an in-process ``AsyncWorker`` (4 threads,
-   ``run(burst=True)``) and by a real ``agents worker run --burst`` process; ``--runs`` pickup
-   latency runs against a real idle ``agents worker run`` at default settings (200 probes each,
-   random 0-0.2 s gaps, as the anchors), with the idle worker's CPU use sampled first;
-   enqueue rate of one job per call.
-2. huey: the peers' anchor ``huey_bench.py --runs N`` with the anchors' virtualenv.
+- ours, one round: a drain of 5,000 queued noops by an in-process ``AsyncWorker`` (4 threads,
+  ``run(burst=True)``, timed from the worker's start until every outcome is recorded) and by a
+  real ``agents worker run --burst`` process (timed from the spawn); one pickup-latency run
+  against a real idle ``agents worker run`` at default settings (the idle worker's CPU use is
+  sampled first, then 200 probes, each after a random 0-0.2 s gap, as the anchors do); the
+  enqueue rates (2,000 x ``JobQueue.enqueue``; one ``enqueue_many`` of 10,000).
+- huey, one round: the peers' anchor ``huey_bench.py --runs 1 --latency-runs 1`` (enqueue,
+  end to end 5,000 no-ops with ``-w 4 -k thread`` under both poll settings, latency under both),
+  with the anchors' virtualenv.
 
-Each figure is the median over its runs (for latency: the median of the per-run p50 / p99,
-as the anchors report it). Prints one table and, with ``--out``, writes every value as JSON.
+Before each half-round the script waits (up to ``--max-wait`` s) for the machine to be idle;
+during it, it measures the CPU time that processes other than this script and its children
+used. A half-round during which others used more than ``--max-foreign`` of the machine is
+thrown away and run again (up to ``--retries`` times); what was kept is in the JSON.
+
+Each figure is the median over the rounds (for latency: of the per-round p50 / p99, as the
+anchors report it). Prints one Markdown table; ``--out`` writes every value as JSON.
 
     python benchmarks/compare_huey.py                      # from the repository root
-    python benchmarks/compare_huey.py --runs 5 --huey-runs 3 --out /tmp/compare.json
+    python benchmarks/compare_huey.py --runs 5 --out /tmp/compare.json
+    python benchmarks/compare_huey.py --runs 1 --probes 20 # smoke test, numbers not for quoting
 
 Needs ``huey==3.5.4`` in ``--huey-python``'s environment::
 
@@ -31,8 +39,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -42,12 +51,17 @@ DEFAULT_ANCHORS = os.environ.get("AGENTS_BENCH_ANCHORS", "/work/shared/bench/anc
 DEFAULT_HUEY_PYTHON = os.environ.get("AGENTS_BENCH_HUEY_PYTHON", "/tmp/anchors-venv/bin/python")
 
 HUEY = {
-    "enqueue": "huey enqueue (1 producer, SqliteHuey)",
-    "e2e_spawn": "huey end-to-end 5000 no-ops, 4 threads, poll={poll} (from consumer spawn)",
-    "e2e_steady": "huey end-to-end 5000 no-ops, 4 threads, poll={poll} (first start -> last done)",
-    "p50": "huey pickup latency p50, poll={poll}",
-    "p99": "huey pickup latency p99, poll={poll}",
+    "huey_enqueue_rate": "huey enqueue (1 producer, SqliteHuey)",
+    "huey_drain_spawn_rate": (
+        "huey end-to-end 5000 no-ops, 4 threads, poll={poll} (from consumer spawn)"
+    ),
+    "huey_drain_steady_rate": (
+        "huey end-to-end 5000 no-ops, 4 threads, poll={poll} (first start -> last done)"
+    ),
+    "huey_p50_ms": "huey pickup latency p50, poll={poll}",
+    "huey_p99_ms": "huey pickup latency p99, poll={poll}",
 }
+POLLS = ("default", "fast")
 
 
 def log(message: str) -> None:
@@ -55,148 +69,170 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def ours(runs: int, probes: int, idle_s: float) -> dict[str, list[float]]:
-    """Every run's value of our figures."""
-    values: dict[str, list[float]] = {
-        k: []
-        for k in (
-            "drain_rate",
-            "drain_steady_rate",
-            "process_drain_rate",
-            "process_drain_steady_rate",
-            "p50_ms",
-            "p99_ms",
-            "max_ms",
-            "idle_cpu_percent",
-            "enqueue_rate",
-            "enqueue_many_rate",
-        )
+# -- the machine's other load ---------------------------------------------------------------
+
+
+def _busy_s() -> float:
+    """CPU seconds the whole machine has been busy (all cores), from /proc/stat."""
+    with open("/proc/stat") as handle:
+        fields = [int(x) for x in handle.readline().split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_s() -> float:
+    """CPU seconds of this process and of every child it waited for (and theirs)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def wait_quiet(max_wait: float, threshold: float) -> float:
+    """Wait until others use under ``threshold`` of the machine over 2 s; returns that share."""
+    deadline = time.monotonic() + max_wait
+    while True:
+        busy0, wall0 = _busy_s(), time.monotonic()
+        time.sleep(2.0)
+        share = (_busy_s() - busy0) / ((time.monotonic() - wall0) * (os.cpu_count() or 1))
+        if share < threshold or time.monotonic() > deadline:
+            return share
+        log(f"  waiting: the machine is {share:.0%} busy with other work")
+
+
+def guarded(
+    what: str, run: Callable[[], dict[str, float]], args: argparse.Namespace
+) -> tuple[dict[str, float], float]:
+    """Run one half-round; redo it while others used more than ``--max-foreign`` meanwhile."""
+    cores = os.cpu_count() or 1
+    for attempt in range(args.retries + 1):
+        wait_quiet(args.max_wait, args.max_foreign)
+        busy0, own0, wall0 = _busy_s(), _own_s(), time.monotonic()
+        values = run()
+        wall = time.monotonic() - wall0
+        foreign = max(0.0, (_busy_s() - busy0) - (_own_s() - own0)) / (wall * cores)
+        if foreign <= args.max_foreign or attempt == args.retries:
+            return values, foreign
+        log(f"  {what}: others used {foreign:.1%} of the machine meanwhile; running it again")
+    raise AssertionError("unreachable")
+
+
+# -- one round of each side -----------------------------------------------------------------
+
+
+def ours_round(probes: int, idle_s: float, seed: int) -> dict[str, float]:
+    """One value of each of our figures."""
+    drained = _support.drain()
+    process = _support.drain_process()
+    latency = _support.pickup_latency(probes=probes, idle_s=idle_s, seed=seed)
+    values = {
+        "drain_rate": drained.rate,
+        "drain_steady_rate": drained.steady_rate,
+        "process_drain_rate": process.rate,
+        "process_drain_steady_rate": process.steady_rate,
+        "p50_ms": latency.p50_ms,
+        "p99_ms": latency.p99_ms,
+        "max_ms": latency.max_ms,
+        "idle_cpu_percent": latency.idle_cpu_percent,
+        "enqueue_rate": _support.enqueue_one_rate(),
+        "enqueue_many_rate": _support.enqueue_many_rate(),
     }
-    _support.warm_worker_bytecode()
-    for run in range(runs):
-        result = _support.drain()
-        values["drain_rate"].append(result.rate)
-        values["drain_steady_rate"].append(result.steady_rate)
-        process = _support.drain_process()
-        values["process_drain_rate"].append(process.rate)
-        values["process_drain_steady_rate"].append(process.steady_rate)
-        log(
-            f"  ours drain run {run + 1}: in-process {result.rate:.0f}/s "
-            f"(steady {result.steady_rate:.0f}/s); process {process.rate:.0f}/s from spawn "
-            f"(steady {process.steady_rate:.0f}/s)"
-        )
-    for _ in range(runs):
-        values["enqueue_rate"].append(_support.enqueue_one_rate())
-        values["enqueue_many_rate"].append(_support.enqueue_many_rate())
-    log(f"  ours enqueue: {statistics.median(values['enqueue_rate']):.0f}/s one per call")
-    for run in range(runs):
-        lat = _support.pickup_latency(probes=probes, idle_s=idle_s, seed=run)
-        values["p50_ms"].append(lat.p50_ms)
-        values["p99_ms"].append(lat.p99_ms)
-        values["max_ms"].append(lat.max_ms)
-        values["idle_cpu_percent"].append(lat.idle_cpu_percent)
-        log(
-            f"  ours latency run {run + 1}: p50 {lat.p50_ms:.2f} ms p99 {lat.p99_ms:.2f} ms "
-            f"max {lat.max_ms:.2f} ms; idle CPU {lat.idle_cpu_percent:.2f} % of a core"
-        )
+    log(
+        f"  ours: drain {drained.rate:.0f}/s in-process, {process.rate:.0f}/s process from "
+        f"spawn ({process.steady_rate:.0f}/s steady); p50 {latency.p50_ms:.2f} ms, "
+        f"p99 {latency.p99_ms:.2f} ms, max {latency.max_ms:.2f} ms; idle CPU "
+        f"{latency.idle_cpu_percent:.2f} %; enqueue {values['enqueue_rate']:.0f}/s, "
+        f"enqueue_many {values['enqueue_many_rate']:.0f}/s"
+    )
     return values
 
 
-def huey(python: str, anchors: str, runs: int) -> dict[str, Any]:
-    """Run the anchors' huey benchmark; its JSON result."""
+def huey_round(args: argparse.Namespace) -> dict[str, float]:
+    """One run of the anchors' huey benchmark; one value of each of its figures."""
     with tempfile.TemporaryDirectory(prefix="agents-compare-") as tmp:
         out = Path(tmp) / "huey.json"
         subprocess.run(
-            [python, str(Path(anchors) / "huey_bench.py"), "--runs", str(runs), "--out", str(out)],
-            cwd=anchors,
+            [
+                args.huey_python,
+                str(Path(args.anchors) / "huey_bench.py"),
+                *("--runs", "1", "--latency-runs", "1", "--latency-n", str(args.probes)),
+                *("--out", str(out)),
+            ],
+            cwd=args.anchors,
             check=True,
+            stderr=subprocess.DEVNULL,
         )
-        return json.loads(out.read_text())
+        data = json.loads(out.read_text())
+    by_name = {m["name"]: m["median"] for m in data["metrics"]}
+    values: dict[str, float] = {}
+    for key, name in HUEY.items():
+        if "{poll}" not in name:
+            values[key] = float(by_name[name])
+            continue
+        for poll in POLLS:
+            values[f"{key}:{poll}"] = float(by_name[name.format(poll=poll)])
+    log(
+        f"  huey: drain {values['huey_drain_steady_rate:default']:.0f}/s steady (default poll), "
+        f"{values['huey_drain_steady_rate:fast']:.0f}/s (fast); p50 "
+        f"{values['huey_p50_ms:default']:.2f} / p99 {values['huey_p99_ms:default']:.2f} ms "
+        f"(default), {values['huey_p50_ms:fast']:.2f} / {values['huey_p99_ms:fast']:.2f} ms "
+        f"(fast); enqueue {values['huey_enqueue_rate']:.0f}/s"
+    )
+    return values
 
 
-def huey_median(data: dict[str, Any], key: str, poll: str = "default") -> float:
-    """The median of one of huey's metrics."""
-    name = HUEY[key].format(poll=poll)
-    for metric in data["metrics"]:
-        if metric["name"] == name:
-            return float(metric["median"])
-    raise KeyError(name)
+# -- the table ------------------------------------------------------------------------------
 
 
-def table(mine: dict[str, list[float]], theirs: dict[str, Any]) -> list[tuple[str, ...]]:
-    """Rows: figure, ours, huey, ratio, target."""
-    med = {k: statistics.median(v) for k, v in mine.items()}
+def table(values: dict[str, list[float]]) -> list[tuple[str, ...]]:
+    """Rows: figure, ours, huey, ratio, target (medians over the rounds)."""
+    med = {k: statistics.median(v) for k, v in values.items()}
     rows: list[tuple[str, ...]] = []
 
-    def rate(label: str, value: float, other: float, target: str) -> None:
-        rows.append(
-            (label, f"{value:,.0f} /s", f"{other:,.0f} /s", f"{value / other:.2f}x", target)
-        )
+    def rate(label: str, ours: str, huey: str | None, target: str = "") -> None:
+        theirs = f"{med[huey]:,.0f} /s" if huey else "-"
+        ratio = f"{med[ours] / med[huey]:.2f}x" if huey else "-"
+        rows.append((label, f"{med[ours]:,.0f} /s", theirs, ratio, target))
 
-    def ms(label: str, value: float, other: float, target: str) -> None:
+    def ms(label: str, ours: str, huey: str, target: str = "") -> None:
         # For latency the ratio is huey / ours: above 1 means we pick up faster.
-        rows.append((label, f"{value:.2f} ms", f"{other:.2f} ms", f"{other / value:.2f}x", target))
+        ratio = f"{med[huey] / med[ours]:.2f}x"
+        rows.append((label, f"{med[ours]:.2f} ms", f"{med[huey]:.2f} ms", ratio, target))
 
     rate(
-        "end to end 5,000 noops, 4 threads (ours: worker start -> all recorded; "
-        "huey: first start -> last done)",
-        med["drain_rate"],
-        huey_median(theirs, "e2e_steady"),
-        ">= 2x",
+        "end to end, 5,000 noops, 4 threads: ours in-process worker start -> all recorded; "
+        "huey first start -> last done, default poll",
+        "drain_rate",
+        "huey_drain_steady_rate:default",
+        ">= 2x huey",
     )
     rate(
-        "end to end, both from process spawn (ours: `agents worker run --burst` to exit)",
-        med["process_drain_rate"],
-        huey_median(theirs, "e2e_spawn"),
-        "",
+        "end to end, first start -> last done, both real worker processes (default poll)",
+        "process_drain_steady_rate",
+        "huey_drain_steady_rate:default",
     )
     rate(
-        "end to end, both first start -> last done (ours: `agents worker run --burst`)",
-        med["process_drain_steady_rate"],
-        huey_median(theirs, "e2e_steady"),
-        "",
-    )
-    ms(
-        "pickup latency p50, idle worker, default poll",
-        med["p50_ms"],
-        huey_median(theirs, "p50"),
-        "< 10 ms",
-    )
-    ms(
-        "pickup latency p99, idle worker, default poll",
-        med["p99_ms"],
-        huey_median(theirs, "p99"),
-        "< 25 ms",
-    )
-    ms(
-        "pickup latency p50 vs huey 10 ms poll",
-        med["p50_ms"],
-        huey_median(theirs, "p50", "fast"),
-        "",
-    )
-    ms(
-        "pickup latency p99 vs huey 10 ms poll",
-        med["p99_ms"],
-        huey_median(theirs, "p99", "fast"),
-        "",
+        "end to end, from process spawn (ours: `agents worker run --burst` to its exit)",
+        "process_drain_rate",
+        "huey_drain_spawn_rate:default",
     )
     rate(
-        "enqueue, one job per call",
-        med["enqueue_rate"],
-        huey_median(theirs, "enqueue"),
-        ">= 4,000/s",
+        "end to end, ours in-process vs huey with 10 ms polling (first start -> last done)",
+        "drain_rate",
+        "huey_drain_steady_rate:fast",
     )
+    ms("pickup latency p50, idle worker, default poll", "p50_ms", "huey_p50_ms:default", "< 10 ms")
+    ms("pickup latency p99, idle worker, default poll", "p99_ms", "huey_p99_ms:default", "< 25 ms")
+    ms("pickup latency p50, vs huey with 10 ms polling", "p50_ms", "huey_p50_ms:fast")
+    ms("pickup latency p99, vs huey with 10 ms polling", "p99_ms", "huey_p99_ms:fast")
+    rate("enqueue, one job per call", "enqueue_rate", "huey_enqueue_rate", ">= 4,000 /s")
+    rate("enqueue_many, 10,000 jobs (built beforehand)", "enqueue_many_rate", None, ">= 50,000 /s")
     rows.append(
         (
-            "enqueue_many, 10,000 jobs",
-            f"{med['enqueue_many_rate']:,.0f} /s",
+            "idle worker CPU, % of one core",
+            f"{med['idle_cpu_percent']:.2f} %",
             "-",
             "-",
-            ">= 50,000/s",
+            "< 2 %",
         )
-    )
-    rows.append(
-        ("idle worker CPU, % of one core", f"{med['idle_cpu_percent']:.2f} %", "-", "-", "< 2 %")
     )
     return rows
 
@@ -204,50 +240,66 @@ def table(mine: dict[str, list[float]], theirs: dict[str, Any]) -> list[tuple[st
 def render(rows: list[tuple[str, ...]]) -> str:
     """A Markdown table."""
     head = ("figure (medians)", "ours", "huey", "ours vs huey", "target")
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = ["| " + " | ".join(head) + " |", "|---|---:|---:|---:|---|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
 
 
 def main() -> None:
-    """Parse arguments, run both sides, print the table."""
+    """Parse arguments, run the rounds, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5, help="runs of each of our figures")
-    parser.add_argument("--huey-runs", type=int, default=3, help="huey_bench.py --runs")
-    parser.add_argument("--probes", type=int, default=200, help="latency probes per run")
+    parser.add_argument("--runs", type=int, default=5, help="rounds (each side once per round)")
+    parser.add_argument("--probes", type=int, default=200, help="latency probes per round")
     parser.add_argument("--idle-s", type=float, default=5.0, help="idle CPU sampling window")
     parser.add_argument("--huey-python", default=DEFAULT_HUEY_PYTHON)
     parser.add_argument("--anchors", default=DEFAULT_ANCHORS, help="the anchors' directory")
     parser.add_argument(
-        "--huey-json",
-        help="use this huey_bench.py result instead of running huey (not the same sitting: "
-        "for re-rendering or smoke tests only)",
+        "--max-foreign",
+        type=float,
+        default=0.05,
+        help="share of the machine others may use during a half-round (default 0.05)",
     )
+    parser.add_argument("--retries", type=int, default=3, help="re-runs of a disturbed half-round")
+    parser.add_argument("--max-wait", type=float, default=600.0, help="seconds to wait for quiet")
     parser.add_argument("--out", help="write every value here as JSON")
     args = parser.parse_args()
 
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    log(f"ours: {args.runs} runs each")
-    mine = ours(args.runs, args.probes, args.idle_s)
-    if args.huey_json:
-        log(f"huey: read from {args.huey_json} (NOT measured in this sitting)")
-        theirs = json.loads(Path(args.huey_json).read_text())
-    else:
-        log(f"huey: {args.huey_python} huey_bench.py --runs {args.huey_runs}")
-        theirs = huey(args.huey_python, args.anchors, args.huey_runs)
-    rows = table(mine, theirs)
-    text = render(rows)
-    sitting = "NOT the same sitting (huey from --huey-json)" if args.huey_json else "Same sitting"
+    values: dict[str, list[float]] = defaultdict(list)
+    foreign: dict[str, list[float]] = defaultdict(list)
+    _support.warm_worker_bytecode()
+    for rnd in range(args.runs):
+        log(f"round {rnd + 1}/{args.runs}")
+        mine, load = guarded("ours", lambda r=rnd: ours_round(args.probes, args.idle_s, r), args)
+        foreign["ours"].append(load)
+        theirs, load = guarded("huey", lambda: huey_round(args), args)
+        foreign["huey"].append(load)
+        for key, value in {**mine, **theirs}.items():
+            values[key].append(value)
+    rows = table(values)
+    finished = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    worst = max(max(foreign["ours"]), max(foreign["huey"]))
     print(
-        f"\n{sitting}, {started} .. {time.strftime('%Y-%m-%dT%H:%M:%S%z')}, "
-        f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}; "
-        f"ours: median of {args.runs} runs; huey {theirs['versions'].get('huey')}: median of "
-        f"{args.huey_runs} runs (latency: of its latency runs).\n"
+        f"\nSame sitting, {started} .. {finished}, {os.cpu_count()} CPUs, Python "
+        f"{sys.version.split()[0]}; {args.runs} rounds, ours and huey 3.5.4 alternating; "
+        f"medians over the rounds. Other processes used at most {worst:.1%} of the machine "
+        f"during a kept half-round.\n"
     )
-    print(text)
+    print(render(rows))
     if args.out:
         Path(args.out).write_text(
-            json.dumps({"ours": mine, "huey": theirs, "table": rows}, indent=2) + "\n"
+            json.dumps(
+                {
+                    "started": started,
+                    "finished": finished,
+                    "args": vars(args),
+                    "values": values,
+                    "foreign_load": foreign,
+                    "table": rows,
+                },
+                indent=2,
+            )
+            + "\n"
         )
         log(f"wrote {args.out}")
 
