@@ -52,13 +52,7 @@ def upgrade() -> None:
         sa.CheckConstraint("max_attempts >= 1", name=op.f("ck_async_jobs_max_attempts")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_async_jobs")),
     )
-    op.create_index(
-        "ix_async_jobs_claim",
-        "async_jobs",
-        ["priority", "id"],
-        sqlite_where=sa.text("status = 'queued'"),
-        postgresql_where=sa.text("status = 'queued'"),
-    )
+    op.create_index("ix_async_jobs_claim", "async_jobs", ["status", "priority", "id"])
     op.create_index("ix_async_jobs_status_id", "async_jobs", ["status", "id"])
     op.create_index("ix_async_jobs_worker_id_status", "async_jobs", ["worker_id", "status"])
     op.create_index("ix_async_jobs_finished_at", "async_jobs", ["finished_at"])

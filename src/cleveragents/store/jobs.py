@@ -42,7 +42,7 @@ from cleveragents.store.engine import Database
 from cleveragents.store.tables import async_jobs, workers
 
 PRUNE_BATCH = 1000
-# A literal, not a bound parameter, so that SQLite can prove the partial claim index applies.
+# A literal, not a bound parameter: the planner sees which status the claim reads.
 _QUEUED: ColumnElement[str] = literal_column("'queued'")
 _TERMINAL = [s.value for s in TERMINAL_STATUSES]
 _c = async_jobs.c
@@ -104,6 +104,31 @@ _RECORD_OUTCOME = (
         result_json=bindparam("b_result"),
         error_message=bindparam("b_error"),
     )
+)
+
+
+# Built once: the claim runs on every worker pass, and building the statement costs more than
+# SQLite takes to run it.
+_CLAIM = (
+    update(async_jobs)
+    .where(
+        _c.id.in_(
+            select(_c.id)
+            .where(_c.status == _QUEUED, _c.run_after <= bindparam("b_now"))
+            .order_by(_c.priority, _c.id)
+            .limit(bindparam("b_limit"))
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+    )
+    .values(
+        status=JobStatus.RUNNING.value,
+        worker_id=bindparam("b_worker"),
+        attempts=_c.attempts + 1,
+        started_at=bindparam("b_now"),
+        last_heartbeat=bindparam("b_now"),
+    )
+    .returning(*async_jobs.c)
 )
 
 
@@ -193,27 +218,8 @@ class JobStore:
             recorded = self._record(conn, worker_id, outcomes)
             if limit <= 0:
                 return [], recorded
-            picked = (
-                select(_c.id)
-                .where(_c.status == _QUEUED, _c.run_after <= now)
-                .order_by(_c.priority, _c.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-                .scalar_subquery()
-            )
-            claim = (
-                update(async_jobs)
-                .where(_c.id.in_(picked))
-                .values(
-                    status=JobStatus.RUNNING.value,
-                    worker_id=worker_id,
-                    attempts=_c.attempts + 1,
-                    started_at=now,
-                    last_heartbeat=now,
-                )
-                .returning(*async_jobs.c)
-            )
-            jobs = [_to_job(row) for row in conn.execute(claim)]
+            params = {"b_worker": worker_id, "b_now": now, "b_limit": limit}
+            jobs = [_to_job(row) for row in conn.execute(_CLAIM, params)]
         jobs.sort(key=lambda job: (job.priority, job.id))
         return jobs, recorded
 
