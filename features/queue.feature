@@ -68,3 +68,6 @@ Feature: Enqueueing and claiming jobs
     Given 600 queued "noop" jobs
     When 8 threads race to claim 3 jobs at a time until the queue is empty
     Then every job was claimed exactly once
+
+  Scenario: the bulk path stores exactly what the single-job path stores
+    Then a job enqueued alone and one enqueued in bulk are stored byte for byte alike

@@ -250,3 +250,20 @@ def step_refused_transition(context: Any, current: str, target: str) -> None:
         assert f"from {current} to {target}" in exc.message, exc.message
     else:
         raise AssertionError(f"{current} -> {target} was allowed")
+
+
+@then("a job enqueued alone and one enqueued in bulk are stored byte for byte alike")
+def step_bulk_same_row(context: Any) -> None:
+    import sqlite3
+
+    alone = context.queue.enqueue("sleep", {"seconds": 1.5}).id
+    (bulk,) = context.queue.enqueue_many([context.queue.build("sleep", {"seconds": 1.5})])
+    raw = sqlite3.connect(context.db_url.removeprefix("sqlite:///"))
+    try:
+        rows = [
+            raw.execute("SELECT * FROM async_jobs WHERE id = ?", (job_id,)).fetchone()[1:]
+            for job_id in (alone, bulk)
+        ]
+    finally:
+        raw.close()
+    assert rows[0] == rows[1], rows

@@ -26,7 +26,7 @@ from sqlalchemy import (
     update,
 )
 
-from cleveragents.domain.ids import new_id
+from cleveragents.domain.ids import new_id, new_ids
 from cleveragents.domain.jobs import (
     TERMINAL_STATUSES,
     AsyncJob,
@@ -90,6 +90,14 @@ def _row_values(job: NewJob, job_id: str, now: datetime) -> dict[str, Any]:
 
 
 _INSERT = insert(async_jobs)
+_BULK_COLUMNS = (
+    "id", "kind", "plan_id", "phase", "status", "priority", "payload_json", "attempts",
+    "max_attempts", "run_after", "cancel_requested", "created_at",
+)  # fmt: skip
+_BULK_INSERT = (
+    f"INSERT INTO async_jobs ({', '.join(_BULK_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in _BULK_COLUMNS)})"
+)
 
 _RECORD_OUTCOME = (
     update(async_jobs)
@@ -159,12 +167,38 @@ class JobStore:
         )
 
     def enqueue_many(self, jobs: Sequence[NewJob], now: datetime) -> list[str]:
-        """Insert many queued jobs in one transaction; returns their ids in order."""
-        rows = [_row_values(job, new_id(), now) for job in jobs]
-        if rows:
-            with self.db.write() as conn:
-                conn.execute(_INSERT, rows)
-        return [row["id"] for row in rows]
+        """Insert many queued jobs in one transaction; returns their ids in order.
+
+        The bulk path skips SQLAlchemy's per-row parameter processing (the cost that dominates
+        a 10,000-row insert): each distinct value is converted once with the column type's own
+        bind processor, so the rows hold exactly what the single-row path would store.
+        """
+        ids = new_ids(len(jobs))
+        if not ids:
+            return ids
+        with self.db.write() as conn:
+            dialect = conn.dialect
+            as_time = async_jobs.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
+            as_json = async_jobs.c.payload_json.type.dialect_impl(dialect).bind_processor(dialect)
+            assert as_time is not None and as_json is not None
+            converted: dict[int, tuple[Any, ...]] = {}
+            rows = []
+            for job_id, job in zip(ids, jobs, strict=True):
+                shared = converted.get(id(job))
+                if shared is None:
+                    values = _row_values(job, job_id, now)
+                    shared = tuple(
+                        as_time(values[name])
+                        if name in ("run_after", "created_at")
+                        else as_json(values[name])
+                        if name == "payload_json"
+                        else values[name]
+                        for name in _BULK_COLUMNS[1:]
+                    )
+                    converted[id(job)] = shared
+                rows.append((job_id, *shared))
+            conn.exec_driver_sql(_BULK_INSERT, rows)
+        return ids
 
     # -- read -------------------------------------------------------------------------------
 
