@@ -9,7 +9,7 @@ database, not a read-then-write in Python, decides who wins a race.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,6 +17,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Row,
+    RowMapping,
     bindparam,
     delete,
     func,
@@ -39,6 +40,7 @@ from cleveragents.domain.jobs import (
 )
 from cleveragents.errors import InvalidJobTransitionError, JobNotFoundError
 from cleveragents.store.engine import Database
+from cleveragents.store.hot import CompiledStatement
 from cleveragents.store.tables import async_jobs, workers
 
 PRUNE_BATCH = 1000
@@ -49,7 +51,10 @@ _c = async_jobs.c
 
 
 def _to_job(row: Row[Any]) -> AsyncJob:
-    m = row._mapping
+    return _job_from(row._mapping)
+
+
+def _job_from(m: Mapping[str, Any] | RowMapping) -> AsyncJob:
     return AsyncJob(
         id=m["id"],
         kind=m["kind"],
@@ -140,11 +145,27 @@ _CLAIM = (
 )
 
 
+_COLUMN_NAMES = [column.name for column in async_jobs.c]
+_HOT_PARAMS = {
+    "b_now": _c.started_at,
+    "b_finished": _c.finished_at,
+    "b_result": _c.result_json,
+}
+
+
 class JobStore:
     """Domain verbs over the ``async_jobs`` table."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._hot: dict[str, CompiledStatement] = {}
+
+    def _compiled(self, conn: Connection) -> tuple[CompiledStatement, CompiledStatement]:
+        if not self._hot:
+            dialect = conn.dialect
+            self._hot["claim"] = CompiledStatement(_CLAIM, dialect, _HOT_PARAMS, list(_c))
+            self._hot["record"] = CompiledStatement(_RECORD_OUTCOME, dialect, _HOT_PARAMS)
+        return self._hot["claim"], self._hot["record"]
 
     # -- enqueue ----------------------------------------------------------------------------
 
@@ -252,8 +273,9 @@ class JobStore:
             recorded = self._record(conn, worker_id, outcomes)
             if limit <= 0:
                 return [], recorded
-            params = {"b_worker": worker_id, "b_now": now, "b_limit": limit}
-            jobs = [_to_job(row) for row in conn.execute(_CLAIM, params)]
+            claim, _ = self._compiled(conn)
+            rows = claim.execute(conn, {"b_worker": worker_id, "b_now": now, "b_limit": limit})
+        jobs = [_job_from(dict(zip(_COLUMN_NAMES, row, strict=True))) for row in rows]
         jobs.sort(key=lambda job: (job.priority, job.id))
         return jobs, recorded
 
@@ -262,16 +284,16 @@ class JobStore:
         with self.db.write() as conn:
             return self._record(conn, worker_id, outcomes)
 
-    @staticmethod
-    def _record(conn: Connection, worker_id: str, outcomes: Sequence[JobOutcome]) -> int:
+    def _record(self, conn: Connection, worker_id: str, outcomes: Sequence[JobOutcome]) -> int:
         final = [o for o in outcomes if o.status != JobStatus.QUEUED]
         requeue = [o for o in outcomes if o.status == JobStatus.QUEUED]
         recorded = 0
         if final:
             for outcome in final:
                 check_transition(JobStatus.RUNNING, outcome.status, outcome.job_id)
-            result = conn.execute(
-                _RECORD_OUTCOME,
+            _, record = self._compiled(conn)
+            recorded += record.execute_many(
+                conn,
                 [
                     {
                         "b_id": o.job_id,
@@ -284,7 +306,6 @@ class JobStore:
                     for o in final
                 ],
             )
-            recorded += max(result.rowcount, 0)
         if requeue:
             recorded += JobStore._requeue_own(conn, worker_id, [o.job_id for o in requeue])
         return recorded
