@@ -146,6 +146,7 @@ _CLAIM = (
 
 
 _COLUMN_NAMES = [column.name for column in async_jobs.c]
+_HOT: dict[str, tuple[CompiledStatement, CompiledStatement]] = {}  # by dialect name
 _HOT_PARAMS = {
     "b_now": _c.started_at,
     "b_finished": _c.finished_at,
@@ -158,14 +159,16 @@ class JobStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._hot: dict[str, CompiledStatement] = {}
 
-    def _compiled(self, conn: Connection) -> tuple[CompiledStatement, CompiledStatement]:
-        if not self._hot:
-            dialect = conn.dialect
-            self._hot["claim"] = CompiledStatement(_CLAIM, dialect, _HOT_PARAMS, list(_c))
-            self._hot["record"] = CompiledStatement(_RECORD_OUTCOME, dialect, _HOT_PARAMS)
-        return self._hot["claim"], self._hot["record"]
+    @staticmethod
+    def _compiled(conn: Connection) -> tuple[CompiledStatement, CompiledStatement]:
+        dialect = conn.dialect
+        if dialect.name not in _HOT:  # compiling twice in a race is harmless
+            _HOT[dialect.name] = (
+                CompiledStatement(_CLAIM, dialect, _HOT_PARAMS, list(_c)),
+                CompiledStatement(_RECORD_OUTCOME, dialect, _HOT_PARAMS),
+            )
+        return _HOT[dialect.name]
 
     # -- enqueue ----------------------------------------------------------------------------
 
