@@ -100,6 +100,9 @@ Feature: Settings
     Then stdout contains "async.max_workers"
     When I run `config get async.enabled`
     Then stdout contains "true"
+    When I run `config get async.max_workers --json`
+    Then the JSON document has "value" equal to 8
+    And the JSON document has "source" equal to "config file [tmp]/config.toml"
 
   Scenario Outline: config set refuses bad values and leaves the file as it was
     Given a config file containing

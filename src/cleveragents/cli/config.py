@@ -48,12 +48,17 @@ def show(ctx: typer.Context, json_out: JsonOption = False) -> None:
 def get(
     ctx: typer.Context,
     key: Annotated[str, typer.Argument(help="section.name, e.g. async.max_workers")],
+    json_out: JsonOption = False,
 ) -> None:
-    """Print one setting's value."""
+    """Print one setting's value (with --json: its value and where it came from)."""
     if key not in all_keys():
         raise ConfigError(f"unknown setting {key!r}; known: {', '.join(all_keys())}")
-    value = state(ctx).settings().get(key)
-    line(str(_shown(key, value)).lower() if isinstance(value, bool) else str(_shown(key, value)))
+    loaded = state(ctx).settings()
+    value = _shown(key, loaded.get(key))
+    if json_out:
+        print_json({"key": key, "value": value, "source": loaded.source(key)})
+    else:
+        line(str(value).lower() if isinstance(value, bool) else str(value))
 
 
 @app.command("set")

@@ -53,7 +53,6 @@ SHUTDOWN_TOKEN_WAIT_S = 10.0  # how long cancelled jobs get to return during a s
 class _Running:
     job: AsyncJob
     token: CancellationToken
-    future: concurrent.futures.Future[None] | None = None
 
 
 def make_worker_id(hostname: str, pid: int) -> str:
@@ -183,7 +182,7 @@ class AsyncWorker:
         with self._lock:
             self._running[job.id] = entry
         log.debug("claimed %s %s (attempt %d/%d)", job.kind, job.id, job.attempts, job.max_attempts)
-        entry.future = self._executor.submit(self._execute, entry)
+        self._executor.submit(self._execute, entry)
 
     def _check_running(self, now: datetime) -> None:
         with self._lock:
