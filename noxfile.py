@@ -131,6 +131,9 @@ def migrations(session: nox.Session) -> None:
 def benchmark(session: nox.Session) -> None:
     """asv benchmarks, quick, against the package installed in this session."""
     session.install("-e", ".[dev]")
+    # asv wants a machine description first; --yes takes the detected values (a fresh HOME has
+    # none, and CI has no one to answer its questions).
+    session.run("asv", "machine", "--yes", "--config", "benchmarks/asv.conf.json", silent=True)
     session.run(
         "asv",
         "run",

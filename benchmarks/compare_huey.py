@@ -24,6 +24,12 @@ anchors report it). Prints one Markdown table; ``--out`` writes every value as J
     python benchmarks/compare_huey.py --runs 5 --out /tmp/compare.json
     python benchmarks/compare_huey.py --runs 1 --probes 20 # smoke test, numbers not for quoting
 
+To measure a fixed snapshot while the checkout changes
+(``git archive HEAD | tar -x -C /tmp/snap``)::
+
+    PYTHONPATH=/tmp/snap/src AGENTS_BENCH_REVISION=$(git rev-parse --short HEAD) \
+        python benchmarks/compare_huey.py
+
 Needs ``huey==3.5.4`` in ``--huey-python``'s environment::
 
     python3 -m venv /tmp/anchors-venv && /tmp/anchors-venv/bin/pip install huey==3.5.4
@@ -62,6 +68,7 @@ HUEY = {
     "huey_p99_ms": "huey pickup latency p99, poll={poll}",
 }
 POLLS = ("default", "fast")
+FAILURES: list[str] = []  # worker processes that did not stop cleanly (reported at the end)
 
 
 def log(message: str) -> None:
@@ -122,7 +129,10 @@ def ours_round(probes: int, idle_s: float, seed: int) -> dict[str, float]:
     """One value of each of our figures."""
     drained = _support.drain()
     process = _support.drain_process()
-    latency = _support.pickup_latency(probes=probes, idle_s=idle_s, seed=seed)
+    latency = _support.pickup_latency(probes=probes, idle_s=idle_s, seed=seed, strict=False)
+    if latency.worker_failure:
+        log(f"  !! {latency.worker_failure}")
+        FAILURES.append(latency.worker_failure)
     values = {
         "drain_rate": drained.rate,
         "drain_steady_rate": drained.steady_rate,
@@ -237,6 +247,30 @@ def table(values: dict[str, list[float]]) -> list[tuple[str, ...]]:
     return rows
 
 
+def revision() -> str:
+    """Which `agents` is measured: its checkout's commit (``-dirty`` if src/ has uncommitted
+    changes), or ``$AGENTS_BENCH_REVISION`` for a snapshot outside git (``PYTHONPATH=snap/src``)."""
+    import cleveragents
+
+    root = Path(cleveragents.__file__).resolve().parents[2]
+    label = os.environ.get("AGENTS_BENCH_REVISION")
+    if label:
+        return f"{label} (from {root})"
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "src", "alembic"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        return str(root)
+    return (head or str(root)) + ("-dirty" if dirty else "")
+
+
 def render(rows: list[tuple[str, ...]]) -> str:
     """A Markdown table."""
     head = ("figure (medians)", "ours", "huey", "ours vs huey", "target")
@@ -265,6 +299,7 @@ def main() -> None:
     args = parser.parse_args()
 
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    commit = revision()
     values: dict[str, list[float]] = defaultdict(list)
     foreign: dict[str, list[float]] = defaultdict(list)
     _support.warm_worker_bytecode()
@@ -280,21 +315,27 @@ def main() -> None:
     finished = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     worst = max(max(foreign["ours"]), max(foreign["huey"]))
     print(
-        f"\nSame sitting, {started} .. {finished}, {os.cpu_count()} CPUs, Python "
-        f"{sys.version.split()[0]}; {args.runs} rounds, ours and huey 3.5.4 alternating; "
+        f"\nagents at {commit}. Same sitting, {started} .. {finished}, {os.cpu_count()} CPUs, "
+        f"Python {sys.version.split()[0]}; {args.runs} rounds, ours and huey 3.5.4 alternating; "
         f"medians over the rounds. Other processes used at most {worst:.1%} of the machine "
         f"during a kept half-round.\n"
     )
     print(render(rows))
+    if FAILURES:
+        print(f"\n{len(FAILURES)} latency worker(s) did not stop cleanly on SIGTERM:")
+        for failure in FAILURES:
+            print(failure)
     if args.out:
         Path(args.out).write_text(
             json.dumps(
                 {
+                    "revision": commit,
                     "started": started,
                     "finished": finished,
                     "args": vars(args),
                     "values": values,
                     "foreign_load": foreign,
+                    "worker_failures": FAILURES,
                     "table": rows,
                 },
                 indent=2,

@@ -66,3 +66,9 @@ Feature: The database
     And a token cancelled twice keeps its first reason and calls late callbacks at once
     And storing a naive timestamp is refused
     And enqueueing no jobs in bulk writes nothing
+
+  Scenario: a database migrated by a newer version of agents is refused, not damaged
+    Given the database schema is at revision "9999_from_the_future"
+    When I run `jobs list`
+    Then the exit code is 2
+    And stderr is one line containing "its schema is at revision '9999_from_the_future', which this version of agents does not know"

@@ -350,18 +350,43 @@ class WorkerProcess:
         # fields[0] is field 3 (state); utime and stime are fields 14 and 15.
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    def stop(self) -> int:
-        """SIGTERM (graceful stop), then wait; SIGKILL if it hangs. Returns the exit code."""
+    def stop(self, timeout: float = 30.0) -> int:
+        """SIGTERM (graceful stop), then wait; SIGKILL if it hangs. Returns the exit code.
+
+        If it hangs, :attr:`hang_report` says what each of its threads was blocked in.
+        """
         if self.proc is None:
             return 0
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(timeout=30)
+                self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
+                self.hang_report = self._threads()
                 self.proc.kill()
                 self.proc.wait()
         return self.proc.returncode
+
+    hang_report: str = ""
+
+    def _threads(self) -> str:
+        """Each thread's name, state, kernel wait channel and syscall line, from /proc."""
+        assert self.proc is not None
+        lines = []
+        for task in sorted(Path(f"/proc/{self.proc.pid}/task").iterdir()):
+
+            def read(name: str, task: Path = task) -> str:
+                try:
+                    return (task / name).read_text().strip()
+                except OSError as error:
+                    return f"? ({error.strerror})"
+
+            state = read("stat").rsplit(")", 1)[-1].split()[0]
+            lines.append(
+                f"tid {task.name} {read('comm')!r} state {state} wchan {read('wchan')!r} "
+                f"syscall {read('syscall')!r}"
+            )
+        return "\n".join(lines)
 
     def log(self) -> str:
         """The worker's output so far."""
@@ -378,6 +403,7 @@ class LatencyResult:
     enqueue_s: list[float] = field(default_factory=list)
     idle_cpu_fraction: float = float("nan")
     idle_window_s: float = 0.0
+    worker_failure: str = ""  # set (with strict=False) when the worker did not stop cleanly
 
     @property
     def p50_ms(self) -> float:
@@ -404,6 +430,7 @@ def pickup_latency(
     probes: int | None = None,
     idle_s: float | None = None,
     seed: int = 0,
+    strict: bool = True,
 ) -> LatencyResult:
     """Run a real worker process at default settings; sample its idle CPU, then its latency.
 
@@ -417,6 +444,9 @@ def pickup_latency(
     ``ctx.clock()`` as the first thing it does (``result.ran_at``), on the pool thread that runs
     it. Latency = ran_at - t_enq, so it includes the enqueue call itself (an INSERT + COMMIT), the
     worker noticing the commit, the claim transaction and the hand-off to a pool thread.
+
+    The worker is then stopped with SIGTERM; if it does not exit cleanly within 30 s, this
+    raises (``strict``) or records the failure in ``worker_failure``.
     """
     probes = probes if probes is not None else env_int("AGENTS_BENCH_PROBES", 200)
     idle_s = idle_s if idle_s is not None else env_float("AGENTS_BENCH_IDLE_S", 5.0)
@@ -448,7 +478,12 @@ def pickup_latency(
             code = worker.stop()
         errors = [ln for ln in worker.log().splitlines() if "ERROR" in ln or "Traceback" in ln]
         if code != 0 or errors:
-            raise RuntimeError(f"worker exited with {code}; log:\n{worker.log()}")
+            result.worker_failure = (
+                f"worker exited with {code} after SIGTERM; threads when it hung:\n"
+                f"{worker.hang_report or '-'}\nlog:\n{worker.log()}"
+            )
+            if strict:
+                raise RuntimeError(result.worker_failure)
     return result
 
 

@@ -12,7 +12,13 @@ from cleveragents.domain.durations import parse_duration
 from cleveragents.domain.redaction import redact
 from cleveragents.errors import AgentsError
 from cleveragents.store.engine import Database
-from cleveragents.store.migrations import current_revision, downgrade, ensure_schema, head_revision
+from cleveragents.store.migrations import (
+    HEAD_REVISION,
+    current_revision,
+    downgrade,
+    ensure_schema,
+    scripts_head,
+)
 
 
 @then("redacting each text hides the secret and keeps the rest")
@@ -83,7 +89,7 @@ def step_concurrent_migrate(context: Any, n: int) -> None:
 def step_migrated(context: Any) -> None:
     assert not context.migrate_errors, context.migrate_errors
     db = open_db(context)
-    assert current_revision(db) == head_revision()
+    assert current_revision(db) == HEAD_REVISION == scripts_head()
 
 
 @when("the schema is downgraded to base and opened again")
@@ -166,3 +172,13 @@ def step_read_fails(context: Any, text: str) -> None:
         assert text in exc.message, exc.message
     else:
         raise AssertionError("the read succeeded")
+
+
+@given('the database schema is at revision "{revision}"')
+def step_future_revision(context: Any, revision: str) -> None:
+    import sqlite3
+
+    raw = sqlite3.connect(context.db_url.removeprefix("sqlite:///"))
+    raw.execute("UPDATE alembic_version SET version_num = ?", (revision,))
+    raw.commit()
+    raw.close()

@@ -9,7 +9,7 @@ import typer
 from cleveragents.cli.render import key_values, line, print_json
 from cleveragents.cli.state import state
 from cleveragents.store.engine import Database
-from cleveragents.store.migrations import current_revision, head_revision, upgrade
+from cleveragents.store.migrations import HEAD_REVISION, current_revision, upgrade
 
 app = typer.Typer(help="The database schema.", no_args_is_help=True)
 
@@ -38,7 +38,7 @@ def current_cmd(
 ) -> None:
     """Show the database URL, its schema revision and the newest known revision."""
     database = _open(ctx)
-    current, head = current_revision(database), head_revision()
+    current, head = current_revision(database), HEAD_REVISION
     doc = {"url": database.safe_url, "current": current, "head": head, "at_head": current == head}
     if json_out:
         print_json(doc)

@@ -1,17 +1,25 @@
-"""Alembic wrappers: find the revisions, report the current one, upgrade to head on first use."""
+"""Alembic wrappers: find the revisions, report the current one, upgrade to head on first use.
+
+Alembic is imported only when a migration actually runs: every `agents` command checks the
+schema, and importing Alembic costs more than the rest of a quick command.
+"""
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection
+from sqlalchemy import Connection, inspect, text
 
+from cleveragents.errors import DatabaseUnavailableError
 from cleveragents.store.engine import Database
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# The newest revision in alembic/versions. A behave scenario checks it against Alembic's own
+# view of the scripts, so a new revision without this bump fails the suite.
+HEAD_REVISION = "0001"
 
 _PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,6 +31,8 @@ def script_location() -> Path:
 
 
 def _config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(script_location()))
     if connection is not None:
@@ -30,16 +40,17 @@ def _config(connection: Connection | None = None) -> Config:
     return config
 
 
-@functools.cache
-def head_revision() -> str:
-    """The newest revision this version of agents knows."""
-    head = ScriptDirectory.from_config(_config()).get_current_head()
-    assert head is not None, "the Alembic environment has no revisions"
-    return head
+def scripts_head() -> str | None:
+    """The head revision according to the scripts themselves (imports Alembic)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_config()).get_current_head()
 
 
 def _current(connection: Connection) -> str | None:
-    return MigrationContext.configure(connection).get_current_revision()
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def current_revision(db: Database) -> str | None:
@@ -57,19 +68,30 @@ def upgrade(db: Database, revision: str = "head") -> tuple[str | None, str | Non
     """
     with db.write() as conn:
         before = _current(conn)
-        if before != head_revision() or revision != "head":
-            command.upgrade(_config(conn), revision)
+        if before != HEAD_REVISION or revision != "head":
+            from alembic import command
+            from alembic.util import CommandError
+
+            try:
+                command.upgrade(_config(conn), revision)
+            except CommandError as error:
+                raise DatabaseUnavailableError(
+                    f"cannot use database {db.safe_url}: its schema is at revision {before!r}, "
+                    f"which this version of agents does not know ({error}); is it newer?"
+                ) from None
         after = _current(conn)
     return before, after
 
 
 def downgrade(db: Database, revision: str) -> None:
     """Downgrade to ``revision`` (``base`` drops everything)."""
+    from alembic import command
+
     with db.write() as conn:
         command.downgrade(_config(conn), revision)
 
 
 def ensure_schema(db: Database) -> None:
-    """Create or upgrade the schema on first use; cheap when it is already at head."""
-    if current_revision(db) != head_revision():
+    """Create or upgrade the schema on first use; one cheap query when it is already at head."""
+    if current_revision(db) != HEAD_REVISION:
         upgrade(db)

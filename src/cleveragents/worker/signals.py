@@ -1,9 +1,11 @@
 """SIGTERM/SIGINT handling for a worker: the first signal asks for a graceful stop, a second one
-exits at once (the jobs it leaves running are recovered later from their stale heartbeats)."""
+exits at once (the jobs it leaves running are recovered later from their stale heartbeats).
+
+The handlers only set a flag (or, the second time, write one line and exit): they take no lock,
+since they run on the main thread at any point, possibly while it holds one."""
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 from collections.abc import Callable
@@ -11,7 +13,6 @@ from types import FrameType
 
 from cleveragents.worker.worker import AsyncWorker
 
-log = logging.getLogger("cleveragents.worker")
 EXIT_AT_ONCE = 130
 
 
@@ -24,8 +25,7 @@ def install_signal_handlers(worker: AsyncWorker) -> Callable[[], None]:
         if len(received) > 1:
             os.write(2, b"second signal: exiting now; running jobs will be recovered\n")
             os._exit(EXIT_AT_ONCE)
-        log.info("received %s: finishing running jobs, then stopping", signal.Signals(signum).name)
-        worker.stop()
+        worker.request_stop(signal.Signals(signum).name)
 
     previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
 

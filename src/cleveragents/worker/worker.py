@@ -101,6 +101,7 @@ class AsyncWorker:
         self._last_cleanup = 0.0
         self.fatal_error: BaseException | None = None
         self.token_wait_s = SHUTDOWN_TOKEN_WAIT_S
+        self._stop_reason = ""
         self.counters = {
             "jobs_succeeded": 0,
             "jobs_failed": 0,
@@ -267,9 +268,33 @@ class AsyncWorker:
             detector.close()
             self.shutdown()
 
+    def request_stop(self, reason: str) -> None:
+        """:meth:`stop` for signal handlers: sets a plain flag and takes no lock.
+
+        A handler runs on the main thread between two bytecodes, possibly while that thread
+        holds the lock inside ``self._wake``; setting the event from there could deadlock.
+        The loop looks at the flag every few milliseconds.
+        """
+        self._stop_reason = reason
+
+    def _should_stop(self) -> bool:
+        if self._stop_reason and not self._stop.is_set():
+            log.info("received %s: finishing running jobs, then stopping", self._stop_reason)
+            self.stop()
+        return self._stop.is_set()
+
+    def _pause(self, seconds: float, detector: ChangeDetector | None = None) -> None:
+        """Wait until a job finishes, another connection commits, a stop, or ``seconds``."""
+        deadline = time.monotonic() + seconds
+        while not self._should_stop():
+            if self._wake.wait(CHANGE_CHECK_INTERVAL_S):
+                return
+            if (detector is not None and detector.changed()) or time.monotonic() >= deadline:
+                return
+
     def _loop(self, detector: ChangeDetector, burst: bool) -> None:
         poll_interval = self.settings.poll_interval
-        while not self._stop.is_set():
+        while not self._should_stop():
             self._wake.clear()
             try:
                 claimed = self.run_once()
@@ -277,7 +302,7 @@ class AsyncWorker:
                 # A busy or briefly unreachable database is not a reason to die: nothing was
                 # lost (the outcomes stay queued), so wait a poll interval and try again.
                 log.warning("queue pass failed, retrying in %g s: %s", poll_interval, error.message)
-                self._stop.wait(poll_interval)
+                self._pause(poll_interval)
                 continue
             with self._lock:
                 busy = bool(self._running) or bool(self._outcomes)
@@ -287,12 +312,7 @@ class AsyncWorker:
                 return
             if claimed and free > 0:
                 continue  # there may be more waiting
-            deadline = time.monotonic() + poll_interval
-            while not self._stop.is_set():
-                if self._wake.wait(CHANGE_CHECK_INTERVAL_S) or detector.changed():
-                    break
-                if time.monotonic() >= deadline:
-                    break
+            self._pause(poll_interval, detector)
 
     def shutdown(self) -> None:
         """The staged shutdown: drain within the grace period, then requeue what is left."""
