@@ -19,6 +19,7 @@ from sqlalchemy import (
     Row,
     RowMapping,
     bindparam,
+    case,
     delete,
     func,
     insert,
@@ -329,9 +330,7 @@ class JobStore:
                 worker_id=None,
                 started_at=None,
                 last_heartbeat=None,
-                attempts=func.max(_c.attempts - 1, 0)
-                if conn.dialect.name == "sqlite"
-                else func.greatest(_c.attempts - 1, 0),
+                attempts=case((_c.attempts > 0, _c.attempts - 1), else_=0),
             )
         )
         return max(result.rowcount, 0)
