@@ -182,3 +182,16 @@ def step_future_revision(context: Any, revision: str) -> None:
     raw.execute("UPDATE alembic_version SET version_num = ?", (revision,))
     raw.commit()
     raw.close()
+
+
+@given('a directory "{name}" with {count:d} files')
+def step_directory(context: Any, name: str, count: int) -> None:
+    folder = context.tmp / name
+    folder.mkdir()
+    for n in range(count):
+        (folder / f"file{n}.txt").write_text(f"line {n}\n", encoding="utf-8")
+
+
+@then('the directory "{name}" still has {count:d} files')
+def step_directory_kept(context: Any, name: str, count: int) -> None:
+    assert len(list((context.tmp / name).iterdir())) == count

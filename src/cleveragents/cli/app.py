@@ -16,6 +16,7 @@ from cleveragents import __version__
 from cleveragents.cli import config as config_cmd
 from cleveragents.cli import db as db_cmd
 from cleveragents.cli import jobs as jobs_cmd
+from cleveragents.cli import projects as projects_cmd
 from cleveragents.cli import workers as workers_cmd
 from cleveragents.cli.render import error
 from cleveragents.cli.state import AppState
@@ -69,6 +70,7 @@ app = typer.Typer(
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+app.add_typer(projects_cmd.app, name="project")
 app.add_typer(jobs_cmd.app, name="jobs")
 app.add_typer(workers_cmd.app, name="worker")
 app.add_typer(config_cmd.app, name="config")

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cleveragents.domain.jobs import AsyncJob, WorkerInfo
+from cleveragents.domain.projects import Project
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -74,6 +75,15 @@ def jobs_table(jobs: Sequence[AsyncJob]) -> None:
             ]
             for job in jobs
         ),
+    )
+
+
+def projects_table(projects: Sequence[Project]) -> None:
+    """A listing of projects."""
+    _table(
+        "projects",
+        ["name", "path", "id", "added"],
+        ([p.name, p.root_path, p.id, _when(p.created_at)] for p in projects),
     )
 
 

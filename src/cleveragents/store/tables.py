@@ -121,3 +121,12 @@ workers = Table(
     CheckConstraint("max_workers >= 1", name="max_workers"),
 )
 Index("ix_workers_status_last_heartbeat", workers.c.status, workers.c.last_heartbeat)
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("root_path", Text(), nullable=False, unique=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+)

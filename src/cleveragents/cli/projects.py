@@ -1,0 +1,80 @@
+"""`agents project`: register the directories plans run over."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cleveragents.cli.render import key_values, line, print_json, projects_table
+from cleveragents.cli.state import state
+from cleveragents.domain.clock import utcnow
+from cleveragents.errors import InvalidInputError
+from cleveragents.store.projects import ProjectStore
+
+app = typer.Typer(help="Projects: the directories plans run over.", no_args_is_help=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+ProjectRef = Annotated[str, typer.Argument(help="The project's name (or id).", show_default=False)]
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+@app.command()
+def add(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="The project's directory.", show_default=False)],
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="Its name (default: the directory name).", show_default=False),
+    ] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Register a directory as a project (nothing in it is changed)."""
+    root = path.expanduser().resolve()
+    if not root.exists():
+        raise InvalidInputError(f"project path {path} does not exist")
+    if not root.is_dir():
+        raise InvalidInputError(f"project path {path} is not a directory")
+    name = root.name if name is None else name
+    if not NAME_PATTERN.match(name):
+        raise InvalidInputError(
+            f"invalid project name {name!r}: use letters, digits, '.', '_' and '-' "
+            "(up to 100, starting with a letter or digit); pass --name"
+        )
+    project = ProjectStore(state(ctx).db()).add(name, str(root), utcnow())
+    if json_out:
+        print_json(project.to_json())
+    else:
+        line(f"added project {project.name} ({project.root_path})")
+
+
+@app.command("list")
+def list_(ctx: typer.Context, json_out: JsonOption = False) -> None:
+    """Every registered project."""
+    projects = ProjectStore(state(ctx).db()).find()
+    if json_out:
+        print_json([project.to_json() for project in projects])
+    else:
+        projects_table(projects)
+
+
+@app.command()
+def show(ctx: typer.Context, project: ProjectRef, json_out: JsonOption = False) -> None:
+    """One project."""
+    found = ProjectStore(state(ctx).db()).get(project)
+    if json_out:
+        print_json(found.to_json())
+    else:
+        key_values((k, str(v)) for k, v in found.to_json().items())
+
+
+@app.command()
+def remove(ctx: typer.Context, project: ProjectRef, json_out: JsonOption = False) -> None:
+    """Forget a project. Its directory and files are left as they are."""
+    removed = ProjectStore(state(ctx).db()).remove(project)
+    if json_out:
+        print_json(removed.to_json())
+    else:
+        line(f"removed project {removed.name} (its files are untouched)")

@@ -1,0 +1,73 @@
+"""Projects: add, find, list and remove rows of ``projects``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, delete, exc, insert, or_, select
+
+from cleveragents.domain.ids import new_id
+from cleveragents.domain.projects import Project
+from cleveragents.errors import ConflictError, NotFoundError
+from cleveragents.store.engine import Database
+from cleveragents.store.tables import projects
+
+_p = projects.c
+
+
+def _to_project(row: Row[Any]) -> Project:
+    return Project(**dict(row._mapping))
+
+
+class ProjectStore:
+    """Domain verbs over the ``projects`` table."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def add(self, name: str, root_path: str, now: datetime) -> Project:
+        """Register a project; :class:`ConflictError` if the name or the path is taken.
+
+        The unique constraints decide, so two `project add` racing cannot both win.
+        """
+        project = Project(id=new_id(), name=name, root_path=root_path, created_at=now)
+        try:
+            with self.db.write() as conn:
+                conn.execute(insert(projects).values(**project.model_dump()))
+        except exc.IntegrityError as error:
+            taken = self._holder(name, root_path)
+            raise ConflictError(
+                f"project {taken.name!r} already uses "
+                + (f"the name {name!r}" if taken.name == name else f"the path {root_path}")
+                + f" ({taken.root_path})"
+            ) from error
+        return project
+
+    def _holder(self, name: str, root_path: str) -> Project:
+        with self.db.read() as conn:
+            row = conn.execute(
+                select(projects).where(or_(_p.name == name, _p.root_path == root_path))
+            ).first()
+        assert row is not None, "a unique constraint failed without a holder"
+        return _to_project(row)
+
+    def get(self, ref: str) -> Project:
+        """The project named ``ref`` (or with that id); :class:`NotFoundError` otherwise."""
+        with self.db.read() as conn:
+            row = conn.execute(select(projects).where(or_(_p.name == ref, _p.id == ref))).first()
+        if row is None:
+            raise NotFoundError(f"no project named {ref!r} (see `agents project list`)")
+        return _to_project(row)
+
+    def find(self) -> list[Project]:
+        """Every project, by name."""
+        with self.db.read() as conn:
+            return [_to_project(row) for row in conn.execute(select(projects).order_by(_p.name))]
+
+    def remove(self, ref: str) -> Project:
+        """Forget a project (its files are not touched); returns what was removed."""
+        project = self.get(ref)
+        with self.db.write() as conn:
+            conn.execute(delete(projects).where(_p.id == project.id))
+        return project
