@@ -1,0 +1,1 @@
+"""Plans: actions, decomposition, the dispatcher, subprocess runner, sandbox and apply."""
