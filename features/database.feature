@@ -72,3 +72,8 @@ Feature: The database
     When I run `jobs list`
     Then the exit code is 2
     And stderr is one line containing "its schema is at revision '9999_from_the_future', which this version of agents does not know"
+
+  Scenario: opening a database another process is busy with waits for the lock
+    Given another process is writing to a new database file for a moment
+    When agents opens and migrates that database
+    Then it waited for the lock instead of failing

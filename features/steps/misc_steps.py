@@ -195,3 +195,35 @@ def step_directory(context: Any, name: str, count: int) -> None:
 @then('the directory "{name}" still has {count:d} files')
 def step_directory_kept(context: Any, name: str, count: int) -> None:
     assert len(list((context.tmp / name).iterdir())) == count
+
+
+@given("another process is writing to a new database file for a moment")
+def step_writer_holds_lock(context: Any) -> None:
+    import sqlite3
+
+    path = context.tmp / "contended.db"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("CREATE TABLE other_tool (x)")
+    # A write transaction in the default rollback-journal mode: switching the file to WAL now
+    # gets "database is locked" at once, whatever the busy timeout says.
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO other_tool VALUES (1)")
+    release = threading.Timer(0.3, holder.execute, ("COMMIT",))
+    release.start()
+    context.cleanups.append(lambda: (release.join(), holder.close()))
+    context.db_url = f"sqlite:///{path}"
+
+
+@when("agents opens and migrates that database")
+def step_open_contended(context: Any) -> None:
+    context.error = None
+    try:
+        open_db(context)
+    except AgentsError as exc:
+        context.error = exc
+
+
+@then("it waited for the lock instead of failing")
+def step_waited_for_lock(context: Any) -> None:
+    assert context.error is None, context.error.message
+    assert current_revision(open_db(context)) == HEAD_REVISION

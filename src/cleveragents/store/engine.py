@@ -8,6 +8,8 @@ a plain deferred ``BEGIN`` and, under WAL, never wait for writers.
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,7 +24,29 @@ from cleveragents.errors import DatabaseUnavailableError, StoreError
 from cleveragents.settings import SQLiteSettings
 
 IMMEDIATE = "agents_immediate"
+WAL_SWITCH_RETRY_S = 0.01
 POOL_SIZE = 8  # a worker holds its loop, heartbeat and detector connections; the CLI one more
+
+
+def _use_wal(cursor: Any, timeout_s: float) -> None:
+    """Switch the database to WAL unless it already is (the mode is stored in the file).
+
+    The switch needs an exclusive lock, and SQLite answers "database is locked" at once, without
+    the busy handler, while another connection is writing (say, a second process creating the
+    schema of a fresh database). So look first, and retry the switch until the busy timeout.
+    """
+    if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+        return
+    deadline = time.monotonic() + timeout_s
+    pause = threading.Event()  # never set: a short back-off between attempts
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+            pause.wait(WAL_SWITCH_RETRY_S)
 
 
 def _install_sqlite_policy(engine: Engine, sqlite: SQLiteSettings) -> None:
@@ -33,14 +57,16 @@ def _install_sqlite_policy(engine: Engine, sqlite: SQLiteSettings) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
+            # First of all, so that every later statement (the journal_mode switch included)
+            # queues on the lock instead of failing at once with "database is locked" while
+            # another process creates or migrates the database.
+            cursor.execute(f"PRAGMA busy_timeout={int(sqlite.busy_timeout_ms)}")
             # WAL: readers never block the writer and the writer never blocks readers; the
             # worker's idle polling must not stall a CLI enqueue.
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _use_wal(cursor, sqlite.busy_timeout_ms / 1000)
             # NORMAL under WAL survives a process crash (kill -9) but may lose the last commits
             # on power loss; FULL also survives power loss at roughly a third of the commit rate.
             cursor.execute(f"PRAGMA synchronous={sqlite.synchronous.upper()}")
-            # Writers queue on the lock instead of failing at once with "database is locked".
-            cursor.execute(f"PRAGMA busy_timeout={int(sqlite.busy_timeout_ms)}")
             # No foreign keys yet between our tables, but the ones added later must hold.
             cursor.execute("PRAGMA foreign_keys=ON")
         finally:
