@@ -222,16 +222,22 @@ def drain(jobs: int = DRAIN_JOBS, max_workers: int = 4, profile: Any = None) -> 
         seconds = time.perf_counter() - started
         if profile is not None:
             profile.disable()
-        with db.read() as conn:
-            first, last, done = conn.exec_driver_sql(
-                "SELECT MIN(started_at), MAX(finished_at), COUNT(*) FROM async_jobs "
-                "WHERE status = 'succeeded'"
-            ).one()
+        first, last, done = succeeded_span(db)
         db.dispose()
     if done != jobs or worker.counters["jobs_succeeded"] != jobs:
         raise RuntimeError(f"drain finished {done} of {jobs} jobs: {worker.counters}")
     steady = (datetime.fromisoformat(last) - datetime.fromisoformat(first)).total_seconds()
     return DrainResult(jobs=jobs, seconds=seconds, steady_seconds=steady)
+
+
+def succeeded_span(db: Database) -> tuple[str, str, int]:
+    """First start, last finish (as stored) and count of the succeeded jobs."""
+    with db.read() as conn:
+        first, last, done = conn.exec_driver_sql(
+            "SELECT MIN(started_at), MAX(finished_at), COUNT(*) FROM async_jobs "
+            "WHERE status = 'succeeded'"
+        ).one()
+    return first, last, done
 
 
 def drain_process(jobs: int = DRAIN_JOBS) -> DrainResult:
@@ -257,11 +263,7 @@ def drain_process(jobs: int = DRAIN_JOBS) -> DrainResult:
             )
             seconds = time.perf_counter() - started
         db = open_db(path)
-        with db.read() as conn:
-            first, last, done = conn.exec_driver_sql(
-                "SELECT MIN(started_at), MAX(finished_at), COUNT(*) FROM async_jobs "
-                "WHERE status = 'succeeded'"
-            ).one()
+        first, last, done = succeeded_span(db)
         db.dispose()
         if code != 0 or done != jobs:
             raise RuntimeError(

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from cleveragents.cli.render import key_values, line, print_json
-from cleveragents.cli.state import state
+from cleveragents.cli.state import JsonOption, state
 from cleveragents.domain.redaction import redact_url
 from cleveragents.errors import ConfigError
 from cleveragents.settings import all_keys, default_config_file, describe_range, set_in_config_file
@@ -16,8 +16,6 @@ from cleveragents.settings import all_keys, default_config_file, describe_range,
 app = typer.Typer(
     help="Settings: defaults < config file < environment < flags.", no_args_is_help=True
 )
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
 def _shown(key: str, value: Any) -> Any:

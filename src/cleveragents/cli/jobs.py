@@ -9,7 +9,8 @@ from typing import Annotated, Any
 import typer
 
 from cleveragents.cli.render import job_detail, jobs_table, key_values, line, print_json
-from cleveragents.cli.state import state
+from cleveragents.cli.state import JsonOption, state
+from cleveragents.domain.clock import utcnow
 from cleveragents.domain.durations import parse_duration
 from cleveragents.domain.jobs import JobStatus
 from cleveragents.errors import InvalidInputError
@@ -19,7 +20,6 @@ from cleveragents.worker.worker import log_recovery
 
 app = typer.Typer(help="Background jobs in the async_jobs table.", no_args_is_help=True)
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 JobId = Annotated[str, typer.Argument(help="The job's id.", show_default=False)]
 TIMEOUT_EXIT = 124
 
@@ -130,8 +130,7 @@ def show(ctx: typer.Context, job_id: JobId, json_out: JsonOption = False) -> Non
 @app.command()
 def cancel(ctx: typer.Context, job_id: JobId, json_out: JsonOption = False) -> None:
     """Cancel a job: a queued one at once, a running one is stopped by its worker."""
-    app_state = state(ctx)
-    job = JobStore(app_state.db()).cancel(job_id, JobQueue(app_state.db()).clock())
+    job = JobStore(state(ctx).db()).cancel(job_id, utcnow())
     if json_out:
         print_json(job.to_json())
     elif job.status == JobStatus.CANCELLED:

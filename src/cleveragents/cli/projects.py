@@ -9,14 +9,13 @@ from typing import Annotated
 import typer
 
 from cleveragents.cli.render import key_values, line, print_json, projects_table
-from cleveragents.cli.state import state
+from cleveragents.cli.state import JsonOption, state
 from cleveragents.domain.clock import utcnow
 from cleveragents.errors import InvalidInputError
 from cleveragents.store.projects import ProjectStore
 
 app = typer.Typer(help="Projects: the directories plans run over.", no_args_is_help=True)
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 ProjectRef = Annotated[str, typer.Argument(help="The project's name (or id).", show_default=False)]
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 

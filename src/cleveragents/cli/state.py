@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -33,13 +33,15 @@ class AppState:
             self.flags = {k: v for k, v in merged.items() if v is not None}
         return self._loaded
 
-    def db(self) -> Database:
-        """The database, created and migrated to head on first use."""
+    def db(self, migrate: bool = True) -> Database:
+        """The database, created and migrated to head on first use (unless ``migrate`` is
+        False: `agents db` reports and upgrades the schema itself)."""
         if self._db is None:
             loaded = self.settings()
             database = Database(loaded.settings.database_url, loaded.settings.sqlite)
             database.open()
-            ensure_schema(database)
+            if migrate:
+                ensure_schema(database)
             self._db = database
         return self._db
 
@@ -48,6 +50,9 @@ class AppState:
         if self._db is not None:
             self._db.dispose()
             self._db = None
+
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
 def state(ctx: typer.Context) -> AppState:

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from cleveragents.cli.render import print_json, worker_liveness, workers_table
-from cleveragents.cli.state import state
+from cleveragents.cli.state import JsonOption, state
 from cleveragents.domain.clock import utcnow
 from cleveragents.store.workers import WorkerStore
 from cleveragents.worker.signals import install_signal_handlers
@@ -67,7 +67,7 @@ def run(
 def list_(
     ctx: typer.Context,
     all_: Annotated[bool, typer.Option("--all", help="Include stopped workers.")] = False,
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    json_out: JsonOption = False,
 ) -> None:
     """Registered workers, with heartbeat freshness and counters."""
     app_state = state(ctx)
