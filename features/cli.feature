@@ -93,13 +93,13 @@ Feature: The jobs, worker and db commands
     Then the JSON document has "at_head" equal to false
     And the JSON document has "current" equal to null
     When I run `db upgrade`
-    Then stdout contains "database at revision 0002 (was empty)"
+    Then stdout contains "database at revision 0003 (was empty)"
     When I run `db current --json`
     Then the JSON document has "at_head" equal to true
-    And the JSON document has "current" equal to "0002"
+    And the JSON document has "current" equal to "0003"
     When I run `db upgrade`
     Then stdout is 1 lines
-    And stdout contains "database at revision 0002"
+    And stdout contains "database at revision 0003"
     When I run `db current`
     Then stdout contains "at_head  True"
 
@@ -107,7 +107,7 @@ Feature: The jobs, worker and db commands
     When I run `jobs list --json`
     Then the JSON document is a list of 0
     When I run `db current --json`
-    Then the JSON document has "current" equal to "0002"
+    Then the JSON document has "current" equal to "0003"
 
   Scenario Outline: bad input gets one clear line, the right exit code, and changes nothing
     Given I ran `jobs enqueue noop`
@@ -144,11 +144,16 @@ Feature: The jobs, worker and db commands
     Then the exit code is 0
     And stdout contains "agents 0.1.0"
 
-  Scenario: enqueueing is refused while background jobs are disabled
-    Given the environment variable AGENTS_ASYNC__ENABLED is "false"
-    When I run `jobs enqueue noop`
-    Then the exit code is 2
-    And stderr is one line containing "background jobs are disabled (async.enabled = false)"
+  Scenario: with async.enabled, plan phases run in a worker by default
+    Given the environment variable AGENTS_ASYNC__ENABLED is "true"
+    And a directory "repo" with 3 files
+    And I ran `project add [tmp]/repo`
+    And I ran `plan create --project repo --action builtin:noop`
+    When I run `plan execute [plan] --json`
+    Then the JSON document has the fields plan_id, job_id
+    When I run `plan execute [plan] --no-async`
+    Then the exit code is 3
+    And stderr is one line containing "already has job"
 
   Scenario: on a terminal, listings are drawn as tables
     Given the environment variable TTY_COMPATIBLE is "1"

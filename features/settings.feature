@@ -6,7 +6,7 @@ Feature: Settings
     When settings are loaded
     Then setting async.max_workers is 4 from "default"
     And setting async.poll_interval is 1.0 from "default"
-    And setting async.enabled is true from "default"
+    And setting async.enabled is false from "default"
     And setting sqlite.synchronous is normal from "default"
 
   Scenario: each layer overrides the one before
@@ -99,7 +99,7 @@ Feature: Settings
     When I run `config show`
     Then stdout contains "async.max_workers"
     When I run `config get async.enabled`
-    Then stdout contains "true"
+    Then stdout contains "false"
     When I run `config get async.max_workers --json`
     Then the JSON document has "value" equal to 8
     And the JSON document has "source" equal to "config file [tmp]/config.toml"

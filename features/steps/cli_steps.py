@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import sqlite3
+from contextlib import closing
 from typing import Any
 
 from behave import given, then, when
@@ -13,9 +15,23 @@ from typer.testing import CliRunner
 from cleveragents.cli.app import app
 
 
+def newest_plan_id(context: Any) -> str | None:
+    """The id of the plan created last in the scenario's database, if any."""
+    path = context.db_url.removeprefix("sqlite:///")
+    try:
+        with closing(sqlite3.connect(path)) as raw:
+            row = raw.execute("SELECT id FROM plans ORDER BY id DESC LIMIT 1").fetchone()
+    except sqlite3.Error:
+        return None
+    return str(row[0]) if row else None
+
+
 def fill(context: Any, text: str) -> str:
-    """Replace [label] with the id of that job and [tmp] with the scenario's directory."""
+    """Replace [label] with the id of that job, [tmp] with the scenario's directory, and [plan]
+    (unless a label says otherwise) with the newest plan's id."""
     names = {**getattr(context, "ids", {}), "tmp": str(context.tmp)}
+    if "[plan]" in text and "plan" not in names:
+        names["plan"] = newest_plan_id(context) or "no-plan-yet"
     return re.sub(r"\[(\w+)\]", lambda m: names.get(m.group(1), m.group(0)), text)
 
 

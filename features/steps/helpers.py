@@ -12,12 +12,12 @@ import parse
 from behave import register_type
 from pydantic import BaseModel, ConfigDict
 
+from cleveragents.runtime.tokens import JobCancelled
 from cleveragents.settings import AsyncSettings, SQLiteSettings
 from cleveragents.store.engine import Database
 from cleveragents.store.migrations import ensure_schema
 from cleveragents.worker.builtin_kinds import default_registry
 from cleveragents.worker.kinds import JobContext, JobKind, KindRegistry
-from cleveragents.worker.tokens import JobCancelled
 from cleveragents.worker.worker import AsyncWorker
 
 

@@ -122,7 +122,7 @@ def step_duplicate_kind(context: Any, name: str) -> None:
 
 @then("a token cancelled twice keeps its first reason and calls late callbacks at once")
 def step_token_semantics(context: Any) -> None:
-    from cleveragents.worker.tokens import CancellationToken, CancelReason
+    from cleveragents.runtime.tokens import CancellationToken, CancelReason
 
     token = CancellationToken()
     calls: list[str] = []

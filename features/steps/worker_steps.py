@@ -14,9 +14,9 @@ from helpers import DEADLINE_S, make_worker, open_db, wait_until
 
 from cleveragents.domain.jobs import JobOutcome, JobStatus, WorkerStatus
 from cleveragents.errors import AgentsError
+from cleveragents.runtime.tokens import CancelReason
 from cleveragents.store.jobs import JobStore
 from cleveragents.store.workers import WorkerStore
-from cleveragents.worker.tokens import CancelReason
 
 
 def _settings_from(text: str | None) -> dict[str, Any]:

@@ -7,6 +7,9 @@ A class's docstring is its default message.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 
 class AgentsError(Exception):
     """Something went wrong."""
@@ -72,3 +75,37 @@ class DatabaseUnavailableError(StoreError):
     """The database cannot be opened."""
 
     exit_code = 2
+
+
+class PlanError(AgentsError):
+    """The plan ran and did not complete."""
+
+    exit_code = 1
+
+    def __init__(self, message: str | None = None, failures: Sequence[Any] = ()) -> None:
+        super().__init__(message)
+        self.failures = list(failures)  # every failed subplan, however many the message names
+
+
+class SubplanExecutionError(PlanError):
+    """A subplan failed and fail-fast stopped the rest."""
+
+
+class AggregateSubplanError(PlanError):
+    """Some subplans failed (continue-on-error ran all of them)."""
+
+
+class PlanNotFoundError(NotFoundError):
+    """No plan with that id."""
+
+
+class InvalidPlanTransitionError(InvalidTransitionError):
+    """That plan phase change is not allowed."""
+
+
+class ActionError(InvalidInputError):
+    """The action is not valid."""
+
+
+class ActionNotFoundError(NotFoundError):
+    """No action by that name."""

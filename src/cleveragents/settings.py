@@ -37,7 +37,11 @@ class AsyncSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     enabled: bool = Field(
-        True, description="Allow commands to enqueue work for a background worker."
+        False,
+        description=(
+            "Run plan phases in a background worker by default (as if --async were given); "
+            "--async / --no-async on a command decide for that command."
+        ),
     )
     max_workers: int = Field(4, ge=1, le=256, description="Threads a worker runs jobs on.")
     poll_interval: float = Field(
@@ -96,6 +100,19 @@ class SQLiteSettings(BaseModel):
     )
 
 
+class PlansSettings(BaseModel):
+    """The global layer of the automation profile (``[plans]``); plans and actions override it."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    max_parallel: int = Field(4, ge=1, le=32, description="Leaf subplans running at once.")
+    failure_mode: Literal["fail_fast", "continue_on_error"] = Field(
+        "fail_fast", description="fail_fast cancels the rest on the first failure."
+    )
+    timeout_s: int = Field(1800, ge=1, le=86_400, description="Seconds one subplan may run.")
+    retries: int = Field(0, ge=0, le=10, description="Extra attempts for a failed subplan.")
+
+
 class Settings(BaseSettings):
     """All settings of `agents`, validated. Build it with :func:`load_settings`."""
 
@@ -106,6 +123,7 @@ class Settings(BaseSettings):
     )
     async_: AsyncSettings = Field(default_factory=AsyncSettings, alias="async")
     sqlite: SQLiteSettings = Field(default_factory=SQLiteSettings)
+    plans: PlansSettings = Field(default_factory=PlansSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -120,7 +138,11 @@ class Settings(BaseSettings):
         return (init_settings,)
 
 
-SECTIONS: dict[str, type[BaseModel]] = {"async": AsyncSettings, "sqlite": SQLiteSettings}
+SECTIONS: dict[str, type[BaseModel]] = {
+    "async": AsyncSettings,
+    "sqlite": SQLiteSettings,
+    "plans": PlansSettings,
+}
 TOP_LEVEL = ("database_url",)
 
 

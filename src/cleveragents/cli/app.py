@@ -13,9 +13,11 @@ from typer._click.exceptions import ClickException  # typer vendors click since 
 from typer.core import TyperGroup
 
 from cleveragents import __version__
+from cleveragents.cli import actions as actions_cmd
 from cleveragents.cli import config as config_cmd
 from cleveragents.cli import db as db_cmd
 from cleveragents.cli import jobs as jobs_cmd
+from cleveragents.cli import plans as plans_cmd
 from cleveragents.cli import projects as projects_cmd
 from cleveragents.cli import workers as workers_cmd
 from cleveragents.cli.render import error
@@ -71,6 +73,8 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(projects_cmd.app, name="project")
+app.add_typer(actions_cmd.app, name="action")
+app.add_typer(plans_cmd.app, name="plan")
 app.add_typer(jobs_cmd.app, name="jobs")
 app.add_typer(workers_cmd.app, name="worker")
 app.add_typer(config_cmd.app, name="config")

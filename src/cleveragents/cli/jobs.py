@@ -73,8 +73,6 @@ def enqueue(
     """
     app_state = state(ctx)
     settings = app_state.settings().settings
-    if not settings.async_.enabled:
-        raise InvalidInputError("background jobs are disabled (async.enabled = false)")
     body = _payload(payload)
     if argv:
         if kind != "command":

@@ -70,10 +70,21 @@ def show(ctx: typer.Context, project: ProjectRef, json_out: JsonOption = False) 
 
 
 @app.command()
-def remove(ctx: typer.Context, project: ProjectRef, json_out: JsonOption = False) -> None:
-    """Forget a project. Its directory and files are left as they are."""
-    removed = ProjectStore(state(ctx).db()).remove(project)
+def remove(
+    ctx: typer.Context,
+    project: ProjectRef,
+    force: Annotated[
+        bool, typer.Option("--force", help="Also delete the project's plans, if it has any.")
+    ] = False,
+    json_out: JsonOption = False,
+) -> None:
+    """Forget a project. Its directory and files are left as they are.
+
+    A project that has plans is kept unless --force is given (its plans are deleted too).
+    """
+    removed, plan_count = ProjectStore(state(ctx).db()).remove(project, force=force)
     if json_out:
-        print_json(removed.to_json())
+        print_json({**removed.to_json(), "plans_removed": plan_count})
     else:
-        line(f"removed project {removed.name} (its files are untouched)")
+        also = f" and its {plan_count} plan(s)" if plan_count else ""
+        line(f"removed project {removed.name}{also} (its files are untouched)")

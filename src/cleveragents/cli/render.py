@@ -9,9 +9,12 @@ from datetime import datetime
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.tree import Tree
 
 from cleveragents.domain.jobs import AsyncJob, WorkerInfo
+from cleveragents.domain.plans import Plan, Subplan
 from cleveragents.domain.projects import Project
 
 out = Console(highlight=False, soft_wrap=True)
@@ -134,3 +137,54 @@ def key_values(pairs: Iterable[tuple[str, str]]) -> None:
     width = max((len(k) for k, _ in pairs), default=0)
     for key, value in pairs:
         line(f"{key.ljust(width)}  {value}")
+
+
+def plans_table(plans: Sequence[Plan]) -> None:
+    """Plans, one per row."""
+    _table(
+        "plans",
+        ["id", "project", "action", "phase", "created", "finished"],
+        ((p.id, p.project_name, p.action_name, p.phase.value, *_times(p)) for p in plans),
+    )
+
+
+def _times(plan: Plan) -> tuple[str, str]:
+    return _when(plan.created_at), _when(plan.finished_at)
+
+
+STATE_STYLES = {
+    "completed": "green",
+    "failed": "red",
+    "cancelled": "yellow",
+    "running": "cyan",
+    "pending": "dim",
+}
+
+
+def subplan_tree(plan: Plan, nodes: Sequence[Subplan]) -> None:
+    """The subplan tree: a rich tree on a terminal, indented lines otherwise."""
+    if not nodes:
+        return
+    children: dict[str | None, list[Subplan]] = {}
+    for node in nodes:
+        children.setdefault(node.parent_id, []).append(node)
+
+    def describe(node: Subplan) -> str:
+        files = f"{node.file_count} file" + ("" if node.file_count == 1 else "s")
+        state = f"  {node.state.value}" if node.is_leaf else ""
+        return f"{node.label}  ({files}){state}"
+
+    if not out.is_terminal:
+        for node in nodes:
+            line("  " * node.depth + describe(node))
+        return
+    root = children[None][0]
+    tree = Tree(describe(root))
+
+    def grow(branch: Tree, node: Subplan) -> None:
+        for child in children.get(node.id, []):
+            style = STATE_STYLES.get(child.state.value, "") if child.is_leaf else "bold"
+            grow(branch.add(f"[{style}]{escape(describe(child))}[/]"), child)
+
+    grow(tree, root)
+    out.print(tree)

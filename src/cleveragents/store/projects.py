@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, exc, insert, or_, select
+from sqlalchemy import Row, delete, exc, func, insert, or_, select
 
 from cleveragents.domain.ids import new_id
 from cleveragents.domain.projects import Project
 from cleveragents.errors import ConflictError, NotFoundError
 from cleveragents.store.engine import Database
-from cleveragents.store.tables import projects
+from cleveragents.store.tables import plans, projects
 
 _p = projects.c
 
@@ -65,9 +65,24 @@ class ProjectStore:
         with self.db.read() as conn:
             return [_to_project(row) for row in conn.execute(select(projects).order_by(_p.name))]
 
-    def remove(self, ref: str) -> Project:
-        """Forget a project (its files are not touched); returns what was removed."""
+    def remove(self, ref: str, force: bool = False) -> tuple[Project, int]:
+        """Forget a project (its files are not touched); returns it and how many plans went.
+
+        A project with plans is kept unless ``force``: then its plans (their subplans and
+        events) are deleted with it, in the same transaction.
+        """
         project = self.get(ref)
         with self.db.write() as conn:
+            count = int(
+                conn.execute(
+                    select(func.count()).select_from(plans).where(plans.c.project_id == project.id)
+                ).scalar_one()
+            )
+            if count and not force:
+                raise ConflictError(
+                    f"project {project.name!r} has {count} plan(s); "
+                    "pass --force to remove it together with its plans"
+                )
+            conn.execute(delete(plans).where(plans.c.project_id == project.id))
             conn.execute(delete(projects).where(_p.id == project.id))
-        return project
+        return project, count

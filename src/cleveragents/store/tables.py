@@ -11,6 +11,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    ForeignKey,
     Index,
     Integer,
     MetaData,
@@ -130,3 +131,81 @@ projects = Table(
     Column("root_path", Text(), nullable=False, unique=True),
     Column("created_at", UTCDateTime(), nullable=False),
 )
+
+PLAN_PHASES = ("created", "executing", "executed", "applying", "applied", "failed", "cancelled")
+SUBPLAN_STATES = ("pending", "running", "completed", "failed", "cancelled")
+
+plans = Table(
+    "plans",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column(
+        "project_id",
+        String(26),
+        ForeignKey("projects.id", name="fk_plans_project_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("action_name", String(100), nullable=False),
+    Column("action_json", JSON(none_as_null=True), nullable=False),
+    Column("profile_json", JSON(none_as_null=True), nullable=False),
+    Column("phase", String(16), nullable=False),
+    Column("leaf_count", Integer, nullable=False),
+    Column("job_id", String(26), nullable=True),
+    Column("owner", String(255), nullable=True),
+    Column("cancel_requested", Boolean(), nullable=False, server_default=text("0")),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=True),
+    Column("finished_at", UTCDateTime(), nullable=True),
+    Column("error_message", Text(), nullable=True),
+    CheckConstraint(_in("phase", PLAN_PHASES), name="phase"),
+    CheckConstraint("leaf_count >= 0", name="leaf_count"),
+)
+Index("ix_plans_project_id", plans.c.project_id)
+Index("ix_plans_phase", plans.c.phase)
+
+subplans = Table(
+    "subplans",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column(
+        "plan_id",
+        String(26),
+        ForeignKey("plans.id", name="fk_subplans_plan_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("parent_id", String(26), nullable=True),
+    Column("depth", Integer, nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("label", Text(), nullable=False),
+    Column("is_leaf", Boolean(), nullable=False),
+    Column("file_count", Integer, nullable=False),
+    Column("files_json", JSON(none_as_null=True), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("exit_code", Integer, nullable=True),
+    Column("error_message", Text(), nullable=True),
+    Column("output_tail", Text(), nullable=True),
+    Column("started_at", UTCDateTime(), nullable=True),
+    Column("finished_at", UTCDateTime(), nullable=True),
+    CheckConstraint(_in("state", SUBPLAN_STATES), name="state"),
+)
+Index("ix_subplans_plan_id_position", subplans.c.plan_id, subplans.c.position)
+Index("ix_subplans_plan_id_state", subplans.c.plan_id, subplans.c.state)
+
+plan_events = Table(
+    "plan_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "plan_id",
+        String(26),
+        ForeignKey("plans.id", name="fk_plan_events_plan_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("subplan_id", String(26), nullable=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("data_json", JSON(none_as_null=True), nullable=False),
+)
+Index("ix_plan_events_plan_id_id", plan_events.c.plan_id, plan_events.c.id)

@@ -7,9 +7,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cleveragents.domain.redaction import redact
+from cleveragents.runtime.processes import run_command
+from cleveragents.runtime.tokens import JobCancelled
 from cleveragents.worker.kinds import JobContext, JobFailed, JobKind, KindRegistry
-from cleveragents.worker.subprocesses import run_command
-from cleveragents.worker.tokens import JobCancelled
 
 
 class _Payload(BaseModel):
@@ -98,7 +98,9 @@ BUILTIN_KINDS = (
 
 def default_registry() -> KindRegistry:
     """A registry holding the built-in kinds."""
+    from cleveragents.worker.plan_kinds import PLAN_KINDS  # plans import more; only when used
+
     registry = KindRegistry()
-    for kind in BUILTIN_KINDS:
+    for kind in (*BUILTIN_KINDS, *PLAN_KINDS):
         registry.register(kind)
     return registry

@@ -11,7 +11,8 @@ from pydantic import BaseModel, ValidationError
 from cleveragents.domain.clock import Clock
 from cleveragents.domain.jobs import AsyncJob
 from cleveragents.errors import PayloadError, UnknownJobKindError
-from cleveragents.worker.tokens import CancellationToken
+from cleveragents.runtime.tokens import CancellationToken
+from cleveragents.store.engine import Database
 
 SCHEMA_VERSION_KEY = "schema_version"
 
@@ -32,6 +33,7 @@ class JobContext:
     token: CancellationToken
     worker_id: str
     clock: Clock
+    db: Database | None = None  # the worker's database, for kinds that work on stored state
 
 
 Handler = Callable[[Any, JobContext], Any]

@@ -32,6 +32,7 @@ from cleveragents.domain.ids import new_id
 from cleveragents.domain.jobs import AsyncJob, JobOutcome, JobStatus, RecoveryReport
 from cleveragents.domain.redaction import redact
 from cleveragents.errors import AgentsError, StoreError
+from cleveragents.runtime.tokens import CancellationToken, CancelReason, JobCancelled
 from cleveragents.settings import AsyncSettings
 from cleveragents.store.changes_feed import ChangeDetector
 from cleveragents.store.engine import Database
@@ -39,7 +40,6 @@ from cleveragents.store.jobs import JobStore
 from cleveragents.store.workers import WorkerStore
 from cleveragents.worker.builtin_kinds import default_registry
 from cleveragents.worker.kinds import JobContext, JobFailed, KindRegistry
-from cleveragents.worker.tokens import CancellationToken, CancelReason, JobCancelled
 
 log = logging.getLogger("cleveragents.worker")
 
@@ -218,7 +218,7 @@ class AsyncWorker:
         try:
             kind = self.registry.get(job.kind)
             payload = kind.parse(job.payload)
-            result = kind.handler(payload, JobContext(job, token, self.id, self.clock))
+            result = kind.handler(payload, JobContext(job, token, self.id, self.clock, self.db))
             status = JobStatus.SUCCEEDED
         except JobCancelled:
             status, error = self._cancelled_outcome(token)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Mapping
@@ -16,11 +17,11 @@ from dataclasses import dataclass
 from typing import IO
 
 from cleveragents.domain.redaction import redact
-from cleveragents.worker.tokens import CancellationToken
+from cleveragents.runtime.tokens import CancellationToken
 
 KILL_GRACE_S = 5.0
 OUTPUT_TAIL_BYTES = 8192
-PIPE_DRAIN_S = 1.0  # how long to wait for the output pipe after the command itself exited
+PIPE_DRAIN_S = 1.0  # how long what a command started may outlive it before its group is ended
 
 
 @dataclass(frozen=True)
@@ -34,26 +35,21 @@ class CommandResult:
     cancelled: bool
 
 
-class _Tail:
-    """Keeps the last ``limit`` bytes of a stream, read on its own thread."""
+def _tail(output: IO[bytes], limit: int) -> str:
+    """The last ``limit`` bytes the command wrote, decoded and redacted."""
+    size = output.seek(0, os.SEEK_END)
+    output.seek(max(size - limit, 0))
+    return redact(output.read().decode("utf-8", errors="replace"))
 
-    def __init__(self, stream: IO[bytes], limit: int) -> None:
-        self._stream = stream
-        self._limit = limit
-        self._buffer = bytearray()
-        self.thread = threading.Thread(target=self._read, name="agents-output", daemon=True)
-        self.thread.start()
 
-    def _read(self) -> None:
-        read = getattr(self._stream, "read1", self._stream.read)
-        for chunk in iter(lambda: read(65536), b""):
-            self._buffer += chunk
-            if len(self._buffer) > 2 * self._limit:
-                del self._buffer[: -self._limit]
-        self._stream.close()
-
-    def text(self) -> str:
-        return redact(bytes(self._buffer[-self._limit :]).decode("utf-8", errors="replace"))
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
@@ -79,17 +75,30 @@ def run_command(
     """
     started = time.monotonic()
     child_env = {**os.environ, **(env or {})}
-    proc = subprocess.Popen(
-        argv,
-        cwd=cwd,
-        env=child_env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group, so we can stop everything it starts
-    )
-    assert proc.stdout is not None
-    tail = _Tail(proc.stdout, tail_bytes)
+    # Output goes to an anonymous temporary file rather than a pipe: no reader thread per
+    # command, and a command that writes a lot never blocks on a full pipe.
+    with tempfile.TemporaryFile(prefix="agents-output-") as output:
+        proc = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=child_env,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so we can stop everything it starts
+        )
+        return _supervise(proc, output, token, timeout_s, kill_grace_s, tail_bytes, started)
+
+
+def _supervise(
+    proc: subprocess.Popen[bytes],
+    output: IO[bytes],
+    token: CancellationToken,
+    timeout_s: float | None,
+    kill_grace_s: float,
+    tail_bytes: int,
+    started: float,
+) -> CommandResult:
     escalation: list[threading.Timer] = []
 
     def terminate() -> None:
@@ -109,15 +118,19 @@ def run_command(
         proc.wait()
     for timer in escalation:
         timer.cancel()
-    tail.thread.join(PIPE_DRAIN_S)
-    if tail.thread.is_alive() or timed_out or token.cancelled:
-        # Something it started still holds the output open, or we are stopping it: end the group.
+    if timed_out or token.cancelled:
+        _signal_group(proc.pid, signal.SIGKILL)  # we are stopping it: end the whole group
+    elif _group_alive(proc.pid):
+        # Something it started outlives it: give it a moment, then end the group.
+        deadline = time.monotonic() + PIPE_DRAIN_S
+        pause = threading.Event()
+        while _group_alive(proc.pid) and time.monotonic() < deadline:
+            pause.wait(0.01)
         _signal_group(proc.pid, signal.SIGKILL)
-        tail.thread.join()
     return CommandResult(
         exit_code=proc.returncode,
         duration_s=round(time.monotonic() - started, 6),
-        output_tail=tail.text(),
+        output_tail=_tail(output, tail_bytes),
         timed_out=timed_out,
         cancelled=token.cancelled and not timed_out,
     )

@@ -1,0 +1,17 @@
+"""ledger (src/billing): part of the sample project agents ships for its quick start."""
+
+
+def ledger_0(value):
+    """Return value scaled by 1."""
+    return value * 1
+
+
+def ledger_1(value):
+    """Return value scaled by 2."""
+    return value * 2
+
+
+def ledger_2(value):
+    """Return value scaled by 3."""
+    return value * 3
+

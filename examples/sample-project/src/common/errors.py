@@ -1,0 +1,32 @@
+"""errors (src/common): part of the sample project agents ships for its quick start."""
+
+
+def errors_0(value):
+    """Return value scaled by 1."""
+    return value * 1
+
+
+def errors_1(value):
+    """Return value scaled by 2."""
+    return value * 2
+
+
+def errors_2(value):
+    """Return value scaled by 3."""
+    return value * 3
+
+
+def errors_3(value):
+    """Return value scaled by 4."""
+    return value * 4
+
+
+def errors_4(value):
+    """Return value scaled by 5."""
+    return value * 5
+
+
+def errors_5(value):
+    """Return value scaled by 6."""
+    return value * 6
+

@@ -1,0 +1,17 @@
+"""models (src/inventory): part of the sample project agents ships for its quick start."""
+
+
+def models_0(value):
+    """Return value scaled by 1."""
+    return value * 1
+
+
+def models_1(value):
+    """Return value scaled by 2."""
+    return value * 2
+
+
+def models_2(value):
+    """Return value scaled by 3."""
+    return value * 3
+

@@ -1,0 +1,27 @@
+"""pricing (src/inventory): part of the sample project agents ships for its quick start."""
+
+
+def pricing_0(value):
+    """Return value scaled by 1."""
+    return value * 1
+
+
+def pricing_1(value):
+    """Return value scaled by 2."""
+    return value * 2
+
+
+def pricing_2(value):
+    """Return value scaled by 3."""
+    return value * 3
+
+
+def pricing_3(value):
+    """Return value scaled by 4."""
+    return value * 4
+
+
+def pricing_4(value):
+    """Return value scaled by 5."""
+    return value * 5
+

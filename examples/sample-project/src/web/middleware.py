@@ -1,0 +1,17 @@
+"""middleware (src/web): part of the sample project agents ships for its quick start."""
+
+
+def middleware_0(value):
+    """Return value scaled by 1."""
+    return value * 1
+
+
+def middleware_1(value):
+    """Return value scaled by 2."""
+    return value * 2
+
+
+def middleware_2(value):
+    """Return value scaled by 3."""
+    return value * 3
+

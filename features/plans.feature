@@ -1,0 +1,164 @@
+Feature: Plans: decompose a project, run its leaf subplans in parallel, resume what did not finish
+  A plan applies an action to a project's files. Its leaves run at most max_parallel at once;
+  fail-fast stops the rest at the first failure, continue-on-error runs everything and lists
+  every failure. Every transition is an event, and a failed or interrupted plan resumes where it
+  stopped.
+
+  Background:
+    Given a sample project "repo" of 6 directories with 10 files each
+    And I ran `project add [tmp]/repo`
+
+  Scenario: the cap is reached under load and never exceeded
+    Given a plan of project "repo" with 20 leaves at a gate, 4 at a time
+    When the dispatcher runs them
+    Then 4 leaves are inside the action at once and 16 are pending
+    When the gate opens
+    Then the dispatch ends with 20 completed and a peak of exactly 4
+
+  Scenario: fail-fast cancels the pending leaves and terminates the running commands
+    Given an action file "hang.toml" whose command fails on the marker and otherwise sleeps 60 s
+    And the file "repo/d0/f0.txt" contains the marker
+    When I run `plan run --project repo --action [tmp]/hang.toml --max-parallel 3 --failure-mode fail_fast`
+    Then the exit code is 1
+    And the plan's leaves are 1 failed and 5 cancelled
+    And no process of the plan is left running
+    And stdout contains "failed"
+
+  Scenario: continue-on-error runs every leaf and reports every failure
+    Given the file "repo/d1/f3.txt" contains the marker
+    And the file "repo/d4/f0.txt" contains the marker
+    When I run `plan run --project repo --action builtin:fail-on-marker --failure-mode continue_on_error`
+    Then the exit code is 1
+    And the plan's leaves are 4 completed and 2 failed
+    And stdout contains "failed d1"
+    And stdout contains "failed d4"
+    And the plan's phase is "failed"
+
+  Scenario: resuming runs only the leaves that did not complete
+    Given the file "repo/d2/f5.txt" contains the marker
+    And I ran `plan run --project repo --action builtin:fail-on-marker --failure-mode continue_on_error`
+    When the marker is removed from "repo/d2/f5.txt"
+    And I run `plan execute [plan]`
+    Then the exit code is 0
+    And the plan's phase is "executed"
+    And the last run started 1 leaf
+    And the plan's leaves are 6 completed and 0 failed
+
+  Scenario: a plan left executing by a dead process resumes from its running leaves
+    Given a plan of project "repo" left executing by a dead process with 2 leaves running
+    When I run `plan execute [plan]`
+    Then the exit code is 0
+    And the last run started 6 leaves
+    And the plan's phase is "executed"
+
+  Scenario: every transition is a stored event, in order
+    When I run `plan run --project repo --action builtin:count-lines --json`
+    Then the exit code is 0
+    And every line of stdout is a JSON event with plan_id, subplan_id, at, kind and state
+    And the plan has 12 subplan events and its phases went created, executing, executed
+
+  Scenario: the command gets the plan's environment and its files
+    Given an action file "env.toml" whose command prints its environment and counts its files
+    When I run `plan run --project repo --action [tmp]/env.toml`
+    Then the exit code is 0
+    And every leaf's output names the plan, the project root and 10 files
+
+  Scenario: a program that does not exist fails its subplans, not the run
+    Given an action file "missing.toml" with command ["no-such-program-xyz", "{files}"]
+    When I run `plan run --project repo --action [tmp]/missing.toml --failure-mode continue_on_error`
+    Then the exit code is 1
+    And every leaf failed with "cannot run 'no-such-program-xyz'"
+
+  Scenario: a subplan past its timeout is stopped and failed
+    Given an action file "slow.toml" with command ["sleep", "60"]
+    When I run `plan run --project repo --action [tmp]/slow.toml --timeout 1 --max-parallel 6`
+    Then the exit code is 1
+    And a leaf failed with "timed out after 1 s"
+
+  Scenario: a failing subplan is retried
+    Given an action file "flaky.toml" whose command fails the first time for each leaf
+    When I run `plan run --project repo --action [tmp]/flaky.toml --retries 1`
+    Then the exit code is 0
+    And every leaf completed on attempt 2
+
+  Scenario: cancelling a running plan stops it and leaves it resumable
+    Given a plan of project "repo" with the builtin sleep of 60 seconds
+    When the plan executes in the background
+    And its leaves are running
+    And I run `plan cancel [plan]`
+    Then the exit code is 0
+    And the background execution ends with the plan "cancelled"
+    When I run `plan status [plan] --json`
+    Then the JSON document has "phase" equal to "cancelled"
+
+  Scenario: a plan runs in a worker with --async
+    Given I ran `plan create --project repo --action builtin:count-lines` and call the job "plan"
+    When I run `plan execute [plan] --async` and call the job "job"
+    And a worker runs the queued jobs
+    Then the plan's phase is "executed"
+    When I run `jobs show [job] --json`
+    Then the JSON document has "status" equal to "succeeded"
+    And the JSON document has "result.counts.completed" equal to 6
+    When I run `plan watch [plan]`
+    Then the exit code is 0
+    And stdout contains "executed"
+
+  Scenario: status, show and list describe a plan
+    Given I ran `plan create --project repo --action builtin:count-lines --max-parallel 7` and call the job "plan"
+    When I run `plan status [plan] --json`
+    Then the JSON document has the fields id, project, action, phase, profile, counts, subplans, job_id, created_at, started_at, finished_at, error_message
+    And the JSON document has "profile.max_parallel" equal to {"value": 7, "source": "plan (command line)"}
+    And the JSON document has "profile.failure_mode.source" equal to "default"
+    And the JSON document has "counts.pending" equal to 6
+    When I run `plan show [plan]`
+    Then stdout contains "max_parallel"
+    And stdout contains "plan (command line)"
+    And stdout contains "d3"
+    When I run `plan list --json`
+    Then the JSON document has the fields id, project, action, phase, created_at
+    When I run `plan list`
+    Then stdout contains "[plan]"
+    When I run `plan status [plan]`
+    Then stdout contains "pending 6"
+
+  Scenario: the global layer of the profile comes from the settings
+    Given the environment variable AGENTS_PLANS__MAX_PARALLEL is "9"
+    When I run `plan create --project repo --action builtin:noop --json`
+    Then the JSON document has "profile.max_parallel" equal to {"value": 9, "source": "global (environment AGENTS_PLANS__MAX_PARALLEL)"}
+
+  Scenario: a project with plans is removed only with --force
+    Given I ran `plan create --project repo --action builtin:noop`
+    When I run `project remove repo`
+    Then the exit code is 3
+    And stderr is one line containing "pass --force"
+    When I run `project remove repo --force`
+    Then the exit code is 0
+    And stdout contains "and its 1 plan(s)"
+    When I run `plan list --json`
+    Then the JSON document is a list of 0
+
+  Scenario Outline: bad input gets one clear line, the right exit code, and creates nothing
+    When I run `<command>`
+    Then the exit code is <code>
+    And stderr is one line containing "<message>"
+    When I run `plan list --json`
+    Then the JSON document is a list of 0
+
+    Examples:
+      | command                                                                  | code | message                         |
+      | plan create --project nope --action builtin:noop                         | 4    | no project named 'nope'         |
+      | plan create --project repo --action [tmp]/absent.toml                    | 4    | no action                       |
+      | plan create --project repo --action builtin:noop --max-parallel 0        | 2    | max_parallel = 0                |
+      | plan create --project repo --action builtin:noop --max-parallel 33       | 2    | allowed: 1..32                  |
+      | plan create --project repo --action builtin:noop --failure-mode sometimes | 2    | sometimes                       |
+      | plan execute 01ARZ3NDEKTSV4RRFFQ69G5FAV                                   | 4    | no plan with id                 |
+      | plan status nope                                                         | 4    | no plan with id 'nope'          |
+
+  Scenario: an executed plan cannot be executed again, and only an executing plan is cancelled
+    Given I ran `plan run --project repo --action builtin:noop`
+    When I run `plan execute [plan]`
+    Then the exit code is 3
+    And stderr is one line containing "cannot go from executed to executing"
+    When I run `plan cancel [plan]`
+    Then the exit code is 3
+    And stderr is one line containing "is not executing"

@@ -1,0 +1,342 @@
+"""Steps for plans: sample projects, the dispatcher under a gate, runs, resumes and events."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from behave import given, then, when
+from cli_steps import newest_plan_id, run_cli
+from helpers import DEADLINE_S, make_worker, open_db, wait_until
+
+from cleveragents.domain.clock import utcnow
+from cleveragents.domain.ids import new_id, new_ids
+from cleveragents.domain.plans import EventKind, Plan, PlanPhase, Subplan, SubplanState
+from cleveragents.domain.profile import FailureMode, resolve_profile
+from cleveragents.plans.dispatcher import ParallelSubplanDispatcher
+from cleveragents.plans.executor import PlanExecutor, PlanRunReport
+from cleveragents.plans.runner import LeafResult
+from cleveragents.plans.tracker import SubplanTracker
+from cleveragents.runtime.tokens import CancellationToken
+from cleveragents.store.plans import PlanStore, SubplanUpdate
+from cleveragents.store.projects import ProjectStore
+from cleveragents.worker.builtin_kinds import default_registry
+
+MARKER = "AGENTS-FAIL"
+
+
+def plan_store(context: Any) -> PlanStore:
+    """A PlanStore on the scenario's database (one Database object per scenario)."""
+    if not hasattr(context, "plan_db"):
+        context.plan_db = open_db(context)
+    return PlanStore(context.plan_db)
+
+
+def the_plan_id(context: Any) -> str:
+    plan_id = getattr(context, "ids", {}).get("plan") or newest_plan_id(context)
+    assert plan_id, "no plan in this scenario"
+    return plan_id
+
+
+def write_action(context: Any, name: str, command: list[str], extra: str = "") -> None:
+    body = f'[action]\nname = "{Path(name).stem}"\ncommand = {json.dumps(command)}\n{extra}'
+    (context.tmp / name).write_text(body, encoding="utf-8")
+
+
+@given('a sample project "{name}" of {dirs:d} directories with {per:d} files each')
+def step_sample_project(context: Any, name: str, dirs: int, per: int) -> None:
+    for d in range(dirs):
+        folder = context.tmp / name / f"d{d}"
+        folder.mkdir(parents=True)
+        for f in range(per):
+            (folder / f"f{f}.txt").write_text(f"line one\nline two {d}/{f}\n", encoding="utf-8")
+
+
+@given('the file "{path}" contains the marker')
+def step_marker(context: Any, path: str) -> None:
+    target = context.tmp / path
+    target.write_text(target.read_text(encoding="utf-8") + f"{MARKER}\n", encoding="utf-8")
+
+
+@when('the marker is removed from "{path}"')
+def step_unmark(context: Any, path: str) -> None:
+    target = context.tmp / path
+    target.write_text(target.read_text(encoding="utf-8").replace(MARKER, ""), encoding="utf-8")
+    context.events_before = max(e.id for e in plan_store(context).events(the_plan_id(context)))
+
+
+@given('an action file "{name}" with command {argv}')
+def step_action_command(context: Any, name: str, argv: str) -> None:
+    write_action(context, name, json.loads(argv))
+
+
+@given('an action file "{name}" whose command fails on the marker and otherwise sleeps 60 s')
+def step_action_hang(context: Any, name: str) -> None:
+    script = (
+        f'echo $$ >> "{context.tmp}/pids"; '
+        f'if grep -q {MARKER} "$@"; then exit 3; fi; sleep 60 & wait'
+    )
+    write_action(context, name, ["sh", "-c", script, "sh", "{files}"])
+
+
+@given('an action file "{name}" whose command prints its environment and counts its files')
+def step_action_env(context: Any, name: str) -> None:
+    script = (
+        'echo "plan=$AGENTS_PLAN_ID sub=$AGENTS_SUBPLAN_ID root=$AGENTS_PROJECT_ROOT '
+        'workspace=$AGENTS_WORKSPACE files=$(wc -l < "$AGENTS_FILES_FILE") args=$#"'
+    )
+    write_action(context, name, ["sh", "-c", script, "sh", "{files}"])
+
+
+@given('an action file "{name}" whose command fails the first time for each leaf')
+def step_action_flaky(context: Any, name: str) -> None:
+    script = (
+        f'mark="{context.tmp}/seen-$AGENTS_SUBPLAN_ID"; '
+        'if [ -e "$mark" ]; then exit 0; fi; touch "$mark"; echo first try fails; exit 1'
+    )
+    write_action(context, name, ["sh", "-c", script])
+
+
+# -- the dispatcher under a gate ----------------------------------------------------------------
+@given('a plan of project "{project}" with {count:d} leaves at a gate, {cap:d} at a time')
+def step_gated_plan(context: Any, project: str, count: int, cap: int) -> None:
+    store = plan_store(context)
+    found = ProjectStore(store.db).get(project)
+    plan_id = new_id()
+    leaves = [
+        Subplan(
+            id=leaf_id,
+            plan_id=plan_id,
+            parent_id=None,
+            depth=0,
+            position=n,
+            label=f"leaf{n}",
+            is_leaf=True,
+            files=[f"d{n}/f0.txt"],
+            file_count=1,
+        )
+        for n, leaf_id in enumerate(new_ids(count))
+    ]
+    plan = Plan(
+        id=plan_id,
+        project_id=found.id,
+        action_name="gate",
+        action={"name": "gate", "builtin": "noop"},
+        profile=resolve_profile([("plan", {"max_parallel": cap})]),
+        created_at=utcnow(),
+    )
+    store.create(plan, leaves)
+    context.gate = threading.Event()
+    context.cleanups.append(context.gate.set)
+    context.updates = []
+    tracker = SubplanTracker(plan_id, leaves, context.updates.append)
+
+    def held(leaf: Any, token: CancellationToken) -> LeafResult:
+        assert context.gate.wait(DEADLINE_S), "the gate never opened"
+        return LeafResult(exit_code=0)
+
+    context.dispatcher = ParallelSubplanDispatcher(
+        tracker, held, max_parallel=cap, failure_mode=FailureMode.FAIL_FAST
+    )
+    context.tracker = tracker
+    context.leaves = leaves
+
+
+@when("the dispatcher runs them")
+def step_dispatch(context: Any) -> None:
+    context.dispatch_result = {}
+
+    def go() -> None:
+        context.dispatch_result["report"] = context.dispatcher.run(context.leaves)
+
+    context.dispatch_thread = threading.Thread(target=go, daemon=True)
+    context.dispatch_thread.start()
+
+
+@then("{inside:d} leaves are inside the action at once and {pending:d} are pending")
+def step_inside(context: Any, inside: int, pending: int) -> None:
+    gauge = context.dispatcher.gauge
+    wait_until(lambda: gauge.current == inside, f"{inside} leaves inside the action")
+    counts = context.tracker.counts()
+    assert (counts.running, counts.pending) == (inside, pending), counts
+    assert gauge.current == inside and gauge.peak == inside, (gauge.current, gauge.peak)
+
+
+@when("the gate opens")
+def step_gate_opens(context: Any) -> None:
+    context.gate.set()
+
+
+@then("the dispatch ends with {completed:d} completed and a peak of exactly {peak:d}")
+def step_dispatch_end(context: Any, completed: int, peak: int) -> None:
+    context.dispatch_thread.join(DEADLINE_S)
+    report = context.dispatch_result["report"]
+    assert report.completed == completed and report.peak_running == peak, report
+    assert context.tracker.counts().completed == completed
+    states = [u.state for u in context.updates]
+    assert states.count(SubplanState.RUNNING) == completed, states
+
+
+# -- plan runs ----------------------------------------------------------------------------------
+def leaves(context: Any) -> list[Any]:
+    return plan_store(context).subplans(the_plan_id(context), leaves_only=True)
+
+
+@then("the plan's leaves are {a:d} {state_a} and {b:d} {state_b}")
+def step_leaf_counts(context: Any, a: int, state_a: str, b: int, state_b: str) -> None:
+    counts = plan_store(context).counts(the_plan_id(context))
+    assert (getattr(counts, state_a), getattr(counts, state_b)) == (a, b), counts
+
+
+@then('the plan\'s phase is "{phase}"')
+def step_phase(context: Any, phase: str) -> None:
+    assert plan_store(context).get(the_plan_id(context)).phase.value == phase
+
+
+@then("no process of the plan is left running")
+def step_no_process(context: Any) -> None:
+    pids = [int(p) for p in (context.tmp / "pids").read_text().split()]
+    assert pids, "the commands never started"
+
+    def gone() -> bool:
+        for pid in pids:
+            try:
+                os.killpg(pid, 0)
+            except ProcessLookupError:
+                continue
+            return False
+        return True
+
+    wait_until(gone, "the commands' process groups to end")
+
+
+@then("the last run started {count:d} {noun}")
+def step_last_run(context: Any, count: int, noun: str) -> None:
+    events = plan_store(context).events(the_plan_id(context))
+    starts = [e.id for e in events if e.kind is EventKind.PLAN and e.state == "executing"]
+    last = [e for e in events if e.id > starts[-1]]
+    running = [e for e in last if e.kind is EventKind.SUBPLAN and e.state == "running"]
+    assert len(running) == count, [(e.subplan_id, e.state) for e in last]
+
+
+@given('a plan of project "{project}" left executing by a dead process with {n:d} leaves running')
+def step_dead_run(context: Any, project: str, n: int) -> None:
+    result = run_cli(context, f"plan create --project {project} --action builtin:count-lines")
+    assert result.exit_code == 0, result.stderr
+    store = plan_store(context)
+    plan_id = result.stdout.strip()
+    # the owner string names this host and a pid that cannot exist: the run is gone
+    dead = f"{os.uname().nodename}:999999999:dead"
+    store.begin_execution(plan_id, dead, utcnow(), lambda _owner: False)
+    now = utcnow()
+    store.record(
+        plan_id,
+        [
+            SubplanUpdate(leaf.id, SubplanState.RUNNING, now, 1, {}, started_at=now)
+            for leaf in store.subplans(plan_id, leaves_only=True)[:n]
+        ],
+    )
+    assert store.counts(plan_id).running == n
+
+
+@then("every line of stdout is a JSON event with plan_id, subplan_id, at, kind and state")
+def step_json_lines(context: Any) -> None:
+    lines = context.result.stdout.strip().splitlines()
+    assert lines
+    for text in lines:
+        event = json.loads(text)
+        assert {"plan_id", "subplan_id", "at", "kind", "state"} <= set(event), event
+
+
+@then("the plan has {count:d} subplan events and its phases went {phases}")
+def step_events(context: Any, count: int, phases: str) -> None:
+    events = plan_store(context).events(the_plan_id(context))
+    subplan_events = [e for e in events if e.kind is EventKind.SUBPLAN]
+    assert len(subplan_events) == count, len(subplan_events)
+    went = [e.state for e in events if e.kind is EventKind.PLAN]
+    assert went == [p.strip() for p in phases.split(",")], went
+    ids = [e.id for e in events]
+    assert ids == sorted(ids)
+
+
+@then("every leaf's output names the plan, the project root and {files:d} files")
+def step_env_output(context: Any, files: int) -> None:
+    plan_id = the_plan_id(context)
+    root = str((context.tmp / "repo").resolve())
+    for leaf in leaves(context):
+        tail = leaf.output_tail or ""
+        assert f"plan={plan_id} sub={leaf.id} root={root} workspace={root}" in tail, tail
+        assert f"files={files} args={files}" in tail.replace("files=  ", "files="), tail
+
+
+@then('every leaf failed with "{text}"')
+def step_every_failed(context: Any, text: str) -> None:
+    for leaf in leaves(context):
+        assert leaf.state is SubplanState.FAILED and text in (leaf.error_message or ""), leaf
+
+
+@then('a leaf failed with "{text}"')
+def step_a_failed(context: Any, text: str) -> None:
+    assert any(text in (leaf.error_message or "") for leaf in leaves(context)), [
+        leaf.error_message for leaf in leaves(context)
+    ]
+
+
+@then("every leaf completed on attempt {attempt:d}")
+def step_attempts(context: Any, attempt: int) -> None:
+    for leaf in leaves(context):
+        assert leaf.state is SubplanState.COMPLETED and leaf.attempts == attempt, leaf
+
+
+# -- background execution, cancel, async ------------------------------------------------------
+@given('a plan of project "{project}" with the builtin sleep of {seconds:d} seconds')
+def step_sleep_plan(context: Any, project: str, seconds: int) -> None:
+    action = context.tmp / "sleepy.toml"
+    action.write_text(
+        f'[action]\nname = "sleepy"\nbuiltin = "sleep"\n[action.params]\nseconds = {seconds}\n',
+        encoding="utf-8",
+    )
+    result = run_cli(context, f"plan create --project {project} --action {action}")
+    assert result.exit_code == 0, result.stderr
+
+
+@when("the plan executes in the background")
+def step_background(context: Any) -> None:
+    executor = PlanExecutor(open_db(context), cancel_poll_s=0.05)
+    context.background: dict[str, PlanRunReport] = {}
+    plan_id = the_plan_id(context)
+
+    def go() -> None:
+        context.background["report"] = executor.execute(plan_id)
+
+    context.background_thread = threading.Thread(target=go, daemon=True)
+    context.background_thread.start()
+
+
+@when("its leaves are running")
+def step_leaves_running(context: Any) -> None:
+    store = plan_store(context)
+    plan_id = the_plan_id(context)
+    wait_until(lambda: store.counts(plan_id).running > 0, "leaves running")
+
+
+@then('the background execution ends with the plan "{phase}"')
+def step_background_end(context: Any, phase: str) -> None:
+    context.background_thread.join(DEADLINE_S)
+    report = context.background["report"]
+    assert report.plan.phase is PlanPhase(phase), report
+    counts = report.counts
+    assert counts.running == 0 and counts.cancelled > 0, counts
+
+
+@when("a worker runs the queued jobs")
+def step_worker_runs(context: Any) -> None:
+    context.registry = default_registry()
+    context.clock = utcnow
+    context.gates = {}
+    context.workers = {}
+    worker = make_worker(context, "plans")
+    worker.run(burst=True)

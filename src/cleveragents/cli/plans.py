@@ -1,0 +1,505 @@
+"""`agents plan`: create plans, execute them here or in a worker, follow and inspect them."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cleveragents.cli.progress import PlanProgressView, ProgressMode, choose_mode, summary
+from cleveragents.cli.render import key_values, line, plans_table, print_json, subplan_tree
+from cleveragents.cli.state import AppState, JsonOption, state
+from cleveragents.domain.clock import utcnow
+from cleveragents.domain.jobs import JobPhase, JobStatus
+from cleveragents.domain.plans import (
+    EXECUTABLE_PHASES,
+    EventKind,
+    Plan,
+    PlanEvent,
+    PlanPhase,
+    Subplan,
+    derive_state,
+)
+from cleveragents.domain.profile import PROFILE_FIELDS, FailureMode
+from cleveragents.errors import ConflictError
+from cleveragents.plans.actions import resolve_action
+from cleveragents.plans.creation import create_plan
+from cleveragents.plans.executor import PlanExecutor, PlanRunReport
+from cleveragents.plans.runner import owner_alive
+from cleveragents.runtime.tokens import CancellationToken, CancelReason
+from cleveragents.store.changes_feed import ChangeDetector
+from cleveragents.store.jobs import JobStore
+from cleveragents.store.plans import PlanStore
+from cleveragents.store.projects import ProjectStore
+from cleveragents.worker.queue import JobQueue
+
+app = typer.Typer(help="Plans: an action applied to a project, in parallel.", no_args_is_help=True)
+
+PlanRef = Annotated[str, typer.Argument(help="The plan's id.", show_default=False)]
+ProjectOption = Annotated[
+    str, typer.Option("--project", "-p", help="The project (name or id).", show_default=False)
+]
+ActionOption = Annotated[
+    str,
+    typer.Option(
+        "--action",
+        "-a",
+        help="An action file, builtin:NAME, or a name in the project's .agents/actions/.",
+        show_default=False,
+    ),
+]
+MaxParallelOption = Annotated[
+    int | None,
+    typer.Option(
+        "--max-parallel", help="Leaf subplans running at once (1..32).", show_default=False
+    ),
+]
+FailureModeOption = Annotated[
+    FailureMode | None,
+    typer.Option("--failure-mode", help="fail_fast or continue_on_error.", show_default=False),
+]
+TimeoutOption = Annotated[
+    int | None,
+    typer.Option("--timeout", help="Seconds one subplan may run.", show_default=False),
+]
+RetriesOption = Annotated[
+    int | None,
+    typer.Option("--retries", help="Extra attempts for a failed subplan.", show_default=False),
+]
+AsyncOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--async/--no-async",
+        help="Run in a worker (default: the async.enabled setting).",
+        show_default=False,
+    ),
+]
+WaitOption = Annotated[
+    bool, typer.Option("--wait", help="With --async: wait for the worker to finish it.")
+]
+EventsJsonOption = Annotated[
+    bool, typer.Option("--json", help="Print progress events as JSON Lines.")
+]
+WATCH_CHECK_S = 0.02  # how often watch looks for a commit (a cheap PRAGMA on SQLite)
+WATCH_REREAD_S = 1.0  # re-read the plan at least this often
+INTERRUPTED_EXIT = 130
+
+
+def _create(
+    app_state: AppState,
+    project: str,
+    action: str,
+    overrides: dict[str, Any],
+) -> tuple[Plan, list[Subplan]]:
+    db = app_state.db()
+    found = ProjectStore(db).get(project)
+    spec = resolve_action(action, project_root=Path(found.root_path))
+    loaded = app_state.settings()
+    global_values = {
+        name: (loaded.get(f"plans.{name}"), _global_source(loaded.source(f"plans.{name}")))
+        for name in PROFILE_FIELDS
+    }
+    return create_plan(
+        db, found, spec, overrides=overrides, global_values=global_values, now=utcnow()
+    )
+
+
+def _global_source(source: str) -> str:
+    return "default" if source == "default" else f"global ({source})"
+
+
+def _overrides(
+    max_parallel: int | None,
+    failure_mode: FailureMode | None,
+    timeout: int | None,
+    retries: int | None,
+) -> dict[str, Any]:
+    return {
+        "max_parallel": max_parallel,
+        "failure_mode": failure_mode.value if failure_mode else None,
+        "timeout_s": timeout,
+        "retries": retries,
+    }
+
+
+@app.command()
+def create(
+    ctx: typer.Context,
+    project: ProjectOption,
+    action: ActionOption,
+    max_parallel: MaxParallelOption = None,
+    failure_mode: FailureModeOption = None,
+    timeout: TimeoutOption = None,
+    retries: RetriesOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Decompose a project's files for an action into a plan; prints the plan's id."""
+    plan, nodes = _create(
+        state(ctx), project, action, _overrides(max_parallel, failure_mode, timeout, retries)
+    )
+    if json_out:
+        print_json(_status_json(plan, nodes, None))
+    else:
+        line(plan.id)
+
+
+@app.command()
+def run(
+    ctx: typer.Context,
+    project: ProjectOption,
+    action: ActionOption,
+    max_parallel: MaxParallelOption = None,
+    failure_mode: FailureModeOption = None,
+    timeout: TimeoutOption = None,
+    retries: RetriesOption = None,
+    run_async: AsyncOption = None,
+    wait: WaitOption = False,
+    json_out: EventsJsonOption = False,
+) -> None:
+    """Create a plan and execute it. Exit 0 if every subplan completed, 1 otherwise."""
+    plan, _nodes = _create(
+        state(ctx), project, action, _overrides(max_parallel, failure_mode, timeout, retries)
+    )
+    if not json_out and not run_async:
+        line(f"plan {plan.id}")
+    _execute(ctx, plan.id, run_async, wait, json_out)
+
+
+@app.command()
+def execute(
+    ctx: typer.Context,
+    plan_id: PlanRef,
+    run_async: AsyncOption = None,
+    wait: WaitOption = False,
+    json_out: EventsJsonOption = False,
+) -> None:
+    """Execute a plan, or resume one that failed, was cancelled or was interrupted.
+
+    Completed subplans are not run again. With --async, a worker runs it (`agents worker run`);
+    the job id is printed. Exit 0 if every subplan completed, 1 otherwise.
+    """
+    _execute(ctx, plan_id, run_async, wait, json_out)
+
+
+def _execute(
+    ctx: typer.Context, plan_id: str, run_async: bool | None, wait: bool, json_out: bool
+) -> None:
+    app_state = state(ctx)
+    db = app_state.db()
+    plans = PlanStore(db)
+    plan = plans.get(plan_id)
+    if run_async is None:
+        run_async = bool(app_state.settings().get("async.enabled"))
+    _refuse_if_queued(db, plan)
+    if run_async:
+        _enqueue(app_state, plan, wait, json_out)
+        return
+    view = PlanProgressView(plan, plans.subplans(plan_id, leaves_only=True), choose_mode(json_out))
+    executor = PlanExecutor(db)
+    with view, _interrupt_to_token() as token:
+        report = executor.execute(
+            plan_id,
+            token=token,
+            listeners=[view.handle],
+            on_started=lambda started: view.handle(_phase_event(started, PlanPhase.EXECUTING)),
+        )
+        view.handle(_phase_event(report.plan, report.plan.phase, report.error))
+    _finish(view.mode, report)
+
+
+def _phase_event(plan: Plan, phase: PlanPhase, error: str | None = None) -> PlanEvent:
+    return PlanEvent(
+        plan_id=plan.id,
+        subplan_id=None,
+        at=utcnow(),
+        kind=EventKind.PLAN,
+        state=phase.value,
+        data={"error_message": error} if error else {},
+    )
+
+
+def _finish(mode: ProgressMode, report: PlanRunReport) -> None:
+    if mode is not ProgressMode.JSON:
+        failures = [(f.label, f.message) for f in report.failures]
+        summary(report.plan, report.counts, failures)
+    if report.plan.phase is PlanPhase.CANCELLED and report.error and "interrupted" in report.error:
+        raise typer.Exit(INTERRUPTED_EXIT)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@contextmanager
+def _interrupt_to_token() -> Iterator[Any]:
+    """Ctrl-C (SIGINT) and SIGTERM stop the run cleanly: running subplans are cancelled, the plan
+    is left resumable. A second signal is not caught again (the default handler ends us)."""
+    token = CancellationToken()
+    if threading.current_thread() is not threading.main_thread():
+        yield token
+        return
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        token.cancel(CancelReason.CANCELLED)
+        signal.signal(signum, signal.SIG_DFL)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield token
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _refuse_if_queued(db: Any, plan: Plan) -> None:
+    """A plan whose job is queued or running is the worker's to execute."""
+    if plan.job_id:
+        job = JobStore(db).get(plan.job_id)
+        if not job.status.is_terminal:
+            raise ConflictError(
+                f"plan {plan.id} already has job {job.id} ({job.status.value}); "
+                f"follow it with `agents plan watch {plan.id}` or stop it with "
+                f"`agents plan cancel {plan.id}`"
+            )
+
+
+def _enqueue(app_state: AppState, plan: Plan, wait: bool, json_out: bool) -> None:
+    if plan.phase not in EXECUTABLE_PHASES:
+        raise ConflictError(f"plan {plan.id} is {plan.phase.value}; it cannot be executed")
+    if plan.phase is PlanPhase.EXECUTING and plan.owner and owner_alive(plan.owner):
+        raise ConflictError(f"plan {plan.id} is already executing (owner {plan.owner})")
+    db = app_state.db()
+    jobs = JobStore(db)
+    queue = JobQueue(db)
+    new_job = queue.build("plan.execute", {"plan_id": plan.id}, max_attempts=3).model_copy(
+        update={"plan_id": plan.id, "phase": JobPhase.EXECUTE}
+    )
+    job = jobs.enqueue(new_job, utcnow())
+    PlanStore(db).set_job(plan.id, job.id)
+    if not wait:
+        if json_out:
+            print_json({"plan_id": plan.id, "job_id": job.id})
+        else:
+            line(job.id)
+        return
+    finished = queue.wait(job.id)
+    if json_out:
+        print_json(finished.to_json())
+    else:
+        line(
+            f"plan {plan.id}: job {finished.id} {finished.status.value}"
+            + (f": {finished.error_message}" if finished.error_message else "")
+        )
+    if finished.status is not JobStatus.SUCCEEDED:
+        raise typer.Exit(1)
+
+
+@app.command()
+def cancel(ctx: typer.Context, plan_id: PlanRef) -> None:
+    """Stop a plan: its running subplans are cancelled (process groups terminated), its job too.
+
+    The plan can be resumed later with `agents plan execute`.
+    """
+    db = state(ctx).db()
+    plans = PlanStore(db)
+    plan = plans.get(plan_id)
+    jobs = JobStore(db)
+    job = jobs.get(plan.job_id) if plan.job_id else None
+    active_job = job is not None and not job.status.is_terminal
+    if plan.phase is PlanPhase.EXECUTING and plan.owner and not owner_alive(plan.owner):
+        plans.abandon(plan_id, utcnow(), f"cancelled; its run ({plan.owner}) is gone")
+        line(f"plan {plan_id} cancelled (its run had stopped)")
+        return
+    if plan.phase is not PlanPhase.EXECUTING and not active_job:
+        raise ConflictError(f"plan {plan_id} is not executing (phase {plan.phase.value})")
+    if active_job:
+        assert job is not None
+        jobs.cancel(job.id, utcnow())
+    if plan.phase is PlanPhase.EXECUTING:
+        plans.request_cancel(plan_id)
+        line(f"plan {plan_id}: cancel requested")
+    else:
+        line(f"plan {plan_id}: its queued job {plan.job_id} was cancelled")
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    project: Annotated[
+        str | None, typer.Option("--project", "-p", help="Only this project's plans.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many.")] = 100,
+    json_out: JsonOption = False,
+) -> None:
+    """Plans, newest first."""
+    db = state(ctx).db()
+    project_id = ProjectStore(db).get(project).id if project else None
+    plans = PlanStore(db).find(project_id, limit)
+    if json_out:
+        print_json([_plan_json(plan) for plan in plans])
+    else:
+        plans_table(plans)
+
+
+def _plan_json(plan: Plan) -> dict[str, Any]:
+    return {
+        "id": plan.id,
+        "project": plan.project_name,
+        "action": plan.action_name,
+        "phase": plan.phase.value,
+        "created_at": plan.created_at.isoformat(),
+        "started_at": plan.started_at.isoformat() if plan.started_at else None,
+        "finished_at": plan.finished_at.isoformat() if plan.finished_at else None,
+        "job_id": plan.job_id,
+    }
+
+
+def _status_json(plan: Plan, nodes: list[Subplan], counts: Any) -> dict[str, Any]:
+    leaves = [node for node in nodes if node.is_leaf]
+    tally = dict.fromkeys(("pending", "running", "completed", "failed", "cancelled"), 0)
+    for leaf in leaves:
+        tally[leaf.state.value] += 1
+    return {
+        **_plan_json(plan),
+        "profile": plan.profile.as_json(),
+        "counts": tally,
+        "subplans": [
+            {
+                "id": node.id,
+                "parent_id": node.parent_id,
+                "depth": node.depth,
+                "label": node.label,
+                "state": node.state.value if node.is_leaf else _derived(node, nodes),
+                "files": node.files,
+                "exit_code": node.exit_code,
+                "error_message": node.error_message,
+                "started_at": node.started_at.isoformat() if node.started_at else None,
+                "finished_at": node.finished_at.isoformat() if node.finished_at else None,
+            }
+            for node in nodes
+        ],
+        "error_message": plan.error_message,
+    }
+
+
+def _derived(node: Subplan, nodes: list[Subplan]) -> str:
+    children: dict[str | None, list[Subplan]] = {}
+    for other in nodes:
+        children.setdefault(other.parent_id, []).append(other)
+
+    def state_of(current: Subplan) -> Any:
+        if current.is_leaf:
+            return current.state
+        return derive_state([state_of(child) for child in children.get(current.id, [])])
+
+    return str(state_of(node).value)
+
+
+@app.command()
+def status(ctx: typer.Context, plan_id: PlanRef, json_out: JsonOption = False) -> None:
+    """Where a plan is: its phase, profile, leaf counts and each subplan's state."""
+    plans = PlanStore(state(ctx).db())
+    plan = plans.get(plan_id)
+    nodes = plans.subplans(plan_id)
+    document = _status_json(plan, nodes, None)
+    if json_out:
+        print_json(document)
+        return
+    counts = document["counts"]
+    key_values(
+        [
+            ("plan", plan.id),
+            ("project", plan.project_name),
+            ("action", plan.action_name),
+            ("phase", plan.phase.value),
+            ("job", plan.job_id or "-"),
+            ("leaves", "  ".join(f"{name} {count}" for name, count in counts.items())),
+            ("error", plan.error_message or "-"),
+        ]
+    )
+    for node in nodes:
+        if node.is_leaf and node.state.value == "failed":
+            line(f"  failed {node.label}: {node.error_message}")
+
+
+@app.command()
+def show(ctx: typer.Context, plan_id: PlanRef, json_out: JsonOption = False) -> None:
+    """A plan's action, its profile with where each value came from, and its subplan tree."""
+    plans = PlanStore(state(ctx).db())
+    plan = plans.get(plan_id)
+    nodes = plans.subplans(plan_id)
+    if json_out:
+        print_json({**_status_json(plan, nodes, None), "action_definition": plan.action})
+        return
+    key_values(
+        [
+            ("plan", plan.id),
+            ("project", plan.project_name),
+            ("action", f"{plan.action_name} ({plan.action.get('source', '?')})"),
+            ("phase", plan.phase.value),
+        ]
+        + [
+            (name, f"{value['value']}  (from {value['source']})")
+            for name, value in plan.profile.as_json().items()
+        ]
+    )
+    subplan_tree(plan, nodes)
+
+
+@app.command()
+def watch(ctx: typer.Context, plan_id: PlanRef, json_out: EventsJsonOption = False) -> None:
+    """Follow a plan run by another process (a worker, another terminal) until it ends.
+
+    Exit 0 if it executed, 1 if it failed or was cancelled.
+    """
+    db = state(ctx).db()
+    plans = PlanStore(db)
+    plan = plans.get(plan_id)
+    if not _active(db, plan) and plan.phase is PlanPhase.CREATED:
+        raise ConflictError(
+            f"plan {plan_id} is not executing (phase created); "
+            f"start it with `agents plan execute {plan_id}`"
+        )
+    after = max((event.id for event in plans.events(plan_id)), default=0)
+    view = PlanProgressView(plan, plans.subplans(plan_id, leaves_only=True), choose_mode(json_out))
+    detector = ChangeDetector(db)
+    pause = threading.Event()
+    try:
+        with view:
+            while True:
+                for event in plans.events(plan_id, after):
+                    view.handle(event)
+                    after = event.id
+                plan = plans.get(plan_id)
+                if not _active(db, plan):
+                    for event in plans.events(plan_id, after):
+                        view.handle(event)
+                    break
+                deadline = time.monotonic() + WATCH_REREAD_S
+                while time.monotonic() < deadline and not detector.changed():
+                    pause.wait(WATCH_CHECK_S)
+    finally:
+        detector.close()
+    counts = plans.counts(plan_id)
+    if view.mode is not ProgressMode.JSON:
+        failed = [
+            (leaf.label, leaf.error_message or "failed")
+            for leaf in plans.subplans(plan_id, leaves_only=True)
+            if leaf.state.value == "failed"
+        ]
+        summary(plan, counts, failed)
+    if plan.phase is not PlanPhase.EXECUTED:
+        raise typer.Exit(1)
+
+
+def _active(db: Any, plan: Plan) -> bool:
+    """Executing, or about to be: its job is queued or running."""
+    if plan.phase is PlanPhase.EXECUTING:
+        return True
+    if plan.job_id:
+        return not JobStore(db).get(plan.job_id).status.is_terminal
+    return False

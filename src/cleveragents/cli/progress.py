@@ -1,0 +1,184 @@
+"""Plan progress for people and scripts: a rich live display on a terminal, plain lines otherwise,
+JSON Lines with ``--json``. The same view follows a run in this process (events from its tracker)
+and a run elsewhere (`agents plan watch`, events read from ``plan_events``).
+
+Handling an event only sets the leaf's state, so seeing one twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import Any
+
+from rich.console import Group
+from rich.live import Live
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+from rich.text import Text
+
+from cleveragents.cli.render import out
+from cleveragents.domain.plans import EventKind, Plan, PlanEvent, Subplan, SubplanCounts
+
+RUNNING_SHOWN = 12  # rows of "now running" in the live display
+
+
+class ProgressMode(StrEnum):
+    """How progress is shown."""
+
+    LIVE = "live"
+    PLAIN = "plain"
+    JSON = "json"
+
+
+def choose_mode(json_out: bool) -> ProgressMode:
+    """JSON when asked, live on a terminal, plain lines otherwise."""
+    if json_out:
+        return ProgressMode.JSON
+    return ProgressMode.LIVE if out.is_terminal else ProgressMode.PLAIN
+
+
+class PlanProgressView:
+    """Follows one plan's leaves and shows where they are."""
+
+    def __init__(self, plan: Plan, leaves: Sequence[Subplan], mode: ProgressMode) -> None:
+        self.plan = plan
+        self.mode = mode
+        self._lock = threading.Lock()
+        self._labels = {leaf.id: leaf.label for leaf in leaves}
+        self._states = {leaf.id: leaf.state.value for leaf in leaves}
+        self._running_since: dict[str, float] = {}
+        self._started = time.monotonic()
+        self._done_at_start = sum(1 for s in self._states.values() if s == "completed")
+        self._live: Live | None = None
+        self._bar = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[eta]}"),
+            console=out,
+        )
+        self._task = self._bar.add_task("subplans", total=len(leaves), eta="")
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def __enter__(self) -> PlanProgressView:
+        if self.mode is ProgressMode.LIVE:
+            self._live = Live(
+                console=out, refresh_per_second=8, transient=True, get_renderable=self._render
+            )
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.__exit__(None, None, None)
+            self._live = None
+
+    # -- events ---------------------------------------------------------------------------
+    def handle(self, event: PlanEvent) -> None:
+        """Take one event into account and show it."""
+        with self._lock:
+            if event.kind is EventKind.SUBPLAN and event.subplan_id in self._states:
+                self._states[event.subplan_id] = event.state
+                if event.state == "running":
+                    self._running_since.setdefault(event.subplan_id, time.monotonic())
+                else:
+                    self._running_since.pop(event.subplan_id, None)
+            if self.mode is ProgressMode.JSON:
+                _write(event.as_json())
+            elif self.mode is ProgressMode.PLAIN:
+                self._plain(event)
+
+    def counts(self) -> SubplanCounts:
+        """Leaves by state, as this view has seen them."""
+        counts = SubplanCounts()
+        with self._lock:
+            for state in self._states.values():
+                setattr(counts, state, getattr(counts, state) + 1)
+        return counts
+
+    def _plain(self, event: PlanEvent) -> None:
+        if event.kind is not EventKind.SUBPLAN:
+            extra = f" ({event.data['error_message']})" if event.data.get("error_message") else ""
+            _line(f"plan {event.plan_id} {event.state}{extra}")
+            return
+        if event.state in ("pending", "running"):
+            return  # starting is not news on a log; finishing is
+        total = len(self._states)
+        finished = sum(1 for s in self._states.values() if s not in ("pending", "running"))
+        duration = event.data.get("duration_s")
+        took = f" in {duration:.2f}s" if isinstance(duration, int | float) else ""
+        why = f": {event.data['error_message']}" if event.state != "completed" else ""
+        label = event.data.get("label", self._labels.get(event.subplan_id or "", "?"))
+        width = len(str(total))
+        _line(f"[{finished:>{width}}/{total}] {event.state:<9} {label}{took}{why}")
+
+    # -- the live display -----------------------------------------------------------------
+    def _render(self) -> Group:
+        counts = self.counts()
+        finished = counts.completed + counts.failed + counts.cancelled
+        self._bar.update(self._task, completed=finished, eta=self._eta(counts))
+        tally = Text.from_markup(
+            f"[cyan]running {counts.running}[/]  [green]completed {counts.completed}[/]  "
+            f"[red]failed {counts.failed}[/]  [yellow]cancelled {counts.cancelled}[/]  "
+            f"pending {counts.pending}"
+        )
+        table = Table(box=None, show_header=False, padding=(0, 1))
+        now = time.monotonic()
+        with self._lock:
+            running = sorted(self._running_since.items(), key=lambda item: item[1])
+        for subplan_id, since in running[:RUNNING_SHOWN]:
+            table.add_row(
+                "[cyan]running[/]", self._labels.get(subplan_id, "?"), f"{now - since:.1f}s"
+            )
+        if len(running) > RUNNING_SHOWN:
+            table.add_row("", f"... and {len(running) - RUNNING_SHOWN} more", "")
+        return Group(self._bar, tally, table)
+
+    def _eta(self, counts: SubplanCounts) -> str:
+        done_now = counts.completed + counts.failed + counts.cancelled - self._done_at_start
+        remaining = counts.pending + counts.running
+        if done_now <= 0 or remaining == 0:
+            return ""
+        rate = done_now / max(time.monotonic() - self._started, 1e-6)
+        return f"ETA {remaining / rate:.0f}s"
+
+
+def _write(document: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(document, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def _line(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def summary(plan: Plan, counts: SubplanCounts, failures: Sequence[tuple[str, str]]) -> None:
+    """The table at the end of a run: leaves by state, then each failure."""
+    table = Table(title=f"plan {plan.id}: {plan.phase.value}", title_justify="left")
+    for name in ("completed", "failed", "cancelled", "pending", "running"):
+        table.add_column(name, justify="right")
+    table.add_row(
+        *(
+            str(getattr(counts, n))
+            for n in ("completed", "failed", "cancelled", "pending", "running")
+        )
+    )
+    if out.is_terminal:
+        out.print(table)
+    else:
+        _line(
+            f"plan {plan.id} {plan.phase.value}: completed {counts.completed}, failed "
+            f"{counts.failed}, cancelled {counts.cancelled}, pending {counts.pending}"
+        )
+    for label, message in failures[:20]:
+        _line(f"  failed {label}: {message}")
+    if len(failures) > 20:
+        _line(f"  ... and {len(failures) - 20} more (agents plan status {plan.id} --json)")
+    if plan.error_message and not failures:
+        _line(f"  {plan.error_message}")

@@ -1,0 +1,153 @@
+"""The automation profile: how a plan's leaf subplans run, and where each value came from.
+
+Resolution, highest first: **plan** (command-line flags) > **action** (its file's
+``[action.profile]`` table) > **global** (config file or environment) > **default**. Every
+resolved value remembers its source, and a value out of range is refused with an error naming
+field, value, range and source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from cleveragents.errors import InvalidInputError
+
+
+class FailureMode(StrEnum):
+    """What the dispatcher does when a subplan fails."""
+
+    FAIL_FAST = "fail_fast"  # cancel everything else, fail the plan
+    CONTINUE_ON_ERROR = "continue_on_error"  # run everything, then report every failure
+
+
+@dataclass(frozen=True)
+class ProfileField:
+    """One profile setting: its default and what it accepts."""
+
+    name: str
+    default: Any
+    minimum: int | None = None
+    maximum: int | None = None
+    choices: tuple[str, ...] = ()
+    description: str = ""
+
+    @property
+    def allowed(self) -> str:
+        """The allowed values, as an error message shows them."""
+        if self.choices:
+            return " | ".join(self.choices)
+        return f"{self.minimum}..{self.maximum}"
+
+    def check(self, value: Any, source: str) -> Any:
+        """Return ``value`` converted to the field's type, or raise naming the source."""
+        if self.choices:
+            if isinstance(value, str) and value in self.choices:
+                return value
+        elif isinstance(value, int) and not isinstance(value, bool):
+            assert self.minimum is not None and self.maximum is not None
+            if self.minimum <= value <= self.maximum:
+                return value
+        raise InvalidInputError(
+            f"{self.name} = {value!r} is not allowed (allowed: {self.allowed}); "
+            f"it came from {source}"
+        )
+
+
+PROFILE_FIELDS: dict[str, ProfileField] = {
+    field.name: field
+    for field in (
+        ProfileField("max_parallel", 4, 1, 32, description="leaf subplans running at once"),
+        ProfileField(
+            "failure_mode",
+            FailureMode.FAIL_FAST.value,
+            choices=tuple(mode.value for mode in FailureMode),
+            description="fail_fast cancels the rest on the first failure",
+        ),
+        ProfileField("timeout_s", 1800, 1, 86_400, description="seconds one subplan may run"),
+        ProfileField("retries", 0, 0, 10, description="extra attempts for a failed subplan"),
+    )
+}
+
+DEFAULT_SOURCE = "default"
+
+
+class ProfileValue(BaseModel):
+    """A resolved value and where it came from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    value: Any
+    source: str
+
+
+class AutomationProfile(BaseModel):
+    """The resolved profile of a plan (``ParallelExecutionConfig`` plus timeout and retries)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    max_parallel: ProfileValue
+    failure_mode: ProfileValue
+    timeout_s: ProfileValue
+    retries: ProfileValue
+
+    @property
+    def parallel(self) -> int:
+        """Leaf subplans running at once."""
+        return int(self.max_parallel.value)
+
+    @property
+    def mode(self) -> FailureMode:
+        """The failure mode."""
+        return FailureMode(self.failure_mode.value)
+
+    @property
+    def timeout(self) -> float:
+        """Seconds one subplan may run."""
+        return float(self.timeout_s.value)
+
+    @property
+    def attempts(self) -> int:
+        """Attempts per subplan (1 + retries)."""
+        return 1 + int(self.retries.value)
+
+    def as_json(self) -> dict[str, dict[str, Any]]:
+        """``{"max_parallel": {"value", "source"}, ...}``: the shape of ``plan status --json``."""
+        return {name: getattr(self, name).model_dump() for name in PROFILE_FIELDS}
+
+
+# One layer: a source name and the values it sets. A global layer can name a source per key.
+Layer = tuple[str, Mapping[str, Any]]
+
+
+def resolve_profile(
+    layers: Sequence[Layer], global_values: Mapping[str, tuple[Any, str]] | None = None
+) -> AutomationProfile:
+    """Resolve the profile from ``layers`` (highest first), then ``global_values``, then defaults.
+
+    ``global_values`` maps a field to ``(value, source)``; a source of ``"default"`` there counts as
+    not set. Unknown fields in a layer and values out of range raise :class:`InvalidInputError`.
+    """
+    for source, values in layers:
+        unknown = sorted(set(values) - set(PROFILE_FIELDS))
+        if unknown:
+            raise InvalidInputError(
+                f"unknown profile field {unknown[0]!r} from {source} "
+                f"(known: {', '.join(PROFILE_FIELDS)})"
+            )
+    resolved: dict[str, ProfileValue] = {}
+    for name, field in PROFILE_FIELDS.items():
+        for source, values in layers:
+            if values.get(name) is not None:
+                resolved[name] = ProfileValue(
+                    value=field.check(values[name], source), source=source
+                )
+                break
+        else:
+            value, source = (global_values or {}).get(name, (field.default, DEFAULT_SOURCE))
+            resolved[name] = ProfileValue(value=field.check(value, source), source=source)
+    return AutomationProfile(**resolved)

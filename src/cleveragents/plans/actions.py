@@ -1,0 +1,335 @@
+"""Actions: what a plan runs on each leaf subplan, from a TOML file or a built-in.
+
+An action file holds one ``[action]`` table (see ``docs/actions.md``). Loading it reports every
+problem as one :class:`ActionError` line naming the file, the line and column where TOML gives one,
+and the field (``lint.toml: action.decompose.max_depth: Input should be less than or equal to 32
+(got 99)``). A resolved action is stored with its plan as a JSON snapshot, so a plan keeps running
+the action it was created with even if the file changes later.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from pathspec import GitIgnoreSpec
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from cleveragents.domain.profile import PROFILE_FIELDS
+from cleveragents.errors import ActionError, ActionNotFoundError, InvalidInputError
+from cleveragents.plans.builtin_actions import BUILTIN_ACTIONS, ParamsError, check_params
+from cleveragents.plans.decompose import DecomposeConfig
+
+BUILTIN_PREFIX = "builtin:"
+BUILTIN_SOURCE = "builtin"
+ACTIONS_DIR = Path(".agents") / "actions"  # a project's own actions, as NAME.toml
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+FILES_PLACEHOLDER = "{files}"
+FILE_PLACEHOLDER = "{file}"
+_TOML_POSITION = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)$")
+_TIMEOUT = PROFILE_FIELDS["timeout_s"]
+
+
+class _FieldError(ValueError):
+    """A validator's error about a part of a field (``params.marker``, ``profile.retries``)."""
+
+    def __init__(self, loc: tuple[str, ...], detail: str) -> None:
+        super().__init__(detail)
+        self.loc = loc
+        self.detail = detail
+
+
+class ActionSpec(BaseModel):
+    """A resolved, validated action: the ``[action]`` table of a file, or a built-in."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    description: str = ""
+    command: list[str] | None = None
+    builtin: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    include: list[str] = Field(default_factory=lambda: ["**/*"])
+    exclude: list[str] = Field(default_factory=list)
+    isolation: str = "in-place"
+    timeout_s: int | None = Field(None, ge=_TIMEOUT.minimum, le=_TIMEOUT.maximum)
+    decompose: DecomposeConfig = Field(default_factory=DecomposeConfig)
+    profile: dict[str, Any] = Field(default_factory=dict)
+    source: str = BUILTIN_SOURCE
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, name: str) -> str:
+        if not NAME_PATTERN.match(name):
+            raise ValueError(
+                f"{name!r} is not a valid name: use letters, digits, '.', '_' and '-', "
+                "starting with a letter or digit (up to 100)"
+            )
+        return name
+
+    @field_validator("command", mode="before")
+    @classmethod
+    def _argv_not_shell(cls, command: Any) -> Any:
+        if isinstance(command, str):
+            raise ValueError(
+                'must be an argv list such as ["ruff", "check", "{files}"], not a shell string'
+            )
+        return command
+
+    @field_validator("command")
+    @classmethod
+    def _valid_command(cls, command: list[str] | None) -> list[str] | None:
+        if command is None:
+            return None
+        if not command or not command[0].strip():
+            raise ValueError("must name a program to run (got an empty command)")
+        if "{file" in command[0]:
+            raise ValueError(f"the program cannot be a placeholder (got {command[0]!r})")
+        for part in command:
+            if FILES_PLACEHOLDER in part and part != FILES_PLACEHOLDER:
+                raise ValueError(f"{{files}} must be a whole argument (got {part!r})")
+        if FILES_PLACEHOLDER in command and any(FILE_PLACEHOLDER in part for part in command):
+            raise ValueError("use either {files} (one run) or {file} (a run per file), not both")
+        return command
+
+    @field_validator("builtin")
+    @classmethod
+    def _known_builtin(cls, builtin: str | None) -> str | None:
+        if builtin is not None and builtin not in BUILTIN_ACTIONS:
+            known = ", ".join(sorted(BUILTIN_ACTIONS))
+            raise ValueError(f"unknown built-in {builtin!r} (known: {known})")
+        return builtin
+
+    @field_validator("params")
+    @classmethod
+    def _valid_params(cls, params: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        builtin = info.data.get("builtin")
+        if builtin is None:
+            if params and "builtin" in info.data:
+                raise ValueError("only built-in actions take params; pass arguments in command")
+            return params
+        try:
+            return check_params(builtin, params)
+        except ParamsError as exc:
+            raise _FieldError(exc.loc, exc.detail) from None
+
+    @field_validator("include", "exclude")
+    @classmethod
+    def _valid_globs(cls, patterns: list[str], info: ValidationInfo) -> list[str]:
+        if info.field_name == "include" and not patterns:
+            raise ValueError('must list at least one glob (the default is ["**/*"])')
+        for position, pattern in enumerate(patterns):
+            try:
+                GitIgnoreSpec.from_lines([pattern])
+            except (ValueError, re.error) as exc:
+                raise _FieldError((str(position),), f"invalid glob {pattern!r}: {exc}") from None
+        return patterns
+
+    @field_validator("isolation")
+    @classmethod
+    def _in_place_only(cls, isolation: str) -> str:
+        if isolation == "sandbox":
+            raise ValueError(
+                'sandbox isolation is not available in this version yet; set isolation = "in-place"'
+            )
+        if isolation != "in-place":
+            raise ValueError(f'must be "in-place" (got {isolation!r})')
+        return isolation
+
+    @field_validator("profile")
+    @classmethod
+    def _valid_profile(cls, profile: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        for key, value in profile.items():
+            field = PROFILE_FIELDS.get(key)
+            if field is None:
+                known = ", ".join(PROFILE_FIELDS)
+                raise _FieldError((key,), f"unknown profile field (known: {known})")
+            if key == "timeout_s" and info.data.get("timeout_s") is not None:
+                raise _FieldError(
+                    (key,), "timeout_s is set both in [action] and in [action.profile]; keep one"
+                )
+            try:
+                field.check(value, "the action")
+            except InvalidInputError:
+                raise _FieldError(
+                    (key,), f"{value!r} is not allowed (allowed: {field.allowed})"
+                ) from None
+        return profile
+
+    @model_validator(mode="after")
+    def _command_or_builtin(self) -> ActionSpec:
+        if (self.command is None) == (self.builtin is None):
+            raise ValueError(
+                "set exactly one of command (a program to run) or builtin (a built-in's name)"
+            )
+        return self
+
+    def profile_layer(self) -> tuple[str, dict[str, Any]]:
+        """The action's layer of the automation profile: ``(source, values)``, with timeout_s."""
+        values = dict(self.profile)
+        if self.timeout_s is not None:
+            if "timeout_s" in values:  # only reachable for a spec built without validation
+                raise ActionError(f"action {self.name}: timeout_s is set twice; keep one")
+            values["timeout_s"] = self.timeout_s
+        return f"action {self.name} ({self.source})", values
+
+    def snapshot(self) -> dict[str, Any]:
+        """A JSON-ready copy stored with a plan; ``ActionSpec.model_validate`` reads it back."""
+        return self.model_dump(mode="json")
+
+
+def builtin_action(name: str) -> ActionSpec:
+    """The spec of built-in ``name``; :class:`ActionNotFoundError` listing the known ones."""
+    builtin = BUILTIN_ACTIONS.get(name)
+    if builtin is None:
+        known = ", ".join(f"{BUILTIN_PREFIX}{known}" for known in sorted(BUILTIN_ACTIONS))
+        raise ActionNotFoundError(f"no built-in action {name!r} (known: {known})")
+    return ActionSpec(
+        name=name,
+        description=builtin.description,
+        builtin=name,
+        params={},  # given, so that validation fills in the defaults
+        include=list(builtin.include),
+        source=BUILTIN_SOURCE,
+    )
+
+
+def resolve_action(ref: str, *, project_root: Path | None = None) -> ActionSpec:
+    """The action ``ref`` names: ``builtin:NAME``, a path to an action file, or a bare NAME
+    found as ``<project_root>/.agents/actions/NAME.toml``."""
+    if ref.startswith(BUILTIN_PREFIX):
+        return builtin_action(ref.removeprefix(BUILTIN_PREFIX))
+    path = Path(ref).expanduser()
+    if path.is_file():
+        return load_action_file(path)
+    folder = None if project_root is None else project_root / ACTIONS_DIR
+    if folder is not None and NAME_PATTERN.match(ref) and (folder / f"{ref}.toml").is_file():
+        return load_action_file(folder / f"{ref}.toml")
+    where = f", not in {folder}" if folder is not None else ""
+    hint = f" (did you mean {BUILTIN_PREFIX}{ref}?)" if ref in BUILTIN_ACTIONS else ""
+    raise ActionNotFoundError(
+        f"no action {ref!r}: not a file, not a built-in ({BUILTIN_PREFIX}NAME){where}{hint}"
+    )
+
+
+def _toml_problem(exc: tomllib.TOMLDecodeError, text: str) -> str:
+    reason = str(exc)
+    found = _TOML_POSITION.search(reason)
+    if found is None:  # pragma: no cover - every tomllib error names a position
+        return f"invalid TOML: {reason}"
+    reason = reason[: found.start()]
+    if found.group(1) is None:
+        lines = text.count("\n") + (not text.endswith("\n"))
+        return f"line {max(lines, 1)} (end of file): invalid TOML: {reason}"
+    return f"line {found.group(1)}, column {found.group(2)}: invalid TOML: {reason}"
+
+
+def _describe(exc: ValidationError) -> str:
+    """The first validation error as ``action.FIELD: what is wrong (got VALUE)``."""
+    errors = exc.errors()
+    first = errors[0]
+    loc = ["action", *(str(part) for part in first["loc"])]
+    cause = first.get("ctx", {}).get("error")
+    if isinstance(cause, _FieldError):
+        loc += cause.loc
+        detail = cause.detail
+    elif first["type"] == "extra_forbidden":
+        model: type[BaseModel] = DecomposeConfig if loc[1:2] == ["decompose"] else ActionSpec
+        known = [name for name in model.model_fields if name != "source"]
+        detail = f"unknown field (known: {', '.join(known)})"
+    else:
+        detail = str(first["msg"]).removeprefix("Value error, ")
+        if first["type"] != "value_error":
+            detail += f" (got {_short(first['input'])})"
+    extra = len(errors) - 1
+    more = f" (and {extra} more problem{'s' if extra > 1 else ''})" if extra else ""
+    return f"{'.'.join(loc)}: {detail}{more}"
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def load_action_file(path: Path) -> ActionSpec:
+    """Load and validate the action file at ``path``; one-line :class:`ActionError` otherwise.
+
+    The action's name defaults to the file's stem; ``source`` is the file's absolute path.
+    """
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ActionError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ActionError(f"{path}: not UTF-8 text (bad byte at offset {exc.start})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ActionError(f"{path}: {_toml_problem(exc, text)}") from None
+    others = sorted(set(data) - {"action"})
+    if others:
+        raise ActionError(
+            f"{path}: unknown top-level key {others[0]!r}: an action file holds one [action] table"
+        )
+    table = data.get("action")
+    if not isinstance(table, dict):
+        problem = "no [action] table" if table is None else "action must be one [action] table"
+        raise ActionError(f"{path}: {problem} (with a name and a command or builtin)")
+    if "source" in table:
+        raise ActionError(f"{path}: action.source: set by agents, not in the file")
+    try:
+        return ActionSpec.model_validate(
+            {"name": path.stem, **table, "source": str(path.resolve())}
+        )
+    except ValidationError as exc:
+        raise ActionError(f"{path}: {_describe(exc)}") from None
+
+
+@dataclass
+class ActionEntry:
+    """One line of ``agents action list``: how to refer to it, where it is, or why it is broken."""
+
+    name: str
+    source: str
+    description: str
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry as a JSON-ready dict."""
+        return asdict(self)
+
+
+def list_actions(project_root: Path | None) -> list[ActionEntry]:
+    """Built-ins (as ``builtin:NAME``), then the project's ``.agents/actions/*.toml`` by name.
+
+    A file that does not load is listed with its error rather than ending the listing.
+    """
+    entries = [
+        ActionEntry(f"{BUILTIN_PREFIX}{name}", BUILTIN_SOURCE, BUILTIN_ACTIONS[name].description)
+        for name in sorted(BUILTIN_ACTIONS)
+    ]
+    folder = None if project_root is None else project_root / ACTIONS_DIR
+    if folder is None or not folder.is_dir():
+        return entries
+    for path in sorted(folder.glob("*.toml")):
+        try:
+            spec = load_action_file(path)
+        except ActionError as exc:
+            error = exc.message.removeprefix(f"{path}: ")
+            entries.append(ActionEntry(path.stem, str(path.resolve()), "", error))
+        else:
+            entries.append(ActionEntry(path.stem, spec.source, spec.description))
+    return entries

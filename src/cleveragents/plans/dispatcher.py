@@ -1,0 +1,210 @@
+"""ParallelSubplanDispatcher: run a plan's leaves on a bounded pool, fail-fast or continue-on-error.
+
+The main thread starts leaves (largest first) while fewer than ``max_parallel`` run, then waits for
+a completion. Pool threads only run leaves and report back through a queue, so every decision (what
+to start, when to stop) is taken on one thread. Stopping — the first failure in fail-fast mode, a
+cancel request, Ctrl-C — cancels the pending leaves and the running leaves' tokens (their process
+groups get SIGTERM, then SIGKILL), and :meth:`run` still returns only once every leaf is terminal.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from cleveragents.domain.plans import Subplan, SubplanState
+from cleveragents.domain.profile import FailureMode
+from cleveragents.errors import AggregateSubplanError, SubplanExecutionError
+from cleveragents.plans.runner import LeafResult
+from cleveragents.plans.tracker import SubplanTracker
+from cleveragents.runtime.tokens import CancellationToken, CancelReason
+
+LeafFunction = Callable[[Subplan, CancellationToken], LeafResult]
+MESSAGE_FAILURES = 10  # failures named in an error message; the error object keeps them all
+
+
+class PlanCancelled(Exception):  # an outcome signal, not an error family
+    """The run was stopped by a cancel request or an interrupt before every leaf ran."""
+
+
+class ConcurrencyGauge:
+    """Counts leaves inside the leaf function right now, and the most there ever were."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.current = 0
+        self.peak = 0
+
+    def __enter__(self) -> ConcurrencyGauge:
+        with self._lock:
+            self.current += 1
+            self.peak = max(self.peak, self.current)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        with self._lock:
+            self.current -= 1
+
+
+@dataclass
+class Failure:
+    """A leaf that failed, and why."""
+
+    subplan_id: str
+    label: str
+    message: str
+
+
+@dataclass
+class DispatchReport:
+    """What a dispatch did."""
+
+    completed: int = 0
+    failures: list[Failure] = field(default_factory=list)
+    cancelled: int = 0
+    peak_running: int = 0
+
+
+def describe_failures(failures: Sequence[Failure]) -> str:
+    """``label: message; ...`` for the first few failures, then how many more."""
+    named = "; ".join(f"{f.label}: {f.message}" for f in failures[:MESSAGE_FAILURES])
+    more = len(failures) - MESSAGE_FAILURES
+    return named + (f"; and {more} more" if more > 0 else "")
+
+
+class ParallelSubplanDispatcher:
+    """Runs leaves through ``run_leaf`` with at most ``max_parallel`` at once."""
+
+    def __init__(
+        self,
+        tracker: SubplanTracker,
+        run_leaf: LeafFunction,
+        *,
+        max_parallel: int,
+        failure_mode: FailureMode,
+        attempts: int = 1,
+        stop_token: CancellationToken | None = None,
+    ) -> None:
+        self.tracker = tracker
+        self.run_leaf = run_leaf
+        self.max_parallel = max_parallel
+        self.failure_mode = failure_mode
+        self.attempts = attempts
+        self.stop_token = stop_token or CancellationToken()
+        self.gauge = ConcurrencyGauge()
+        self._done: queue.SimpleQueue[tuple[Subplan, LeafResult] | None] = queue.SimpleQueue()
+
+    def run(self, leaves: Sequence[Subplan]) -> DispatchReport:
+        """Run every pending leaf; raise if any failed or the run was stopped.
+
+        Raises :class:`SubplanExecutionError` (fail-fast), :class:`AggregateSubplanError`
+        (continue-on-error) or :class:`PlanCancelled`; returns only when every leaf is terminal.
+        """
+        report = DispatchReport()
+        pending = deque(sorted(leaves, key=lambda leaf: (-leaf.file_count, leaf.position)))
+        running: dict[str, CancellationToken] = {}
+        stop_reason: str | None = None
+        self.stop_token.on_cancel(lambda: self._done.put(None))
+        with ThreadPoolExecutor(self.max_parallel, thread_name_prefix="agents-subplan") as pool:
+            while pending or running:
+                if stop_reason is None and self.stop_token.cancelled:
+                    stop_reason = "cancelled"
+                if stop_reason is not None:
+                    self._stop(pending, running, stop_reason, report)
+                while pending and len(running) < self.max_parallel:
+                    leaf = pending.popleft()
+                    token = CancellationToken()
+                    running[leaf.id] = token
+                    self.tracker.start(leaf.id)
+                    pool.submit(self._work, leaf, token)
+                if not running:
+                    continue
+                try:
+                    item = self._done.get()
+                except KeyboardInterrupt:
+                    stop_reason = "interrupted"
+                    continue
+                if item is None:
+                    continue  # the stop token fired; the loop's head handles it
+                leaf, result = item
+                running.pop(leaf.id)
+                if (
+                    self._finish(leaf, result, report)
+                    and self.failure_mode is FailureMode.FAIL_FAST
+                ):
+                    stop_reason = stop_reason or "failed"
+        report.peak_running = self.gauge.peak
+        self._raise_for(report, stop_reason)
+        return report
+
+    def _work(self, leaf: Subplan, token: CancellationToken) -> None:
+        try:
+            with self.gauge:
+                result = self.run_leaf(leaf, token)
+                attempt = 1
+                while not result.ok and not token.cancelled and attempt < self.attempts:
+                    self.tracker.retry(leaf.id, result.error_message or "failed")
+                    result = self.run_leaf(leaf, token)
+                    attempt += 1
+        except BaseException as exc:  # a bug must not leave a leaf running forever
+            result = LeafResult(exit_code=None, error_message=f"internal error: {exc!r}")
+        self._done.put((leaf, result))
+
+    def _finish(self, leaf: Subplan, result: LeafResult, report: DispatchReport) -> bool:
+        """Record how a leaf ended; True if it failed."""
+        if result.ok:
+            state = SubplanState.COMPLETED
+            report.completed += 1
+        elif result.cancelled:
+            state = SubplanState.CANCELLED
+            report.cancelled += 1
+        else:
+            state = SubplanState.FAILED
+            message = result.error_message or "failed"
+            report.failures.append(Failure(leaf.id, leaf.label, message))
+        self.tracker.finish(
+            leaf.id,
+            state,
+            exit_code=result.exit_code,
+            error_message=result.error_message,
+            output_tail=result.output or None,
+            duration_s=result.duration_s,
+        )
+        return state is SubplanState.FAILED
+
+    def _stop(
+        self,
+        pending: deque[Subplan],
+        running: dict[str, CancellationToken],
+        reason: str,
+        report: DispatchReport,
+    ) -> None:
+        for token in running.values():
+            token.cancel(CancelReason.CANCELLED)
+        while pending:
+            leaf = pending.popleft()
+            self.tracker.finish(leaf.id, SubplanState.CANCELLED, error_message=f"not run: {reason}")
+            report.cancelled += 1
+
+    def _raise_for(self, report: DispatchReport, stop_reason: str | None) -> None:
+        if report.failures and self.failure_mode is FailureMode.FAIL_FAST:
+            first = report.failures[0]
+            raise SubplanExecutionError(
+                f"subplan {first.label} failed ({first.message}); "
+                f"{report.cancelled} other subplan(s) cancelled",
+                report.failures,
+            )
+        if stop_reason in ("cancelled", "interrupted"):
+            raise PlanCancelled(
+                f"{stop_reason}: {report.completed} completed, {report.cancelled} cancelled, "
+                f"{len(report.failures)} failed"
+            )
+        if report.failures:
+            raise AggregateSubplanError(
+                f"{len(report.failures)} subplan(s) failed: {describe_failures(report.failures)}",
+                report.failures,
+            )

@@ -1,0 +1,165 @@
+"""PlanExecutor: one execution of a plan, from ``executing`` to ``executed``, ``failed`` or
+``cancelled``, whether it runs in a terminal or in a worker's job.
+
+Resuming is the same call: the store resets what did not complete, and only pending leaves run.
+A watcher thread turns ``agents plan cancel`` (a flag on the plan's row) into the run's stop token.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from cleveragents.domain.clock import utcnow
+from cleveragents.domain.ids import new_id
+from cleveragents.domain.plans import Plan, PlanPhase, SubplanCounts, SubplanState
+from cleveragents.errors import AgentsError, PlanError
+from cleveragents.plans.actions import ActionSpec
+from cleveragents.plans.dispatcher import (
+    DispatchReport,
+    Failure,
+    ParallelSubplanDispatcher,
+    PlanCancelled,
+)
+from cleveragents.plans.journal import PlanJournal
+from cleveragents.plans.runner import SubplanRunner, owner_alive
+from cleveragents.plans.tracker import Listener, SubplanTracker
+from cleveragents.runtime.processes import KILL_GRACE_S
+from cleveragents.runtime.tokens import CancellationToken, CancelReason
+from cleveragents.store.engine import Database
+from cleveragents.store.plans import PlanStore
+from cleveragents.store.projects import ProjectStore
+
+log = logging.getLogger("cleveragents.plans")
+
+CANCEL_POLL_S = 0.5
+
+
+@dataclass
+class PlanRunReport:
+    """How an execution ended."""
+
+    plan: Plan
+    counts: SubplanCounts
+    failures: list[Failure] = field(default_factory=list)
+    peak_running: int = 0
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the plan reached ``executed``."""
+        return self.plan.phase is PlanPhase.EXECUTED
+
+
+def make_owner() -> str:
+    """This run's owner string: host, pid and a nonce (``host:pid:nonce``)."""
+    return f"{os.uname().nodename}:{os.getpid()}:{new_id()[-8:]}"
+
+
+class PlanExecutor:
+    """Executes plans stored in ``db``."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        kill_grace_s: float = KILL_GRACE_S,
+        cancel_poll_s: float = CANCEL_POLL_S,
+    ) -> None:
+        self.db = db
+        self.store = PlanStore(db)
+        self.clock = clock
+        self.kill_grace_s = kill_grace_s
+        self.cancel_poll_s = cancel_poll_s
+
+    def execute(
+        self,
+        plan_id: str,
+        *,
+        token: CancellationToken | None = None,
+        listeners: Sequence[Listener] = (),
+        on_started: Callable[[Plan], None] | None = None,
+    ) -> PlanRunReport:
+        """Run the plan's pending leaves and move it to its final phase; never raises for a
+        failed subplan (the report says what happened). Raises for a plan that cannot execute
+        (not found, wrong phase, already executing elsewhere)."""
+        owner = make_owner()
+        plan = self.store.begin_execution(plan_id, owner, self.clock(), owner_alive)
+        log.debug("plan %s executing (owner %s)", plan_id, owner)
+        if on_started is not None:
+            on_started(plan)
+        leaves = self.store.subplans(plan_id, leaves_only=True)
+        project = ProjectStore(self.db).get(plan.project_id)
+        stop = CancellationToken()
+
+        def halt() -> None:
+            stop.cancel(CancelReason.CANCELLED)
+
+        if token is not None:
+            token.on_cancel(halt)
+        journal = PlanJournal(self.store, plan_id, on_error=halt)
+        tracker = SubplanTracker(plan_id, leaves, journal.submit, listeners, self.clock)
+        runner = SubplanRunner(
+            ActionSpec.model_validate(plan.action),
+            Path(project.root_path),
+            plan_id,
+            timeout_s=plan.profile.timeout,
+            kill_grace_s=self.kill_grace_s,
+        )
+        dispatcher = ParallelSubplanDispatcher(
+            tracker,
+            runner.run,
+            max_parallel=plan.profile.parallel,
+            failure_mode=plan.profile.mode,
+            attempts=plan.profile.attempts,
+            stop_token=stop,
+        )
+        watcher = self._watch_cancel(plan_id, stop)
+        phase, error, report = PlanPhase.EXECUTED, None, DispatchReport()
+        try:
+            report = dispatcher.run([leaf for leaf in leaves if leaf.state is SubplanState.PENDING])
+        except PlanError as exc:
+            phase, error, report.failures = PlanPhase.FAILED, exc.message, list(exc.failures)
+        except PlanCancelled as exc:
+            phase, error = PlanPhase.CANCELLED, str(exc)
+        finally:
+            watcher.set()
+            runner.close()
+            try:
+                journal.close()
+            except AgentsError as exc:
+                phase, error = PlanPhase.FAILED, f"progress could not be recorded: {exc.message}"
+        if journal.error is not None and phase is PlanPhase.CANCELLED:
+            phase = PlanPhase.FAILED
+        report.peak_running = dispatcher.gauge.peak
+        final = self.store.finish(plan_id, phase, self.clock(), error, owner=owner)
+        log.debug("plan %s %s", plan_id, phase.value)
+        return PlanRunReport(
+            plan=final,
+            counts=self.store.counts(plan_id),
+            failures=report.failures,
+            peak_running=report.peak_running,
+            error=error,
+        )
+
+    def _watch_cancel(self, plan_id: str, stop: CancellationToken) -> threading.Event:
+        """Poll the plan's cancel flag until the returned event is set."""
+        done = threading.Event()
+
+        def watch() -> None:
+            while not done.wait(self.cancel_poll_s):
+                try:
+                    if self.store.cancel_requested(plan_id):
+                        stop.cancel(CancelReason.CANCELLED)
+                        return
+                except AgentsError as exc:  # a busy database: look again next time
+                    log.warning("could not read the cancel flag of plan %s: %s", plan_id, exc)
+
+        threading.Thread(target=watch, name="agents-plan-cancel", daemon=True).start()
+        return done

@@ -1,0 +1,195 @@
+"""Run one leaf subplan: a built-in action in-process, or the action's command as a child process.
+
+Commands run in the project directory (``isolation = "in-place"``), in their own process group,
+with a timeout, the subplan's files in ``$AGENTS_FILES_FILE`` (one per line) and in the argv where
+it says ``{files}`` (or once per file where an argument contains ``{file}``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cleveragents.domain.plans import Subplan
+from cleveragents.domain.redaction import redact
+from cleveragents.plans.actions import ActionSpec
+from cleveragents.plans.builtin_actions import BUILTIN_ACTIONS, ActionContext
+from cleveragents.runtime.processes import KILL_GRACE_S, run_command
+from cleveragents.runtime.tokens import CancellationToken
+
+FILES_PLACEHOLDER = "{files}"
+FILE_PLACEHOLDER = "{file}"
+
+
+@dataclass(frozen=True)
+class LeafResult:
+    """How one attempt at a leaf ended."""
+
+    exit_code: int | None
+    output: str = ""
+    error_message: str | None = None
+    cancelled: bool = False
+    timed_out: bool = False
+    duration_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when the leaf completed."""
+        return self.exit_code == 0 and not self.cancelled and not self.timed_out
+
+
+def expand_argv(command: Sequence[str], files: Sequence[str]) -> list[list[str]]:
+    """The argvs to run for ``files``: one, or one per file if an argument holds ``{file}``."""
+    if any(FILE_PLACEHOLDER in part for part in command):
+        return [[part.replace(FILE_PLACEHOLDER, path) for part in command] for path in files]
+    argv: list[str] = []
+    for part in command:
+        if part == FILES_PLACEHOLDER:
+            argv.extend(files)
+        else:
+            argv.append(part)
+    return [argv]
+
+
+class SubplanRunner:
+    """Runs leaves of one plan's action against one project."""
+
+    def __init__(
+        self,
+        action: ActionSpec,
+        project_root: Path,
+        plan_id: str,
+        timeout_s: float,
+        kill_grace_s: float = KILL_GRACE_S,
+    ) -> None:
+        self.action = action
+        self.project_root = project_root
+        self.plan_id = plan_id
+        self.timeout_s = timeout_s
+        self.kill_grace_s = kill_grace_s
+        self._scratch_dir: Path | None = None
+
+    def run(self, leaf: Subplan, token: CancellationToken) -> LeafResult:
+        """One attempt at ``leaf``; never raises for a failure of the action itself."""
+        if self.action.builtin is not None:
+            return self._run_builtin(leaf, token)
+        return self._run_command(leaf, token)
+
+    def _run_builtin(self, leaf: Subplan, token: CancellationToken) -> LeafResult:
+        builtin = BUILTIN_ACTIONS[str(self.action.builtin)]
+        context = ActionContext(
+            plan_id=self.plan_id,
+            subplan_id=leaf.id,
+            project_root=self.project_root,
+            params=self.action.params,
+            token=token,
+        )
+        started = time.monotonic()
+        try:
+            outcome = builtin.run(leaf.files, context)
+        except Exception as exc:  # a built-in's bug fails its subplan, not the plan run
+            return LeafResult(exit_code=None, error_message=redact(f"{type(exc).__name__}: {exc}"))
+        duration = time.monotonic() - started
+        return self._result(
+            outcome.exit_code, redact(outcome.output), token.cancelled, False, duration
+        )
+
+    def _run_command(self, leaf: Subplan, token: CancellationToken) -> LeafResult:
+        assert self.action.command is not None
+        files_file = self._scratch() / f"{leaf.id}.files"
+        files_file.write_text("".join(f"{path}\n" for path in leaf.files), encoding="utf-8")
+        try:
+            env = {
+                "AGENTS_PLAN_ID": self.plan_id,
+                "AGENTS_SUBPLAN_ID": leaf.id,
+                "AGENTS_PROJECT_ROOT": str(self.project_root),
+                "AGENTS_WORKSPACE": str(self.project_root),  # in-place: the project itself
+                "AGENTS_FILES_FILE": str(files_file),
+            }
+            outputs: list[str] = []
+            duration = 0.0
+            exit_code = 0
+            for argv in expand_argv(self.action.command, leaf.files):
+                try:
+                    result = run_command(
+                        argv,
+                        token=token,
+                        cwd=str(self.project_root),
+                        env=env,
+                        timeout_s=max(self.timeout_s - duration, 0.001),
+                        kill_grace_s=self.kill_grace_s,
+                    )
+                except OSError as exc:
+                    return LeafResult(
+                        exit_code=None,
+                        error_message=f"cannot run {argv[0]!r}: {exc.strerror or exc}",
+                        duration_s=duration,
+                    )
+                duration += result.duration_s
+                if result.output_tail:
+                    outputs.append(result.output_tail)
+                exit_code = result.exit_code
+                if result.timed_out or result.cancelled or exit_code != 0:
+                    return self._result(
+                        exit_code, "".join(outputs), result.cancelled, result.timed_out, duration
+                    )
+        finally:
+            files_file.unlink(missing_ok=True)
+        return self._result(exit_code, "".join(outputs), False, False, duration)
+
+    def _scratch(self) -> Path:
+        """One private directory per run for the subplans' file lists."""
+        if self._scratch_dir is None:
+            self._scratch_dir = Path(tempfile.mkdtemp(prefix="agents-plan-"))
+        return self._scratch_dir
+
+    def close(self) -> None:
+        """Remove the run's scratch directory."""
+        if self._scratch_dir is not None:
+            shutil.rmtree(self._scratch_dir, ignore_errors=True)
+            self._scratch_dir = None
+
+    def _result(
+        self, exit_code: int, output: str, cancelled: bool, timed_out: bool, duration: float
+    ) -> LeafResult:
+        error = None
+        if timed_out:
+            error = f"timed out after {self.timeout_s:g} s"
+        elif cancelled:
+            error = "cancelled"
+        elif exit_code != 0:
+            error = f"exit code {exit_code}"
+            last = output.strip().splitlines()[-1:] if output.strip() else []
+            if last:
+                error += f": {last[0][:200]}"
+        return LeafResult(
+            exit_code=exit_code,
+            output=output[-8192:],
+            error_message=error,
+            cancelled=cancelled,
+            timed_out=timed_out,
+            duration_s=round(duration, 6),
+        )
+
+
+def owner_alive(owner: str) -> bool:
+    """Whether the process named by an owner string (``host:pid:nonce``) still runs.
+
+    Another host's process cannot be checked from here, so it counts as alive.
+    """
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != os.uname().nodename or not pid_text.isdigit():
+        return True
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,151 @@
+"""SubplanTracker: the in-memory state of a run's leaves, and the one place transitions happen.
+
+Each transition is checked against the allowed ones, counted, handed to the journal (which makes it
+durable) and to the listeners (live progress). The dispatcher's threads call it concurrently.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from cleveragents.domain.clock import utcnow
+from cleveragents.domain.plans import (
+    EventKind,
+    PlanEvent,
+    Subplan,
+    SubplanCounts,
+    SubplanState,
+    check_subplan_transition,
+)
+from cleveragents.store.plans import SubplanUpdate
+
+Listener = Callable[[PlanEvent], None]
+Sink = Callable[[SubplanUpdate], None]
+
+
+class SubplanTracker:
+    """Leaf states for one execution of a plan."""
+
+    def __init__(
+        self,
+        plan_id: str,
+        leaves: Sequence[Subplan],
+        sink: Sink,
+        listeners: Sequence[Listener] = (),
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.plan_id = plan_id
+        self._sink = sink
+        self._listeners = list(listeners)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._leaves = {leaf.id: leaf for leaf in leaves}
+        self._states = {leaf.id: leaf.state for leaf in leaves}
+        self._attempts = {leaf.id: leaf.attempts for leaf in leaves}
+        self._started: dict[str, datetime | None] = {leaf.id: leaf.started_at for leaf in leaves}
+
+    def state(self, subplan_id: str) -> SubplanState:
+        """The leaf's current state."""
+        with self._lock:
+            return self._states[subplan_id]
+
+    def counts(self) -> SubplanCounts:
+        """Leaves by state."""
+        with self._lock:
+            counts = SubplanCounts()
+            for state in self._states.values():
+                setattr(counts, state.value, getattr(counts, state.value) + 1)
+            return counts
+
+    def start(self, subplan_id: str) -> None:
+        """pending -> running (its first attempt)."""
+        self._move(subplan_id, SubplanState.RUNNING, new_attempt=True)
+
+    def retry(self, subplan_id: str, error_message: str) -> None:
+        """A failed attempt that will be tried again: the leaf stays running."""
+        self._move(
+            subplan_id,
+            SubplanState.RUNNING,
+            new_attempt=True,
+            data={"retrying_after": error_message},
+        )
+
+    def finish(
+        self,
+        subplan_id: str,
+        state: SubplanState,
+        *,
+        exit_code: int | None = None,
+        error_message: str | None = None,
+        output_tail: str | None = None,
+        duration_s: float | None = None,
+    ) -> None:
+        """running (or pending, when cancelled before it started) -> a terminal state."""
+        data: dict[str, Any] = {}
+        if exit_code is not None:
+            data["exit_code"] = exit_code
+        if error_message:
+            data["error_message"] = error_message
+        if duration_s is not None:
+            data["duration_s"] = duration_s
+        self._move(
+            subplan_id,
+            state,
+            data=data,
+            exit_code=exit_code,
+            error_message=error_message,
+            output_tail=output_tail,
+        )
+
+    def _move(
+        self,
+        subplan_id: str,
+        state: SubplanState,
+        *,
+        new_attempt: bool = False,
+        data: dict[str, Any] | None = None,
+        exit_code: int | None = None,
+        error_message: str | None = None,
+        output_tail: str | None = None,
+    ) -> None:
+        now = self._clock()
+        with self._lock:
+            current = self._states[subplan_id]
+            if not (new_attempt and current is SubplanState.RUNNING):
+                check_subplan_transition(current, state, subplan_id)
+            self._states[subplan_id] = state
+            if new_attempt:
+                self._attempts[subplan_id] += 1
+                if current is not SubplanState.RUNNING:
+                    self._started[subplan_id] = now
+            attempts = self._attempts[subplan_id]
+            started = self._started[subplan_id]
+        leaf = self._leaves[subplan_id]
+        event_data = {"label": leaf.label, "attempt": attempts, **(data or {})}
+        self._sink(
+            SubplanUpdate(
+                subplan_id=subplan_id,
+                state=state,
+                at=now,
+                attempts=attempts,
+                data=event_data,
+                exit_code=exit_code,
+                error_message=error_message,
+                output_tail=output_tail,
+                started_at=started,
+                finished_at=now if state.is_terminal else None,
+            )
+        )
+        event = PlanEvent(
+            plan_id=self.plan_id,
+            subplan_id=subplan_id,
+            at=now,
+            kind=EventKind.SUBPLAN,
+            state=state.value,
+            data=event_data,
+        )
+        for listener in self._listeners:
+            listener(event)

@@ -1,0 +1,1 @@
+"""Primitives shared by the worker and the plan runner: cancellation tokens and child processes."""
