@@ -210,7 +210,7 @@ def _execute(
             on_started=lambda started: view.handle(_phase_event(started, PlanPhase.EXECUTING)),
         )
         view.handle(_phase_event(report.plan, report.plan.phase, report.error))
-    _finish(view.mode, report)
+    _finish(view.mode, report, interrupted=token.cancelled)
 
 
 def _phase_event(plan: Plan, phase: PlanPhase, error: str | None = None) -> PlanEvent:
@@ -224,12 +224,12 @@ def _phase_event(plan: Plan, phase: PlanPhase, error: str | None = None) -> Plan
     )
 
 
-def _finish(mode: ProgressMode, report: PlanRunReport) -> None:
+def _finish(mode: ProgressMode, report: PlanRunReport, interrupted: bool) -> None:
     if mode is not ProgressMode.JSON:
         failures = [(f.label, f.message) for f in report.failures]
         summary(report.plan, report.counts, failures)
-    if report.plan.phase is PlanPhase.CANCELLED and report.error and "interrupted" in report.error:
-        raise typer.Exit(INTERRUPTED_EXIT)
+    if interrupted and report.plan.phase is PlanPhase.CANCELLED:
+        raise typer.Exit(INTERRUPTED_EXIT)  # Ctrl-C or SIGTERM, like a shell reports it
     if not report.ok:
         raise typer.Exit(1)
 

@@ -2,9 +2,10 @@
 
 The main thread starts leaves (largest first) while fewer than ``max_parallel`` run, then waits for
 a completion. Pool threads only run leaves and report back through a queue, so every decision (what
-to start, when to stop) is taken on one thread. Stopping — the first failure in fail-fast mode, a
-cancel request, Ctrl-C — cancels the pending leaves and the running leaves' tokens (their process
-groups get SIGTERM, then SIGKILL), and :meth:`run` still returns only once every leaf is terminal.
+to start, when to stop) is taken on one thread. Stopping — the first failure in fail-fast mode,
+or a cancel request (`plan cancel`, a job cancel, Ctrl-C in the terminal) — cancels the pending
+leaves and the running leaves' tokens (their process groups get SIGTERM, then SIGKILL), and
+:meth:`run` still returns only once every leaf is terminal.
 """
 
 from __future__ import annotations
@@ -123,11 +124,7 @@ class ParallelSubplanDispatcher:
                     pool.submit(self._work, leaf, token)
                 if not running:
                     continue
-                try:
-                    item = self._done.get()
-                except KeyboardInterrupt:
-                    stop_reason = "interrupted"
-                    continue
+                item = self._done.get()
                 if item is None:
                     continue  # the stop token fired; the loop's head handles it
                 leaf, result = item
@@ -198,9 +195,9 @@ class ParallelSubplanDispatcher:
                 f"{report.cancelled} other subplan(s) cancelled",
                 report.failures,
             )
-        if stop_reason in ("cancelled", "interrupted"):
+        if stop_reason == "cancelled":
             raise PlanCancelled(
-                f"{stop_reason}: {report.completed} completed, {report.cancelled} cancelled, "
+                f"cancelled: {report.completed} completed, {report.cancelled} cancelled, "
                 f"{len(report.failures)} failed"
             )
         if report.failures:
