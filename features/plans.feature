@@ -162,3 +162,82 @@ Feature: Plans: decompose a project, run its leaf subplans in parallel, resume w
     When I run `plan cancel [plan]`
     Then the exit code is 3
     And stderr is one line containing "is not executing"
+
+  Scenario: on a terminal, the run shows a live display, a summary table and the tree
+    Given the environment variable TTY_COMPATIBLE is "1"
+    When I run `plan run --project repo --action builtin:count-lines --max-parallel 2`
+    Then the exit code is 0
+    And stdout contains "completed"
+    When I run `plan show [plan]`
+    Then stdout contains "max_parallel"
+    And stdout contains "d5"
+
+  Scenario: execute --async --wait waits for the worker and reports the job
+    Given a worker for plans runs in the background
+    And I ran `plan create --project repo --action builtin:count-lines`
+    When I run `plan execute [plan] --async --wait`
+    Then the exit code is 0
+    And stdout contains "succeeded"
+    When I run `plan execute [plan] --async`
+    Then the exit code is 3
+    And stderr is one line containing "it cannot be executed"
+
+  Scenario: execute --async --wait of a failing plan exits 1 with the job's error
+    Given a worker for plans runs in the background
+    And the file "repo/d3/f1.txt" contains the marker
+    And I ran `plan create --project repo --action builtin:fail-on-marker`
+    When I run `plan execute [plan] --async --wait --json`
+    Then the exit code is 1
+    And the JSON document has "status" equal to "failed"
+    And the plan's phase is "failed"
+
+  Scenario: cancelling a plan whose job is still queued cancels the job
+    Given I ran `plan create --project repo --action builtin:noop`
+    And I ran `plan execute [plan] --async`
+    When I run `plan cancel [plan]`
+    Then the exit code is 0
+    And stdout contains "was cancelled"
+    When I run `plan watch [plan]`
+    Then the exit code is 3
+    And stderr is one line containing "is not executing (phase created)"
+
+  Scenario: cancelling a plan whose run died marks it cancelled, and it can be resumed
+    Given a plan of project "repo" left executing by a dead process with 2 leaves running
+    When I run `plan cancel [plan]`
+    Then the exit code is 0
+    And stdout contains "its run had stopped"
+    And the plan's phase is "cancelled"
+    And the plan's leaves are 0 running and 6 cancelled
+    When I run `plan execute [plan] --json`
+    Then the exit code is 0
+    And the plan's phase is "executed"
+
+  Scenario: a plan executing in a live process is not executed twice
+    Given a plan of project "repo" with the builtin sleep of 60 seconds
+    When the plan executes in the background
+    And its leaves are running
+    And I run `plan execute [plan]`
+    Then the exit code is 3
+    And stderr is one line containing "is already executing"
+    When I run `plan execute [plan] --async`
+    Then the exit code is 3
+    When I run `plan cancel [plan]`
+    Then the background execution ends with the plan "cancelled"
+
+  Scenario: watch follows a finished plan's outcome, and refuses a plan nobody runs
+    Given I ran `plan create --project repo --action builtin:noop`
+    When I run `plan watch [plan]`
+    Then the exit code is 3
+    And stderr is one line containing "is not executing"
+    Given I ran `plan execute [plan]`
+    When I run `plan watch [plan] --json`
+    Then the exit code is 0
+    When I run `plan show [plan] --json`
+    Then the JSON document has "action_definition.builtin" equal to "noop"
+
+  Scenario: progress that cannot be recorded stops the run
+    Given a journal for a plan of project "repo"
+    When the table "plan_events" disappears
+    And the journal is given a transition
+    Then closing the journal fails with "no such table"
+    And the journal asked the run to stop

@@ -16,8 +16,10 @@ from cleveragents.domain.clock import utcnow
 from cleveragents.domain.ids import new_id, new_ids
 from cleveragents.domain.plans import EventKind, Plan, PlanPhase, Subplan, SubplanState
 from cleveragents.domain.profile import FailureMode, resolve_profile
+from cleveragents.errors import AgentsError
 from cleveragents.plans.dispatcher import ParallelSubplanDispatcher
 from cleveragents.plans.executor import PlanExecutor, PlanRunReport
+from cleveragents.plans.journal import PlanJournal
 from cleveragents.plans.runner import LeafResult
 from cleveragents.plans.tracker import SubplanTracker
 from cleveragents.runtime.tokens import CancellationToken
@@ -340,3 +342,47 @@ def step_worker_runs(context: Any) -> None:
     context.workers = {}
     worker = make_worker(context, "plans")
     worker.run(burst=True)
+
+
+@given("a worker for plans runs in the background")
+def step_plans_worker(context: Any) -> None:
+    context.registry = default_registry()
+    context.clock = utcnow
+    context.gates = {}
+    context.workers = {}
+    worker = make_worker(context, "plans", poll_interval=0.05)
+    thread = threading.Thread(target=worker.run, name="plans-worker", daemon=True)
+    thread.start()
+    wait_until(lambda: worker._started, "the worker to start")
+
+
+@given('a journal for a plan of project "{project}"')
+def step_journal(context: Any, project: str) -> None:
+    result = run_cli(context, f"plan create --project {project} --action builtin:noop")
+    assert result.exit_code == 0, result.stderr
+    context.stop_asked = threading.Event()
+    context.journal = PlanJournal(
+        plan_store(context), result.stdout.strip(), on_error=context.stop_asked.set
+    )
+
+
+@when("the journal is given a transition")
+def step_journal_submit(context: Any) -> None:
+    leaf = leaves(context)[0]
+    now = utcnow()
+    context.journal.submit(SubplanUpdate(leaf.id, SubplanState.RUNNING, now, 1, {}, started_at=now))
+
+
+@then('closing the journal fails with "{text}"')
+def step_journal_close(context: Any, text: str) -> None:
+    try:
+        context.journal.close()
+    except AgentsError as exc:
+        assert text in exc.message, exc.message
+    else:
+        raise AssertionError("closing the journal did not fail")
+
+
+@then("the journal asked the run to stop")
+def step_journal_stop(context: Any) -> None:
+    assert context.stop_asked.is_set()
