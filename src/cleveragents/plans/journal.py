@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 
 from cleveragents.errors import AgentsError, StoreError
@@ -19,6 +20,9 @@ from cleveragents.store.plans import PlanStore, SubplanUpdate
 log = logging.getLogger("cleveragents.plans")
 
 MAX_BATCH = 512
+# A batch waits this long for company: more transitions per transaction, and a few ms of delay
+# before `plan watch` sees them.
+BATCH_WINDOW_S = 0.005
 _CLOSE = object()
 
 
@@ -57,6 +61,7 @@ class PlanJournal:
         closing = False
         while not closing:
             batch: list[SubplanUpdate] = []
+            deadline = 0.0
             item = self._queue.get()
             while True:
                 if item is _CLOSE:
@@ -64,10 +69,12 @@ class PlanJournal:
                     break
                 assert isinstance(item, SubplanUpdate)
                 batch.append(item)
+                if len(batch) == 1:
+                    deadline = time.monotonic() + BATCH_WINDOW_S
                 if len(batch) >= self._max_batch:
                     break
                 try:
-                    item = self._queue.get_nowait()
+                    item = self._queue.get(timeout=max(deadline - time.monotonic(), 0))
                 except queue.Empty:
                     break
             if batch and self.error is None:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from cleveragents.domain.plans import Subplan
 from cleveragents.domain.redaction import redact
@@ -73,6 +75,10 @@ class SubplanRunner:
         self.timeout_s = timeout_s
         self.kill_grace_s = kill_grace_s
         self._scratch_dir: Path | None = None
+        self._scratch_lock = threading.Lock()
+        self._outputs: list[IO[bytes]] = []
+        self._local = threading.local()  # each pool thread reuses one output file
+        self._base_env = dict(os.environ)
 
     def run(self, leaf: Subplan, token: CancellationToken) -> LeafResult:
         """One attempt at ``leaf``; never raises for a failure of the action itself."""
@@ -105,6 +111,7 @@ class SubplanRunner:
         files_file.write_text("".join(f"{path}\n" for path in leaf.files), encoding="utf-8")
         try:
             env = {
+                **self._base_env,
                 "AGENTS_PLAN_ID": self.plan_id,
                 "AGENTS_SUBPLAN_ID": leaf.id,
                 "AGENTS_PROJECT_ROOT": str(self.project_root),
@@ -123,6 +130,8 @@ class SubplanRunner:
                         env=env,
                         timeout_s=max(self.timeout_s - duration, 0.001),
                         kill_grace_s=self.kill_grace_s,
+                        inherit_env=False,
+                        output=self._output(),
                     )
                 except OSError as exc:
                     return LeafResult(
@@ -144,15 +153,30 @@ class SubplanRunner:
 
     def _scratch(self) -> Path:
         """One private directory per run for the subplans' file lists."""
-        if self._scratch_dir is None:
-            self._scratch_dir = Path(tempfile.mkdtemp(prefix="agents-plan-"))
-        return self._scratch_dir
+        with self._scratch_lock:
+            if self._scratch_dir is None:
+                self._scratch_dir = Path(tempfile.mkdtemp(prefix="agents-plan-"))
+            return self._scratch_dir
+
+    def _output(self) -> IO[bytes]:
+        """This thread's output file (anonymous, reused by each command the thread runs)."""
+        output: IO[bytes] | None = getattr(self._local, "output", None)
+        if output is None:
+            output = tempfile.TemporaryFile(prefix="agents-output-")
+            self._local.output = output
+            with self._scratch_lock:
+                self._outputs.append(output)
+        return output
 
     def close(self) -> None:
-        """Remove the run's scratch directory."""
-        if self._scratch_dir is not None:
-            shutil.rmtree(self._scratch_dir, ignore_errors=True)
-            self._scratch_dir = None
+        """Remove the run's scratch directory and output files."""
+        with self._scratch_lock:
+            for output in self._outputs:
+                output.close()
+            self._outputs.clear()
+            if self._scratch_dir is not None:
+                shutil.rmtree(self._scratch_dir, ignore_errors=True)
+                self._scratch_dir = None
 
     def _result(
         self, exit_code: int, output: str, cancelled: bool, timed_out: bool, duration: float

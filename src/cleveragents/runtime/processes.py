@@ -68,26 +68,48 @@ def run_command(
     timeout_s: float | None = None,
     kill_grace_s: float = KILL_GRACE_S,
     tail_bytes: int = OUTPUT_TAIL_BYTES,
+    inherit_env: bool = True,
+    output: IO[bytes] | None = None,
 ) -> CommandResult:
     """Run ``argv`` to completion, timeout or cancellation; never raises for a non-zero exit.
 
-    Raises ``OSError`` when the program cannot be started (not found, not executable, bad cwd).
+    ``env`` is added to this process's environment (or, with ``inherit_env=False``, is the whole
+    environment). ``output`` is a file to reuse for the command's output (it is emptied first);
+    by default a new temporary file is used. Raises ``OSError`` when the program cannot be
+    started (not found, not executable, bad cwd).
     """
-    started = time.monotonic()
-    child_env = {**os.environ, **(env or {})}
+    child_env = {**os.environ, **(env or {})} if inherit_env else dict(env or {})
+    if output is not None:
+        output.seek(0)
+        output.truncate()
+        return _start(argv, cwd, child_env, output, token, timeout_s, kill_grace_s, tail_bytes)
     # Output goes to an anonymous temporary file rather than a pipe: no reader thread per
     # command, and a command that writes a lot never blocks on a full pipe.
-    with tempfile.TemporaryFile(prefix="agents-output-") as output:
-        proc = subprocess.Popen(
-            argv,
-            cwd=cwd,
-            env=child_env,
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so we can stop everything it starts
-        )
-        return _supervise(proc, output, token, timeout_s, kill_grace_s, tail_bytes, started)
+    with tempfile.TemporaryFile(prefix="agents-output-") as scratch:
+        return _start(argv, cwd, child_env, scratch, token, timeout_s, kill_grace_s, tail_bytes)
+
+
+def _start(
+    argv: list[str],
+    cwd: str | None,
+    env: Mapping[str, str],
+    output: IO[bytes],
+    token: CancellationToken,
+    timeout_s: float | None,
+    kill_grace_s: float,
+    tail_bytes: int,
+) -> CommandResult:
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, so we can stop everything it starts
+    )
+    return _supervise(proc, output, token, timeout_s, kill_grace_s, tail_bytes, started)
 
 
 def _supervise(

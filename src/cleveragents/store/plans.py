@@ -352,6 +352,8 @@ class PlanStore:
         """Write a batch of leaf transitions and their events in one transaction."""
         if not updates:
             return
+        # Only a leaf's last state in the batch needs writing to its row; every event is kept.
+        latest = {u.subplan_id: u for u in updates}
         with self.db.write() as conn:
             conn.execute(
                 _UPDATE_SUBPLAN,
@@ -366,7 +368,7 @@ class PlanStore:
                         "b_started_at": u.started_at,
                         "b_finished_at": u.finished_at,
                     }
-                    for u in updates
+                    for u in latest.values()
                 ],
             )
             conn.execute(
