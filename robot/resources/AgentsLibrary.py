@@ -348,6 +348,245 @@ class AgentsLibrary:
             )
         self._handles = []
 
+    # -- plans --------------------------------------------------------------------------------
+
+    @keyword
+    def set_process_environment(self, **variables: str) -> None:
+        """Add these variables, as named (``XDG_DATA_HOME=/tmp/x``), to every later call."""
+        for name, value in variables.items():
+            self._env[name] = str(value)
+
+    @keyword
+    def generate_project(self, name: str, files: int = 2000, dirs: int = 30) -> str:
+        """Write a project of ``files`` small text files spread over ``dirs`` directories into
+        the work dir (``NAME/dNN/fNNNNN.txt``, 1 to 5 lines each); return its path."""
+        root = self._dir() / name
+        for index in range(int(dirs)):
+            (root / f"d{index:02d}").mkdir(parents=True, exist_ok=True)
+        for index in range(int(files)):
+            path = root / f"d{index % int(dirs):02d}" / f"f{index:05d}.txt"
+            path.write_text(f"line of file {index}\n" * (index % 5 + 1), encoding="utf-8")
+        return str(root)
+
+    @keyword
+    def project_files(self, root: str) -> list[str]:
+        """Every file under ``root``, as sorted relative POSIX paths."""
+        base = Path(root)
+        return sorted(p.relative_to(base).as_posix() for p in base.rglob("*") if p.is_file())
+
+    @keyword
+    def write_command_action(self, name: str, script: str, **decompose: str) -> str:
+        """Write ``NAME.toml`` in the work dir: an action running ``sh -c SCRIPT sh {files}``;
+        named arguments go to ``[action.decompose]`` (``max_files_per_subplan=10``). Returns
+        the file's path."""
+        command = ["sh", "-c", script, "sh", "{files}"]
+        lines = [
+            "[action]",
+            f"name = {json.dumps(name)}",
+            f"command = [{', '.join(json.dumps(part) for part in command)}]",
+        ]
+        if decompose:
+            lines.append("")
+            lines.append("[action.decompose]")
+            lines.extend(f"{key} = {int(value)}" for key, value in decompose.items())
+        path = self._dir() / f"{name}.toml"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        logger.info(f"{path}:\n{path.read_text(encoding='utf-8')}")
+        return str(path)
+
+    @keyword
+    def plan_status(self, plan_id: str) -> dict[str, Any]:
+        """The plan as `agents plan status ID --json` prints it."""
+        document: dict[str, Any] = self.agents_json("plan", "status", plan_id, "--json")
+        return document
+
+    @keyword
+    def leaf_subplans(self, status: dict[str, Any]) -> list[dict[str, Any]]:
+        """The leaves (subplans no other subplan names as its parent) of a plan status."""
+        parents = {node["parent_id"] for node in status["subplans"]}
+        return [node for node in status["subplans"] if node["id"] not in parents]
+
+    @keyword
+    def leaves_should_cover_files_once(
+        self, status: dict[str, Any], expected: list[str]
+    ) -> list[dict[str, Any]]:
+        """The leaves' files add up to ``expected`` exactly: none missing, none extra, none in
+        two leaves; inner subplans hold no files. Returns the leaves."""
+        leaves = self.leaf_subplans(status)
+        leaf_ids = {leaf["id"] for leaf in leaves}
+        inner_with_files = [
+            node["id"]
+            for node in status["subplans"]
+            if node["id"] not in leaf_ids and node["files"]
+        ]
+        if inner_with_files:
+            raise AssertionError(f"inner subplans list files: {inner_with_files}")
+        seen: dict[str, str] = {}
+        twice = []
+        for leaf in leaves:
+            for path in leaf["files"]:
+                if path in seen:
+                    twice.append(f"{path} in {seen[path]} and {leaf['id']}")
+                seen[path] = leaf["id"]
+        total = sum(len(leaf["files"]) for leaf in leaves)
+        missing = sorted(set(expected) - set(seen))
+        extra = sorted(set(seen) - set(expected))
+        problems = []
+        if twice:
+            problems.append(f"{len(twice)} file(s) in two leaves: {twice[:5]}")
+        if missing:
+            problems.append(f"{len(missing)} file(s) in no leaf: {missing[:5]}")
+        if extra:
+            problems.append(f"{len(extra)} unexpected file(s): {extra[:5]}")
+        if total != len(expected):
+            problems.append(f"the leaves hold {total} files, expected {len(expected)}")
+        if problems:
+            raise AssertionError("; ".join(problems))
+        return leaves
+
+    @keyword
+    def wait_until_plan_counts(
+        self, plan_id: str, timeout: str = "30s", **minimums: str
+    ) -> dict[str, Any]:
+        """Poll `agents plan status` until every named leaf count is at least its value
+        (``running=3``); return the status. Fails at once if the plan ends first."""
+        deadline = time.monotonic() + timestr_to_secs(timeout)
+        wanted = {name: int(value) for name, value in minimums.items()}
+        while True:
+            status = self.plan_status(plan_id)
+            counts = status["counts"]
+            if all(counts[name] >= value for name, value in wanted.items()):
+                return status
+            if status["phase"] in ("executed", "failed", "cancelled"):
+                raise AssertionError(
+                    f"plan {plan_id} ended {status['phase']} with {counts}, waiting for {wanted}"
+                )
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"plan {plan_id} counts {counts} after {timeout}: {wanted}")
+            _PAUSE.wait(POLL_INTERVAL_S)
+
+    @keyword
+    def wait_until_file_has_lines(self, path: str, count: int, timeout: str = "30s") -> list[str]:
+        """Poll a file until it holds at least ``count`` lines; return them."""
+        deadline = time.monotonic() + timestr_to_secs(timeout)
+        while True:
+            lines = self.lines_of_file(path)
+            if len(lines) >= int(count):
+                return lines
+            if time.monotonic() >= deadline:
+                raise AssertionError(
+                    f"{path} has {len(lines)} line(s) after {timeout}, expected {count}"
+                )
+            _PAUSE.wait(LOG_POLL_INTERVAL_S)
+
+    @keyword
+    def max_overlap_in_log(self, path: str) -> int:
+        """The most commands running at once according to a log of ``start TS PID ...`` and
+        ``end TS PID ...`` lines (TS in seconds): a sweep over the intervals, ends first on
+        ties. Every start must have its end, once."""
+        starts: dict[str, float] = {}
+        ends: dict[str, float] = {}
+        for line in self.lines_of_file(path):
+            kind, stamp, pid, *_ = line.split()
+            target = starts if kind == "start" else ends
+            if kind not in ("start", "end") or pid in target:
+                raise AssertionError(f"unexpected line in {path}: {line!r}")
+            target[pid] = float(stamp)
+        if set(starts) != set(ends):
+            raise AssertionError(f"unmatched starts/ends in {path}: {set(starts) ^ set(ends)}")
+        events = sorted(
+            [(stamp, 1) for stamp in starts.values()] + [(stamp, -1) for stamp in ends.values()],
+            key=lambda event: (event[0], event[1]),
+        )
+        running = peak = 0
+        for _, delta in events:
+            running += delta
+            peak = max(peak, running)
+        logger.info(f"{len(starts)} commands; at most {peak} at once")
+        return peak
+
+    @keyword
+    def process_groups_should_be_gone(self, pids: list[str], timeout: str = "10s") -> None:
+        """Wait until nothing runs in the process group of any of ``pids``. Zombies (killed,
+        waiting for a parent that died to be reaped by init) do not count as running."""
+        deadline = time.monotonic() + timestr_to_secs(timeout)
+        while True:
+            alive = []
+            for pid in pids:
+                try:
+                    os.killpg(int(pid), 0)
+                except ProcessLookupError:
+                    continue
+                members = [m for m in self._group_members(int(pid)) if m[2] != "Z"]
+                if members:
+                    alive.append(f"group {pid}: {members}")
+            if not alive:
+                return
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"process groups still running after {timeout}: {alive}")
+            _PAUSE.wait(LOG_POLL_INTERVAL_S)
+
+    @staticmethod
+    def _group_members(group: int) -> list[tuple[int, str, str]]:
+        """(pid, command name, state) of every process in process group ``group``."""
+        members = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text(encoding="utf-8")
+            except OSError:
+                continue
+            name = stat.split("(", 1)[1].rsplit(")", 1)[0]
+            state, _ppid, pgrp = stat.rsplit(")", 1)[1].split()[:3]
+            if int(pgrp) == group:
+                members.append((int(entry.name), name, state))
+        return members
+
+    @keyword
+    def kill_process_groups(self, *pids: str) -> None:
+        """SIGKILL the process group of each pid (cleanup; groups already gone are skipped)."""
+        for pid in pids:
+            if int(pid) == os.getpgrp():
+                raise AssertionError(f"{pid} is the test run's own process group")
+            try:
+                os.killpg(int(pid), signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                continue
+            logger.info(f"killed process group {pid}")
+
+    @keyword
+    def processes_of_plan(self, plan_id: str) -> list[int]:
+        """The pids of live processes whose environment says ``AGENTS_PLAN_ID=plan_id``: the
+        commands of the plan's subplans and anything they started (zombies have none)."""
+        marker = f"AGENTS_PLAN_ID={plan_id}".encode()
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                environ = (entry / "environ").read_bytes()
+            except OSError:
+                continue  # gone meanwhile, or not ours to read
+            if marker in environ.split(b"\0"):
+                found.append(int(entry.name))
+        return found
+
+    @keyword
+    def kill_processes_of_plan(self, plan_id: str) -> list[int]:
+        """SIGKILL the process group of every process `Processes Of Plan` finds (cleanup)."""
+        pids = self.processes_of_plan(plan_id)
+        for pid in pids:
+            try:
+                group = os.getpgid(pid)
+                if group == os.getpgrp():
+                    raise AssertionError(f"process {pid} is in the test run's own group")
+                os.killpg(group, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                continue
+            logger.info(f"killed the process group of {pid}")
+        return pids
+
     @staticmethod
     def _process() -> Any:
         return BuiltIn().get_library_instance("Process")
