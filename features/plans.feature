@@ -241,3 +241,28 @@ Feature: Plans: decompose a project, run its leaf subplans in parallel, resume w
     And the journal is given a transition
     Then closing the journal fails with "no such table"
     And the journal asked the run to stop
+
+  Scenario: a run that breaks down does not leave the plan executing
+    Given I ran `plan create --project repo --action builtin:noop`
+    And the plan's stored action is damaged
+    When I run `plan execute [plan]`
+    Then the exit code is 2
+    And stderr is one line containing "stored action is not valid"
+    And the plan's phase is "failed"
+
+  Scenario: resuming a killed run first ends the commands it left running
+    Given a plan of project "repo" left executing by a dead process with 2 leaves running
+    And a command of that plan is still running
+    When I run `plan watch [plan]`
+    Then the exit code is 1
+    And stdout contains "is gone"
+    When I run `plan execute [plan]`
+    Then the exit code is 0
+    And the command of that plan is gone
+    And 2 leaves went back to pending because the plan "resumed"
+
+  Scenario: a built-in past its timeout fails
+    Given an action file "nap.toml" for the builtin sleep of 60 seconds
+    When I run `plan run --project repo --action [tmp]/nap.toml --timeout 1 --max-parallel 6 --failure-mode continue_on_error`
+    Then the exit code is 1
+    And every leaf failed with "timed out after 1 s"

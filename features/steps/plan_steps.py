@@ -386,3 +386,43 @@ def step_journal_close(context: Any, text: str) -> None:
 @then("the journal asked the run to stop")
 def step_journal_stop(context: Any) -> None:
     assert context.stop_asked.is_set()
+
+
+@given("the plan's stored action is damaged")
+def step_damage_action(context: Any) -> None:
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(context.db_url.removeprefix("sqlite:///"))) as raw:
+        raw.execute("UPDATE plans SET action_json = ?", ('{"name": "x", "bogus": 1}',))
+        raw.commit()
+
+
+@given("a command of that plan is still running")
+def step_orphan(context: Any) -> None:
+    import subprocess
+
+    env = {**os.environ, "AGENTS_PLAN_ID": the_plan_id(context)}
+    orphan = subprocess.Popen(["sleep", "60"], env=env, start_new_session=True)
+    context.orphan = orphan
+    context.cleanups.append(lambda: (orphan.kill(), orphan.wait()))
+
+
+@then("the command of that plan is gone")
+def step_orphan_gone(context: Any) -> None:
+    wait_until(lambda: context.orphan.poll() is not None, "the leftover command to end")
+
+
+@then('{count:d} leaves went back to pending because the plan "{reason}"')
+def step_reset_events(context: Any, count: int, reason: str) -> None:
+    events = plan_store(context).events(the_plan_id(context))
+    reset = [e for e in events if e.state == "pending" and e.data.get("reason") == reason]
+    assert len(reset) == count, [(e.state, e.data) for e in events]
+
+
+@given('an action file "{name}" for the builtin sleep of {seconds:d} seconds')
+def step_action_nap(context: Any, name: str, seconds: int) -> None:
+    (context.tmp / name).write_text(
+        f'[action]\nname = "nap"\nbuiltin = "sleep"\n[action.params]\nseconds = {seconds}\n',
+        encoding="utf-8",
+    )

@@ -31,11 +31,12 @@ from cleveragents.errors import ConflictError
 from cleveragents.plans.actions import resolve_action
 from cleveragents.plans.creation import create_plan
 from cleveragents.plans.executor import PlanExecutor, PlanRunReport
-from cleveragents.plans.runner import owner_alive
+from cleveragents.plans.runner import PLAN_ID_VARIABLE, owner_alive
+from cleveragents.runtime.processes import end_processes_with_env
 from cleveragents.runtime.tokens import CancellationToken, CancelReason
 from cleveragents.store.changes_feed import ChangeDetector
 from cleveragents.store.jobs import JobStore
-from cleveragents.store.plans import PlanStore
+from cleveragents.store.plans import EVENT_PAGE, PlanStore
 from cleveragents.store.projects import ProjectStore
 from cleveragents.worker.queue import JobQueue
 
@@ -166,7 +167,7 @@ def run(
     plan, _nodes = _create(
         state(ctx), project, action, _overrides(max_parallel, failure_mode, timeout, retries)
     )
-    if not json_out and not run_async:
+    if not json_out:
         line(f"plan {plan.id}")
     _execute(ctx, plan.id, run_async, wait, json_out)
 
@@ -310,20 +311,21 @@ def cancel(ctx: typer.Context, plan_id: PlanRef) -> None:
     jobs = JobStore(db)
     job = jobs.get(plan.job_id) if plan.job_id else None
     active_job = job is not None and not job.status.is_terminal
+    if active_job:
+        assert job is not None
+        jobs.cancel(job.id, utcnow())  # first, so recovery cannot hand it to a worker again
     if plan.phase is PlanPhase.EXECUTING and plan.owner and not owner_alive(plan.owner):
-        plans.abandon(plan_id, utcnow(), f"cancelled; its run ({plan.owner}) is gone")
+        end_processes_with_env(PLAN_ID_VARIABLE, plan_id)  # what the dead run left running
+        plans.abandon(plan_id, plan.owner, utcnow(), f"cancelled; its run ({plan.owner}) is gone")
         line(f"plan {plan_id} cancelled (its run had stopped)")
         return
     if plan.phase is not PlanPhase.EXECUTING and not active_job:
         raise ConflictError(f"plan {plan_id} is not executing (phase {plan.phase.value})")
-    if active_job:
-        assert job is not None
-        jobs.cancel(job.id, utcnow())
     if plan.phase is PlanPhase.EXECUTING:
         plans.request_cancel(plan_id)
         line(f"plan {plan_id}: cancel requested")
     else:
-        line(f"plan {plan_id}: its queued job {plan.job_id} was cancelled")
+        line(f"plan {plan_id}: its job {plan.job_id} was cancelled")
 
 
 @app.command("list")
@@ -464,20 +466,17 @@ def watch(ctx: typer.Context, plan_id: PlanRef, json_out: EventsJsonOption = Fal
             f"plan {plan_id} is not executing (phase created); "
             f"start it with `agents plan execute {plan_id}`"
         )
-    after = max((event.id for event in plans.events(plan_id)), default=0)
+    after = plans.last_event_id(plan_id)
     view = PlanProgressView(plan, plans.subplans(plan_id, leaves_only=True), choose_mode(json_out))
     detector = ChangeDetector(db)
     pause = threading.Event()
     try:
         with view:
             while True:
-                for event in plans.events(plan_id, after):
-                    view.handle(event)
-                    after = event.id
+                after = _follow(plans, plan_id, after, view)
                 plan = plans.get(plan_id)
                 if not _active(db, plan):
-                    for event in plans.events(plan_id, after):
-                        view.handle(event)
+                    after = _follow(plans, plan_id, after, view)
                     break
                 deadline = time.monotonic() + WATCH_REREAD_S
                 while time.monotonic() < deadline and not detector.changed():
@@ -496,10 +495,27 @@ def watch(ctx: typer.Context, plan_id: PlanRef, json_out: EventsJsonOption = Fal
         raise typer.Exit(1)
 
 
+def _follow(plans: PlanStore, plan_id: str, after: int, view: PlanProgressView) -> int:
+    """Show every event after ``after``, page by page; returns the last id shown."""
+    while True:
+        page = plans.events(plan_id, after)
+        for event in page:
+            view.handle(event)
+            after = event.id
+        if len(page) < EVENT_PAGE:
+            return after
+
+
 def _active(db: Any, plan: Plan) -> bool:
-    """Executing, or about to be: its job is queued or running."""
-    if plan.phase is PlanPhase.EXECUTING:
+    """Executing by a live run, or about to be: its job is queued or running."""
+    if plan.job_id and not JobStore(db).get(plan.job_id).status.is_terminal:
         return True
-    if plan.job_id:
-        return not JobStore(db).get(plan.job_id).status.is_terminal
+    if plan.phase is PlanPhase.EXECUTING:
+        if plan.owner and not owner_alive(plan.owner):
+            line(
+                f"plan {plan.id}: its run ({plan.owner}) is gone; "
+                f"resume it with `agents plan execute {plan.id}`"
+            )
+            return False
+        return True
     return False

@@ -111,34 +111,49 @@ class ParallelSubplanDispatcher:
         stop_reason: str | None = None
         self.stop_token.on_cancel(lambda: self._done.put(None))
         with ThreadPoolExecutor(self.max_parallel, thread_name_prefix="agents-subplan") as pool:
-            while pending or running:
-                if stop_reason is None and self.stop_token.cancelled:
-                    stop_reason = "cancelled"
-                if stop_reason is not None:
-                    self._stop(pending, running, stop_reason, report)
-                while pending and len(running) < self.max_parallel:
-                    leaf = pending.popleft()
-                    token = CancellationToken()
-                    running[leaf.id] = token
-                    self.tracker.start(leaf.id)
-                    pool.submit(self._work, leaf, token)
-                if not running:
-                    continue
-                item = self._done.get()
-                if item is None:
-                    continue  # the stop token fired; the loop's head handles it
-                leaf, result = item
-                running.pop(leaf.id)
-                if (
-                    self._finish(leaf, result, report)
-                    and self.failure_mode is FailureMode.FAIL_FAST
-                ):
-                    stop_reason = stop_reason or "failed"
+            try:
+                while pending or running:
+                    if stop_reason is None and self.stop_token.cancelled:
+                        stop_reason = "cancelled"
+                    if stop_reason is not None:
+                        self._stop(pending, running, stop_reason, report)
+                    while pending and len(running) < self.max_parallel and stop_reason is None:
+                        if self.stop_token.cancelled:
+                            break  # no leaf starts after a cancel; the loop's head stops the rest
+                        leaf = pending.popleft()
+                        token = CancellationToken()
+                        running[leaf.id] = token
+                        self.tracker.start(leaf.id)
+                        pool.submit(self._work, leaf, token)
+                    if not running:
+                        continue
+                    item = self._done.get()
+                    if item is None:
+                        continue  # the stop token fired; the loop's head handles it
+                    leaf, result = item
+                    running.pop(leaf.id)
+                    if (
+                        self._finish(leaf, result, report)
+                        and self.failure_mode is FailureMode.FAIL_FAST
+                    ):
+                        stop_reason = stop_reason or "failed"
+            except BaseException:
+                # Our own bookkeeping broke: stop what runs and wait for it before giving up.
+                for token in running.values():
+                    token.cancel(CancelReason.CANCELLED)
+                while running:
+                    item = self._done.get()
+                    if item is not None:
+                        running.pop(item[0].id, None)
+                raise
         report.peak_running = self.gauge.peak
         self._raise_for(report, stop_reason)
         return report
 
     def _work(self, leaf: Subplan, token: CancellationToken) -> None:
+        if token.cancelled or self.stop_token.cancelled:
+            self._done.put((leaf, LeafResult(exit_code=None, cancelled=True)))
+            return
         try:
             with self.gauge:
                 result = self.run_leaf(leaf, token)

@@ -18,7 +18,7 @@ from pathlib import Path
 from cleveragents.domain.clock import utcnow
 from cleveragents.domain.ids import new_id
 from cleveragents.domain.plans import Plan, PlanPhase, SubplanCounts, SubplanState
-from cleveragents.errors import AgentsError, PlanError
+from cleveragents.errors import ActionError, AgentsError, PlanError, StoreError
 from cleveragents.plans.actions import ActionSpec
 from cleveragents.plans.dispatcher import (
     DispatchReport,
@@ -27,9 +27,9 @@ from cleveragents.plans.dispatcher import (
     PlanCancelled,
 )
 from cleveragents.plans.journal import PlanJournal
-from cleveragents.plans.runner import SubplanRunner, owner_alive
+from cleveragents.plans.runner import PLAN_ID_VARIABLE, SubplanRunner, owner_alive
 from cleveragents.plans.tracker import Listener, SubplanTracker
-from cleveragents.runtime.processes import KILL_GRACE_S
+from cleveragents.runtime.processes import KILL_GRACE_S, end_processes_with_env
 from cleveragents.runtime.tokens import CancellationToken, CancelReason
 from cleveragents.store.engine import Database
 from cleveragents.store.plans import PlanStore
@@ -38,6 +38,29 @@ from cleveragents.store.projects import ProjectStore
 log = logging.getLogger("cleveragents.plans")
 
 CANCEL_POLL_S = 0.5
+FINISH_ATTEMPTS = 3
+FINISH_RETRY_S = 0.5
+
+
+def _stored_action(plan: Plan) -> ActionSpec:
+    """The action snapshot the plan was created with."""
+    try:
+        return ActionSpec.model_validate(plan.action)
+    except ValueError as exc:
+        raise ActionError(
+            f"plan {plan.id}'s stored action is not valid any more: {str(exc).splitlines()[0]}"
+        ) from exc
+
+
+def _stop_reason(token: CancellationToken | None, summary: str) -> str:
+    """Why a run stopped, as the plan's error message says it."""
+    if token is not None and token.reason is CancelReason.SHUTDOWN:
+        return (
+            f"stopped by a worker shutdown; its job is queued again and will resume it ({summary})"
+        )
+    if token is not None and token.reason is CancelReason.TIMEOUT:
+        return f"stopped: its job ran past async.job_timeout ({summary})"
+    return summary
 
 
 @dataclass
@@ -90,8 +113,35 @@ class PlanExecutor:
         failed subplan (the report says what happened). Raises for a plan that cannot execute
         (not found, wrong phase, already executing elsewhere)."""
         owner = make_owner()
+        previous = self.store.get(plan_id)
+        if (
+            previous.phase is PlanPhase.EXECUTING
+            and previous.owner
+            and not owner_alive(previous.owner)
+        ):
+            # A run that was killed leaves its commands running in their own process groups:
+            # end them before their leaves run again.
+            ended = end_processes_with_env(PLAN_ID_VARIABLE, plan_id)
+            if ended:
+                log.warning("ended %d leftover process group(s) of plan %s", ended, plan_id)
         plan = self.store.begin_execution(plan_id, owner, self.clock(), owner_alive)
         log.debug("plan %s executing (owner %s)", plan_id, owner)
+        try:
+            return self._run(plan, owner, token, listeners, on_started)
+        except BaseException as exc:
+            # Whatever escaped, the plan must not stay `executing` under an owner that lives on.
+            self._finish_anyway(plan_id, owner, f"execution failed: {exc!r}")
+            raise
+
+    def _run(
+        self,
+        plan: Plan,
+        owner: str,
+        token: CancellationToken | None,
+        listeners: Sequence[Listener],
+        on_started: Callable[[Plan], None] | None,
+    ) -> PlanRunReport:
+        plan_id = plan.id
         if on_started is not None:
             on_started(plan)
         leaves = self.store.subplans(plan_id, leaves_only=True)
@@ -106,7 +156,7 @@ class PlanExecutor:
         journal = PlanJournal(self.store, plan_id, on_error=halt)
         tracker = SubplanTracker(plan_id, leaves, journal.submit, listeners, self.clock)
         runner = SubplanRunner(
-            ActionSpec.model_validate(plan.action),
+            _stored_action(plan),
             Path(project.root_path),
             plan_id,
             timeout_s=plan.profile.timeout,
@@ -127,7 +177,7 @@ class PlanExecutor:
         except PlanError as exc:
             phase, error, report.failures = PlanPhase.FAILED, exc.message, list(exc.failures)
         except PlanCancelled as exc:
-            phase, error = PlanPhase.CANCELLED, str(exc)
+            phase, error = PlanPhase.CANCELLED, _stop_reason(token, str(exc))
         finally:
             watcher.set()
             runner.close()
@@ -147,6 +197,19 @@ class PlanExecutor:
             peak_running=report.peak_running,
             error=error,
         )
+
+    def _finish_anyway(self, plan_id: str, owner: str, error: str) -> None:
+        """Best effort: move a run that broke down to ``failed`` (if it still owns the plan)."""
+        pause = threading.Event()
+        for attempt in range(FINISH_ATTEMPTS):
+            try:
+                self.store.finish(plan_id, PlanPhase.FAILED, self.clock(), error, owner=owner)
+                return
+            except StoreError:
+                pause.wait(FINISH_RETRY_S * (attempt + 1))  # a busy database: try again
+            except AgentsError:
+                return  # already finished, or someone else's run now
+        log.error("plan %s could not be marked failed: %s", plan_id, error)
 
     def _watch_cancel(self, plan_id: str, stop: CancellationToken) -> threading.Event:
         """Poll the plan's cancel flag until the returned event is set."""

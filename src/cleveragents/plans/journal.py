@@ -81,10 +81,9 @@ class PlanJournal:
                 try:
                     self._store.record(self._plan_id, batch)
                     self.written += len(batch)
-                except AgentsError as exc:
-                    # The run cannot go on unrecorded: the dispatcher sees .error and stops.
+                except Exception as exc:  # any failure: the run cannot go on unrecorded
                     log.error(
                         "could not record subplan progress of plan %s: %s", self._plan_id, exc
                     )
-                    self.error = exc if isinstance(exc, StoreError) else StoreError(str(exc))
+                    self.error = exc if isinstance(exc, AgentsError) else StoreError(repr(exc))
                     self._on_error()

@@ -22,9 +22,10 @@ from cleveragents.domain.redaction import redact
 from cleveragents.plans.actions import ActionSpec
 from cleveragents.plans.builtin_actions import BUILTIN_ACTIONS, ActionContext
 from cleveragents.runtime.processes import KILL_GRACE_S, run_command
-from cleveragents.runtime.tokens import CancellationToken
+from cleveragents.runtime.tokens import CancellationToken, CancelReason
 
 FILES_PLACEHOLDER = "{files}"
+PLAN_ID_VARIABLE = "AGENTS_PLAN_ID"  # in every command's environment; finds a dead run's leftovers
 FILE_PLACEHOLDER = "{file}"
 
 
@@ -96,11 +97,19 @@ class SubplanRunner:
             token=token,
         )
         started = time.monotonic()
+        # A built-in honours timeout_s through its token, as it honours a cancel.
+        timer = threading.Timer(self.timeout_s, token.cancel, (CancelReason.TIMEOUT,))
+        timer.daemon = True
+        timer.start()
         try:
             outcome = builtin.run(leaf.files, context)
         except Exception as exc:  # a built-in's bug fails its subplan, not the plan run
             return LeafResult(exit_code=None, error_message=redact(f"{type(exc).__name__}: {exc}"))
+        finally:
+            timer.cancel()
         duration = time.monotonic() - started
+        if token.reason is CancelReason.TIMEOUT:
+            return self._result(outcome.exit_code, redact(outcome.output), False, True, duration)
         return self._result(
             outcome.exit_code, redact(outcome.output), token.cancelled, False, duration
         )
@@ -112,7 +121,7 @@ class SubplanRunner:
         try:
             env = {
                 **self._base_env,
-                "AGENTS_PLAN_ID": self.plan_id,
+                PLAN_ID_VARIABLE: self.plan_id,
                 "AGENTS_SUBPLAN_ID": leaf.id,
                 "AGENTS_PROJECT_ROOT": str(self.project_root),
                 "AGENTS_WORKSPACE": str(self.project_root),  # in-place: the project itself

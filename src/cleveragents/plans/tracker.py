@@ -6,6 +6,7 @@ durable) and to the listeners (live progress). The dispatcher's threads call it 
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -21,6 +22,8 @@ from cleveragents.domain.plans import (
     check_subplan_transition,
 )
 from cleveragents.store.plans import SubplanUpdate
+
+log = logging.getLogger("cleveragents.plans")
 
 Listener = Callable[[PlanEvent], None]
 Sink = Callable[[SubplanUpdate], None]
@@ -148,4 +151,7 @@ class SubplanTracker:
             data=event_data,
         )
         for listener in self._listeners:
-            listener(event)
+            try:
+                listener(event)
+            except Exception:  # a broken display (a closed pipe) must not stop the run
+                log.debug("a progress listener failed", exc_info=True)

@@ -100,6 +100,8 @@ def _start(
     tail_bytes: int,
 ) -> CommandResult:
     started = time.monotonic()
+    if token.cancelled:  # cancelled before it started: it does not start
+        return CommandResult(-signal.SIGTERM, 0.0, "", timed_out=False, cancelled=True)
     proc = subprocess.Popen(
         argv,
         cwd=cwd,
@@ -122,13 +124,18 @@ def _supervise(
     started: float,
 ) -> CommandResult:
     escalation: list[threading.Timer] = []
+    lock = threading.Lock()
+    finished = False
 
     def terminate() -> None:
-        _signal_group(proc.pid, signal.SIGTERM)
-        timer = threading.Timer(kill_grace_s, _signal_group, (proc.pid, signal.SIGKILL))
-        timer.daemon = True
-        escalation.append(timer)
-        timer.start()
+        with lock:
+            if finished:  # reaped already: its pid (and group id) may belong to someone else now
+                return
+            _signal_group(proc.pid, signal.SIGTERM)
+            timer = threading.Timer(kill_grace_s, _signal_group, (proc.pid, signal.SIGKILL))
+            timer.daemon = True
+            escalation.append(timer)
+            timer.start()
 
     token.on_cancel(terminate)
     timed_out = False
@@ -138,8 +145,10 @@ def _supervise(
         timed_out = True
         terminate()
         proc.wait()
-    for timer in escalation:
-        timer.cancel()
+    with lock:
+        finished = True
+        for timer in escalation:
+            timer.cancel()
     if timed_out or token.cancelled:
         _signal_group(proc.pid, signal.SIGKILL)  # we are stopping it: end the whole group
     elif _group_alive(proc.pid):
@@ -156,3 +165,33 @@ def _supervise(
         timed_out=timed_out,
         cancelled=token.cancelled and not timed_out,
     )
+
+
+def end_processes_with_env(name: str, value: str, proc_root: str = "/proc") -> int:
+    """SIGKILL the process groups of this user's processes whose environment has ``name=value``.
+
+    This is how the leftovers of a run that was killed (its commands live on in their own
+    process groups) are found: by the ``AGENTS_PLAN_ID`` every command is given, never by a
+    stored pid that may have been reused. Linux only (``/proc``); elsewhere nothing is found.
+    Returns how many groups were signalled.
+    """
+    needle = f"{name}={value}".encode()
+    groups: set[int] = set()
+    try:
+        entries = os.listdir(proc_root)
+    except OSError:
+        return 0
+    for entry in entries:
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"{proc_root}/{entry}/environ", "rb") as environ:
+                if needle not in environ.read().split(b"\0"):
+                    continue
+            groups.add(os.getpgid(int(entry)))
+        except OSError:
+            continue  # gone, or not ours to read
+    groups.discard(os.getpgid(0))  # never our own group
+    for pgid in groups:
+        _signal_group(pgid, signal.SIGKILL)
+    return len(groups)

@@ -236,21 +236,26 @@ class PlanStore:
                     f"see `agents plan watch {plan_id}`"
                 )
             check_plan_transition(plan.phase, PlanPhase.EXECUTING, plan_id)
-            reset = conn.execute(
-                update(subplans)
-                .where(
-                    _s.plan_id == plan_id,
-                    _s.is_leaf.is_(True),
-                    _s.state.in_(("running", "failed", "cancelled")),
+            unfinished = _s.plan_id == plan_id, _s.is_leaf.is_(True)
+            to_reset = conn.execute(
+                select(_s.id, _s.label).where(
+                    *unfinished, _s.state.in_(("running", "failed", "cancelled"))
                 )
-                .values(
-                    state="pending",
-                    exit_code=None,
-                    error_message=None,
-                    started_at=None,
-                    finished_at=None,
+            ).all()
+            reset = len(to_reset)
+            if to_reset:
+                conn.execute(
+                    update(subplans)
+                    .where(_s.id.in_([row.id for row in to_reset]))
+                    .values(
+                        state="pending",
+                        exit_code=None,
+                        error_message=None,
+                        started_at=None,
+                        finished_at=None,
+                    )
                 )
-            ).rowcount
+                self._leaf_events(conn, plan_id, to_reset, SubplanState.PENDING, now, "resumed")
             conn.execute(
                 update(plans)
                 .where(_p.id == plan_id)
@@ -290,42 +295,99 @@ class PlanStore:
             plan = self._get(conn, plan_id)
             if owner is not None and plan.owner != owner:
                 raise ConflictError(f"plan {plan_id} is now owned by {plan.owner}")
-            check_plan_transition(plan.phase, phase, plan_id)
-            conn.execute(
-                update(plans)
-                .where(_p.id == plan_id)
-                .values(
-                    phase=phase.value,
-                    owner=None,
-                    finished_at=now,
-                    error_message=error_message,
-                    cancel_requested=False,
-                )
-            )
-            counts = {
-                str(state): int(count)
-                for state, count in conn.execute(
-                    select(_s.state, func.count())
-                    .where(_s.plan_id == plan_id, _s.is_leaf.is_(True))
-                    .group_by(_s.state)
-                )
-            }
-            conn.execute(
-                insert(plan_events).values(
-                    **_plan_event(plan_id, phase, now, counts=counts, error_message=error_message)
-                )
-            )
-            return self._get(conn, plan_id)
+            return self._finish(conn, plan_id, phase, now, error_message)
 
-    def abandon(self, plan_id: str, now: datetime, reason: str) -> Plan:
-        """Cancel a plan whose executing run is gone: its running leaves become cancelled."""
-        with self.db.write() as conn:
-            conn.execute(
-                update(subplans)
-                .where(_s.plan_id == plan_id, _s.state.in_(("running", "pending")), _s.is_leaf)
-                .values(state="cancelled", finished_at=now, error_message=reason)
+    def _finish(
+        self,
+        conn: Connection,
+        plan_id: str,
+        phase: PlanPhase,
+        now: datetime,
+        error_message: str | None,
+    ) -> Plan:
+        """Move the plan to ``phase`` and record it, inside the caller's transaction."""
+        plan = self._get(conn, plan_id)
+        check_plan_transition(plan.phase, phase, plan_id)
+        conn.execute(
+            update(plans)
+            .where(_p.id == plan_id)
+            .values(
+                phase=phase.value,
+                owner=None,
+                finished_at=now,
+                error_message=error_message,
+                cancel_requested=False,
             )
-        return self.finish(plan_id, PlanPhase.CANCELLED, now, error_message=reason)
+        )
+        counts = {
+            str(state): int(count)
+            for state, count in conn.execute(
+                select(_s.state, func.count())
+                .where(_s.plan_id == plan_id, _s.is_leaf.is_(True))
+                .group_by(_s.state)
+            )
+        }
+        conn.execute(
+            insert(plan_events).values(
+                **_plan_event(plan_id, phase, now, counts=counts, error_message=error_message)
+            )
+        )
+        return self._get(conn, plan_id)
+
+    def abandon(self, plan_id: str, owner: str, now: datetime, reason: str) -> Plan:
+        """Cancel a plan whose executing run (``owner``) is gone, in one transaction: its running
+        and pending leaves become cancelled. :class:`ConflictError` if the plan moved on
+        meanwhile (another run resumed it, or it finished)."""
+        with self.db.write() as conn:
+            plan = self._get(conn, plan_id)
+            if plan.phase is not PlanPhase.EXECUTING or plan.owner != owner:
+                raise ConflictError(f"plan {plan_id} changed meanwhile (now {plan.phase.value})")
+            stopped = conn.execute(
+                select(_s.id, _s.label).where(
+                    _s.plan_id == plan_id,
+                    _s.is_leaf.is_(True),
+                    _s.state.in_(("running", "pending")),
+                )
+            ).all()
+            if stopped:
+                conn.execute(
+                    update(subplans)
+                    .where(_s.id.in_([row.id for row in stopped]))
+                    .values(state="cancelled", finished_at=now, error_message=reason)
+                )
+                self._leaf_events(conn, plan_id, stopped, SubplanState.CANCELLED, now, reason)
+            return self._finish(conn, plan_id, PlanPhase.CANCELLED, now, reason)
+
+    @staticmethod
+    def _leaf_events(
+        conn: Connection,
+        plan_id: str,
+        rows: Sequence[Any],
+        state: SubplanState,
+        now: datetime,
+        why: str,
+    ) -> None:
+        conn.execute(
+            insert(plan_events),
+            [
+                {
+                    "plan_id": plan_id,
+                    "subplan_id": row.id,
+                    "at": now,
+                    "kind": EventKind.SUBPLAN.value,
+                    "state": state.value,
+                    "data_json": {"label": row.label, "reason": why},
+                }
+                for row in rows
+            ],
+        )
+
+    def last_event_id(self, plan_id: str) -> int:
+        """The id of the plan's newest event (0 if none)."""
+        with self.db.read() as conn:
+            return int(
+                conn.execute(select(func.max(_e.id)).where(_e.plan_id == plan_id)).scalar() or 0
+            )
 
     def request_cancel(self, plan_id: str) -> None:
         """Ask the run executing the plan to stop (it polls this flag)."""

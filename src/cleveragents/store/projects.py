@@ -78,6 +78,18 @@ class ProjectStore:
                     select(func.count()).select_from(plans).where(plans.c.project_id == project.id)
                 ).scalar_one()
             )
+            executing = int(
+                conn.execute(
+                    select(func.count())
+                    .select_from(plans)
+                    .where(plans.c.project_id == project.id, plans.c.phase == "executing")
+                ).scalar_one()
+            )
+            if executing:
+                raise ConflictError(
+                    f"project {project.name!r} has {executing} plan(s) executing; "
+                    "cancel them first (`agents plan cancel PLAN`)"
+                )
             if count and not force:
                 raise ConflictError(
                     f"project {project.name!r} has {count} plan(s); "

@@ -27,6 +27,8 @@ def run_plan_execute(payload: PlanPayload, ctx: JobContext) -> dict[str, Any]:
     (a worker shutdown puts the job back in the queue, and the next run resumes the plan).
     """
     assert ctx.db is not None, "the worker passes its database"
+    if ctx.job.cancel_requested:  # cancelled while its last worker died: do not resume it
+        raise JobCancelled("cancelled before it ran")
     report = PlanExecutor(ctx.db, clock=ctx.clock).execute(payload.plan_id, token=ctx.token)
     result = {
         "plan_id": payload.plan_id,
