@@ -266,3 +266,48 @@ Feature: Plans: decompose a project, run its leaf subplans in parallel, resume w
     When I run `plan run --project repo --action [tmp]/nap.toml --timeout 1 --max-parallel 6 --failure-mode continue_on_error`
     Then the exit code is 1
     And every leaf failed with "timed out after 1 s"
+
+  Scenario: a token budget splits by the files' sizes
+    Given an action file "budget.toml" with a token budget of 20 tokens per subplan
+    When I run `plan create --project repo --action [tmp]/budget.toml --json`
+    Then the exit code is 0
+    And every leaf of the plan holds at most 3 files
+
+  Scenario: a leaf function that raises fails its leaf, not the run
+    Given a plan of project "repo" with 6 leaves at a gate, 2 at a time
+    And the leaf function raises for "leaf3"
+    When the gate opens
+    And the dispatcher runs them to the end
+    Then the dispatch failed with "internal error"
+
+  Scenario: when the dispatcher's own bookkeeping breaks, it stops the running leaves first
+    Given a plan of project "repo" with 6 leaves at a gate, 3 at a time
+    And the tracker breaks on the first completion
+    When the dispatcher runs them
+    Then 3 leaves are inside the action at once and 3 are pending
+    When the gate opens
+    Then the dispatcher raised and no leaf is left inside the action
+
+  Scenario: a worker shutdown stops the plan and its job is queued again; the next worker resumes it
+    Given an action file "await.toml" whose command waits for the file "go"
+    And a worker for plans runs in the background
+    And I ran `plan create --project repo --action [tmp]/await.toml --max-parallel 2`
+    And I ran `plan execute [plan] --async` and call the job "job"
+    When its leaves are running
+    And the worker for plans shuts down
+    Then the plan's phase is "cancelled"
+    And the plan's error says "worker shutdown"
+    When I run `jobs show [job] --json`
+    Then the JSON document has "status" equal to "queued"
+    When the file "go" appears
+    And a worker runs the queued jobs
+    Then the plan's phase is "executed"
+
+  Scenario: a plan job whose cancel was requested before it ran does not run the plan
+    Given I ran `plan create --project repo --action builtin:noop`
+    And I ran `plan execute [plan] --async` and call the job "job"
+    And the job "job" has a cancel request
+    When a worker runs the queued jobs
+    Then the plan's phase is "created"
+    When I run `jobs show [job] --json`
+    Then the JSON document has "status" equal to "cancelled"

@@ -338,9 +338,9 @@ def step_background_end(context: Any, phase: str) -> None:
 def step_worker_runs(context: Any) -> None:
     context.registry = default_registry()
     context.clock = utcnow
-    context.gates = {}
-    context.workers = {}
-    worker = make_worker(context, "plans")
+    context.gates = getattr(context, "gates", {})
+    context.workers = getattr(context, "workers", {})
+    worker = make_worker(context, "burst")
     worker.run(burst=True)
 
 
@@ -353,6 +353,9 @@ def step_plans_worker(context: Any) -> None:
     worker = make_worker(context, "plans", poll_interval=0.05)
     thread = threading.Thread(target=worker.run, name="plans-worker", daemon=True)
     thread.start()
+    context.plans_worker_thread = thread
+    # Stop it through its own loop (which shuts it down) before anything else is cleaned up.
+    context.cleanups.append(lambda: (worker.stop(), thread.join(DEADLINE_S)))
     wait_until(lambda: worker._started, "the worker to start")
 
 
@@ -426,3 +429,99 @@ def step_action_nap(context: Any, name: str, seconds: int) -> None:
         f'[action]\nname = "nap"\nbuiltin = "sleep"\n[action.params]\nseconds = {seconds}\n',
         encoding="utf-8",
     )
+
+
+@given('an action file "{name}" with a token budget of {tokens:d} tokens per subplan')
+def step_action_budget(context: Any, name: str, tokens: int) -> None:
+    (context.tmp / name).write_text(
+        '[action]\nname = "budget"\nbuiltin = "noop"\n[action.decompose]\n'
+        f"max_tokens_per_subplan = {tokens}\nmin_files_per_subplan = 1\n",
+        encoding="utf-8",
+    )
+
+
+@then("every leaf of the plan holds at most {count:d} files")
+def step_leaf_size(context: Any, count: int) -> None:
+    sizes = [leaf.file_count for leaf in leaves(context)]
+    assert sizes and max(sizes) <= count and sum(sizes) == 60, sizes
+
+
+@given('the leaf function raises for "{label}"')
+def step_leaf_raises(context: Any, label: str) -> None:
+    held = context.dispatcher.run_leaf
+
+    def run_leaf(leaf: Any, token: CancellationToken) -> LeafResult:
+        if leaf.label == label:
+            raise RuntimeError("the action's own bug")
+        result: LeafResult = held(leaf, token)
+        return result
+
+    context.dispatcher.run_leaf = run_leaf
+
+
+@when("the dispatcher runs them to the end")
+def step_dispatch_sync(context: Any) -> None:
+    try:
+        context.dispatcher.run(context.leaves)
+    except AgentsError as exc:
+        context.dispatch_error = exc
+    else:
+        context.dispatch_error = None
+
+
+@then('the dispatch failed with "{text}"')
+def step_dispatch_failed(context: Any, text: str) -> None:
+    assert context.dispatch_error is not None and text in context.dispatch_error.message
+
+
+@given("the tracker breaks on the first completion")
+def step_tracker_breaks(context: Any) -> None:
+    def broken(*_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError("bookkeeping broke")
+
+    context.tracker.finish = broken
+
+
+@then("the dispatcher raised and no leaf is left inside the action")
+def step_dispatch_raised(context: Any) -> None:
+    context.dispatch_thread.join(DEADLINE_S)
+    assert not context.dispatch_thread.is_alive()
+    assert "report" not in context.dispatch_result
+    assert context.dispatcher.gauge.current == 0
+
+
+@given('an action file "{name}" whose command waits for the file "{flag}"')
+def step_action_await(context: Any, name: str, flag: str) -> None:
+    script = f'while [ ! -e "{context.tmp}/{flag}" ]; do sleep 0.05; done'
+    write_action(context, name, ["sh", "-c", script])
+
+
+@when("the worker for plans shuts down")
+def step_plans_worker_stops(context: Any) -> None:
+    worker = context.workers["plans"]
+    worker.stop()
+    context.plans_worker_thread.join(DEADLINE_S)
+    assert not context.plans_worker_thread.is_alive()
+
+
+@then('the plan\'s error says "{text}"')
+def step_plan_error(context: Any, text: str) -> None:
+    error = plan_store(context).get(the_plan_id(context)).error_message or ""
+    assert text in error, error
+
+
+@when('the file "{name}" appears')
+def step_file_appears(context: Any, name: str) -> None:
+    (context.tmp / name).write_text("", encoding="utf-8")
+
+
+@given('the job "{label}" has a cancel request')
+def step_job_cancel_flag(context: Any, label: str) -> None:
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(context.db_url.removeprefix("sqlite:///"))) as raw:
+        raw.execute(
+            "UPDATE async_jobs SET cancel_requested = 1 WHERE id = ?", (context.ids[label],)
+        )
+        raw.commit()

@@ -180,15 +180,6 @@ class PlanStore:
         with self.db.read() as conn:
             return [_to_plan(row) for row in conn.execute(query)]
 
-    def count_for_project(self, project_id: str) -> int:
-        """How many plans a project has."""
-        with self.db.read() as conn:
-            return int(
-                conn.execute(
-                    select(func.count()).select_from(plans).where(_p.project_id == project_id)
-                ).scalar_one()
-            )
-
     def subplans(self, plan_id: str, leaves_only: bool = False) -> list[Subplan]:
         """The plan's subplans in tree order (parents before children)."""
         query = select(subplans).where(_s.plan_id == plan_id).order_by(_s.position)
@@ -403,11 +394,6 @@ class PlanStore:
         """Remember the background job that executes the plan."""
         with self.db.write() as conn:
             conn.execute(update(plans).where(_p.id == plan_id).values(job_id=job_id))
-
-    def delete_for_project(self, project_id: str) -> int:
-        """Delete a project's plans (their subplans and events go with them)."""
-        with self.db.write() as conn:
-            return conn.execute(delete(plans).where(_p.project_id == project_id)).rowcount
 
     # -- transitions ----------------------------------------------------------------------
     def record(self, plan_id: str, updates: Sequence[SubplanUpdate]) -> None:
