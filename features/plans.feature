@@ -218,7 +218,8 @@ Feature: Plans: decompose a project, run its leaf subplans in parallel, resume w
     And its leaves are running
     And I run `plan execute [plan]`
     Then the exit code is 3
-    And stderr is one line containing "is already executing"
+    And stderr is one line containing "is locked by"
+    And stderr contains "until"
     When I run `plan execute [plan] --async`
     Then the exit code is 3
     When I run `plan cancel [plan]`

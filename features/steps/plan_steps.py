@@ -22,7 +22,7 @@ from cleveragents.plans.executor import PlanExecutor, PlanRunReport
 from cleveragents.plans.journal import PlanJournal
 from cleveragents.plans.runner import LeafResult
 from cleveragents.plans.tracker import SubplanTracker
-from cleveragents.runtime.tokens import CancellationToken
+from cleveragents.runtime.tokens import CancellationToken, CancelReason
 from cleveragents.store.plans import PlanStore, SubplanUpdate
 from cleveragents.store.projects import ProjectStore
 from cleveragents.worker.builtin_kinds import default_registry
@@ -311,11 +311,19 @@ def step_background(context: Any) -> None:
     context.background: dict[str, PlanRunReport] = {}
     plan_id = the_plan_id(context)
 
+    token = CancellationToken()
+
     def go() -> None:
-        context.background["report"] = executor.execute(plan_id)
+        context.background["report"] = executor.execute(plan_id, token=token)
 
     context.background_thread = threading.Thread(target=go, daemon=True)
     context.background_thread.start()
+
+    def stop() -> None:  # whatever happened in the scenario, the run ends with it
+        token.cancel(CancelReason.CANCELLED)
+        context.background_thread.join(DEADLINE_S)
+
+    context.cleanups.append(stop)
 
 
 @when("its leaves are running")

@@ -109,3 +109,15 @@ class ActionError(InvalidInputError):
 
 class ActionNotFoundError(NotFoundError):
     """No action by that name."""
+
+
+class LockError(ConflictError):
+    """A lock could not be taken or kept."""
+
+
+class LockConflictError(LockError):
+    """Another owner holds the lock."""
+
+
+class LockExpiredError(LockError):
+    """The lock was lost: it expired and may have been taken by someone else."""

@@ -113,6 +113,19 @@ class PlansSettings(BaseModel):
     retries: int = Field(0, ge=0, le=10, description="Extra attempts for a failed subplan.")
 
 
+class LocksSettings(BaseModel):
+    """How long plan and project locks last without renewal (``[locks]``)."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    plan_ttl: float = Field(
+        300.0, ge=1, le=DAY_S, description="Seconds a plan lock lasts unless renewed."
+    )
+    project_ttl: float = Field(
+        600.0, ge=1, le=DAY_S, description="Seconds a project lock lasts unless renewed."
+    )
+
+
 class Settings(BaseSettings):
     """All settings of `agents`, validated. Build it with :func:`load_settings`."""
 
@@ -124,6 +137,7 @@ class Settings(BaseSettings):
     async_: AsyncSettings = Field(default_factory=AsyncSettings, alias="async")
     sqlite: SQLiteSettings = Field(default_factory=SQLiteSettings)
     plans: PlansSettings = Field(default_factory=PlansSettings)
+    locks: LocksSettings = Field(default_factory=LocksSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -142,6 +156,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "async": AsyncSettings,
     "sqlite": SQLiteSettings,
     "plans": PlansSettings,
+    "locks": LocksSettings,
 }
 TOP_LEVEL = ("database_url",)
 

@@ -17,6 +17,7 @@ from cleveragents.cli import actions as actions_cmd
 from cleveragents.cli import config as config_cmd
 from cleveragents.cli import db as db_cmd
 from cleveragents.cli import jobs as jobs_cmd
+from cleveragents.cli import locks as locks_cmd
 from cleveragents.cli import plans as plans_cmd
 from cleveragents.cli import projects as projects_cmd
 from cleveragents.cli import workers as workers_cmd
@@ -75,6 +76,7 @@ app = typer.Typer(
 app.add_typer(projects_cmd.app, name="project")
 app.add_typer(actions_cmd.app, name="action")
 app.add_typer(plans_cmd.app, name="plan")
+app.add_typer(locks_cmd.app, name="locks")
 app.add_typer(jobs_cmd.app, name="jobs")
 app.add_typer(workers_cmd.app, name="worker")
 app.add_typer(config_cmd.app, name="config")

@@ -31,11 +31,13 @@ from cleveragents.errors import ConflictError
 from cleveragents.plans.actions import resolve_action
 from cleveragents.plans.creation import create_plan
 from cleveragents.plans.executor import PlanExecutor, PlanRunReport
-from cleveragents.plans.runner import PLAN_ID_VARIABLE, owner_alive
+from cleveragents.plans.locking import run_is_live
+from cleveragents.plans.runner import PLAN_ID_VARIABLE
 from cleveragents.runtime.processes import end_processes_with_env
 from cleveragents.runtime.tokens import CancellationToken, CancelReason
 from cleveragents.store.changes_feed import ChangeDetector
 from cleveragents.store.jobs import JobStore
+from cleveragents.store.locks import LockService
 from cleveragents.store.plans import EVENT_PAGE, PlanStore
 from cleveragents.store.projects import ProjectStore
 from cleveragents.worker.queue import JobQueue
@@ -202,7 +204,7 @@ def _execute(
         _enqueue(app_state, plan, wait, json_out)
         return
     view = PlanProgressView(plan, plans.subplans(plan_id, leaves_only=True), choose_mode(json_out))
-    executor = PlanExecutor(db)
+    executor = PlanExecutor(db, plan_lock_ttl_s=app_state.settings().settings.locks.plan_ttl)
     with view, _interrupt_to_token() as token:
         report = executor.execute(
             plan_id,
@@ -271,9 +273,9 @@ def _refuse_if_queued(db: Any, plan: Plan) -> None:
 def _enqueue(app_state: AppState, plan: Plan, wait: bool, json_out: bool) -> None:
     if plan.phase not in EXECUTABLE_PHASES:
         raise ConflictError(f"plan {plan.id} is {plan.phase.value}; it cannot be executed")
-    if plan.phase is PlanPhase.EXECUTING and plan.owner and owner_alive(plan.owner):
-        raise ConflictError(f"plan {plan.id} is already executing (owner {plan.owner})")
     db = app_state.db()
+    if run_is_live(LockService(db), plan, utcnow()):
+        raise ConflictError(f"plan {plan.id} is already executing (owner {plan.owner})")
     jobs = JobStore(db)
     queue = JobQueue(db)
     new_job = queue.build("plan.execute", {"plan_id": plan.id}, max_attempts=3).model_copy(
@@ -309,12 +311,13 @@ def cancel(ctx: typer.Context, plan_id: PlanRef) -> None:
     plans = PlanStore(db)
     plan = plans.get(plan_id)
     jobs = JobStore(db)
+    locks = LockService(db)
     job = jobs.get(plan.job_id) if plan.job_id else None
     active_job = job is not None and not job.status.is_terminal
     if active_job:
         assert job is not None
         jobs.cancel(job.id, utcnow())  # first, so recovery cannot hand it to a worker again
-    if plan.phase is PlanPhase.EXECUTING and plan.owner and not owner_alive(plan.owner):
+    if plan.phase is PlanPhase.EXECUTING and plan.owner and not run_is_live(locks, plan, utcnow()):
         end_processes_with_env(PLAN_ID_VARIABLE, plan_id)  # what the dead run left running
         plans.abandon(plan_id, plan.owner, utcnow(), f"cancelled; its run ({plan.owner}) is gone")
         line(f"plan {plan_id} cancelled (its run had stopped)")
@@ -511,7 +514,7 @@ def _active(db: Any, plan: Plan) -> bool:
     if plan.job_id and not JobStore(db).get(plan.job_id).status.is_terminal:
         return True
     if plan.phase is PlanPhase.EXECUTING:
-        if plan.owner and not owner_alive(plan.owner):
+        if not run_is_live(LockService(db), plan, utcnow()):
             line(
                 f"plan {plan.id}: its run ({plan.owner}) is gone; "
                 f"resume it with `agents plan execute {plan.id}`"

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from cleveragents.domain.jobs import AsyncJob, WorkerInfo
+from cleveragents.domain.locks import Lock
 from cleveragents.domain.plans import Plan, Subplan
 from cleveragents.domain.projects import Project
 
@@ -188,3 +189,21 @@ def subplan_tree(plan: Plan, nodes: Sequence[Subplan]) -> None:
 
     grow(tree, root)
     out.print(tree)
+
+
+def locks_table(locks: Sequence[Lock], now: datetime) -> None:
+    """Locks, one per row."""
+    _table(
+        "locks",
+        ["resource", "owner", "acquired", "expires", "stale"],
+        (
+            (
+                f"{lock.resource_type.value} {lock.resource_id}",
+                lock.holder,
+                _when(lock.acquired_at),
+                _when(lock.expires_at),
+                "yes" if lock.is_stale(now) else "no",
+            )
+            for lock in locks
+        ),
+    )

@@ -12,6 +12,7 @@ from cleveragents.cli.render import print_json, worker_liveness, workers_table
 from cleveragents.cli.state import JsonOption, state
 from cleveragents.domain.clock import utcnow
 from cleveragents.store.workers import WorkerStore
+from cleveragents.worker.builtin_kinds import default_registry
 from cleveragents.worker.signals import install_signal_handlers
 from cleveragents.worker.worker import AsyncWorker
 
@@ -47,7 +48,8 @@ def run(
     loaded = app_state.settings(
         **{"async.max_workers": max_workers, "async.poll_interval": poll_interval}
     )
-    worker = AsyncWorker(app_state.db(), loaded.settings.async_)
+    registry = default_registry(plan_lock_ttl_s=loaded.settings.locks.plan_ttl)
+    worker = AsyncWorker(app_state.db(), loaded.settings.async_, registry=registry)
     restore = install_signal_handlers(worker)
     try:
         worker.run(burst=burst)

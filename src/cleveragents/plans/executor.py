@@ -17,6 +17,7 @@ from pathlib import Path
 
 from cleveragents.domain.clock import utcnow
 from cleveragents.domain.ids import new_id
+from cleveragents.domain.locks import ResourceType
 from cleveragents.domain.plans import Plan, PlanPhase, SubplanCounts, SubplanState
 from cleveragents.errors import ActionError, AgentsError, PlanError, StoreError
 from cleveragents.plans.actions import ActionSpec
@@ -27,17 +28,20 @@ from cleveragents.plans.dispatcher import (
     PlanCancelled,
 )
 from cleveragents.plans.journal import PlanJournal
-from cleveragents.plans.runner import PLAN_ID_VARIABLE, SubplanRunner, owner_alive
+from cleveragents.plans.locking import LockRenewer, acquire_plan_lock
+from cleveragents.plans.runner import PLAN_ID_VARIABLE, SubplanRunner
 from cleveragents.plans.tracker import Listener, SubplanTracker
 from cleveragents.runtime.processes import KILL_GRACE_S, end_processes_with_env
 from cleveragents.runtime.tokens import CancellationToken, CancelReason
 from cleveragents.store.engine import Database
+from cleveragents.store.locks import LockService
 from cleveragents.store.plans import PlanStore
 from cleveragents.store.projects import ProjectStore
 
 log = logging.getLogger("cleveragents.plans")
 
 CANCEL_POLL_S = 0.5
+PLAN_LOCK_TTL_S = 300.0  # locks.plan_ttl's default
 FINISH_ATTEMPTS = 3
 FINISH_RETRY_S = 0.5
 
@@ -94,8 +98,10 @@ class PlanExecutor:
         clock: Callable[[], datetime] = utcnow,
         kill_grace_s: float = KILL_GRACE_S,
         cancel_poll_s: float = CANCEL_POLL_S,
+        plan_lock_ttl_s: float = PLAN_LOCK_TTL_S,
     ) -> None:
         self.db = db
+        self.plan_lock_ttl_s = plan_lock_ttl_s
         self.store = PlanStore(db)
         self.clock = clock
         self.kill_grace_s = kill_grace_s
@@ -113,25 +119,27 @@ class PlanExecutor:
         failed subplan (the report says what happened). Raises for a plan that cannot execute
         (not found, wrong phase, already executing elsewhere)."""
         owner = make_owner()
-        previous = self.store.get(plan_id)
-        if (
-            previous.phase is PlanPhase.EXECUTING
-            and previous.owner
-            and not owner_alive(previous.owner)
-        ):
-            # A run that was killed leaves its commands running in their own process groups:
-            # end them before their leaves run again.
-            ended = end_processes_with_env(PLAN_ID_VARIABLE, plan_id)
-            if ended:
-                log.warning("ended %d leftover process group(s) of plan %s", ended, plan_id)
-        plan = self.store.begin_execution(plan_id, owner, self.clock(), owner_alive)
-        log.debug("plan %s executing (owner %s)", plan_id, owner)
+        previous = self.store.get(plan_id)  # not found: nothing is locked or changed
+        locks = LockService(self.db)
+        acquire_plan_lock(locks, plan_id, owner, self.plan_lock_ttl_s, self.clock())
         try:
-            return self._run(plan, owner, token, listeners, on_started)
-        except BaseException as exc:
-            # Whatever escaped, the plan must not stay `executing` under an owner that lives on.
-            self._finish_anyway(plan_id, owner, f"execution failed: {exc!r}")
-            raise
+            if previous.phase is PlanPhase.EXECUTING and previous.owner:
+                # We hold the lock, so that run is dead or lost its lock. A killed run leaves
+                # its commands running in their own process groups: end them before their
+                # leaves run again.
+                ended = end_processes_with_env(PLAN_ID_VARIABLE, plan_id)
+                if ended:
+                    log.warning("ended %d leftover process group(s) of plan %s", ended, plan_id)
+            plan = self.store.begin_execution(plan_id, owner, self.clock(), lambda _owner: False)
+            log.debug("plan %s executing (owner %s)", plan_id, owner)
+            try:
+                return self._run(plan, owner, token, listeners, on_started, locks)
+            except BaseException as exc:
+                # Whatever escaped, the plan must not stay `executing` under a live owner.
+                self._finish_anyway(plan_id, owner, f"execution failed: {exc!r}")
+                raise
+        finally:
+            locks.release(ResourceType.PLAN, plan_id, owner)
 
     def _run(
         self,
@@ -140,6 +148,7 @@ class PlanExecutor:
         token: CancellationToken | None,
         listeners: Sequence[Listener],
         on_started: Callable[[Plan], None] | None,
+        locks: LockService,
     ) -> PlanRunReport:
         plan_id = plan.id
         if on_started is not None:
@@ -171,9 +180,20 @@ class PlanExecutor:
             stop_token=stop,
         )
         watcher = self._watch_cancel(plan_id, stop)
+        renewer = LockRenewer(
+            locks,
+            ResourceType.PLAN,
+            plan_id,
+            owner,
+            self.plan_lock_ttl_s,
+            self.clock,
+            on_lost=lambda _why: halt(),
+        )
         phase, error, report = PlanPhase.EXECUTED, None, DispatchReport()
         try:
-            report = dispatcher.run([leaf for leaf in leaves if leaf.state is SubplanState.PENDING])
+            with renewer:
+                pending = [leaf for leaf in leaves if leaf.state is SubplanState.PENDING]
+                report = dispatcher.run(pending)
         except PlanError as exc:
             phase, error, report.failures = PlanPhase.FAILED, exc.message, list(exc.failures)
         except PlanCancelled as exc:
@@ -187,6 +207,9 @@ class PlanExecutor:
                 phase, error = PlanPhase.FAILED, f"progress could not be recorded: {exc.message}"
         if journal.error is not None and phase is PlanPhase.CANCELLED:
             phase = PlanPhase.FAILED
+        if renewer.lost is not None:
+            phase = PlanPhase.FAILED
+            error = f"{renewer.lost}; its subplans were stopped rather than run unprotected"
         report.peak_running = dispatcher.gauge.peak
         final = self.store.finish(plan_id, phase, self.clock(), error, owner=owner)
         log.debug("plan %s %s", plan_id, phase.value)

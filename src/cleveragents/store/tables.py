@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.types import TypeDecorator
@@ -209,3 +210,20 @@ plan_events = Table(
     Column("data_json", JSON(none_as_null=True), nullable=False),
 )
 Index("ix_plan_events_plan_id_id", plan_events.c.plan_id, plan_events.c.id)
+
+LOCK_RESOURCE_TYPES = ("plan", "project")
+
+locks = Table(
+    "locks",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("owner_id", String(255), nullable=False),
+    Column("resource_type", String(16), nullable=False),
+    Column("resource_id", String(255), nullable=False),
+    Column("acquired_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    CheckConstraint(_in("resource_type", LOCK_RESOURCE_TYPES), name="resource_type"),
+    UniqueConstraint("resource_type", "resource_id", name="uq_locks_resource_type_resource_id"),
+)
+Index("ix_locks_owner_id", locks.c.owner_id)
+Index("ix_locks_expires_at", locks.c.expires_at)

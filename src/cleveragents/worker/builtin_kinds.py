@@ -96,11 +96,12 @@ BUILTIN_KINDS = (
 )
 
 
-def default_registry() -> KindRegistry:
-    """A registry holding the built-in kinds."""
-    from cleveragents.worker.plan_kinds import PLAN_KINDS  # plans import more; only when used
+def default_registry(plan_lock_ttl_s: float | None = None) -> KindRegistry:
+    """A registry holding the built-in kinds (plan kinds with that lock TTL, or the default)."""
+    from cleveragents.worker.plan_kinds import plan_kinds  # plans import more; only when used
 
     registry = KindRegistry()
-    for kind in (*BUILTIN_KINDS, *PLAN_KINDS):
+    plan = plan_kinds() if plan_lock_ttl_s is None else plan_kinds(plan_lock_ttl_s)
+    for kind in (*BUILTIN_KINDS, *plan):
         registry.register(kind)
     return registry

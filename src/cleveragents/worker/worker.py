@@ -37,6 +37,7 @@ from cleveragents.settings import AsyncSettings
 from cleveragents.store.changes_feed import ChangeDetector
 from cleveragents.store.engine import Database
 from cleveragents.store.jobs import JobStore
+from cleveragents.store.locks import LockService
 from cleveragents.store.workers import WorkerStore
 from cleveragents.worker.builtin_kinds import default_registry
 from cleveragents.worker.kinds import JobContext, JobFailed, KindRegistry
@@ -119,6 +120,9 @@ class AsyncWorker:
         self.workers.register(self.id, self.hostname, self.pid, self.max_workers, now)
         self._started = True
         log.info("worker %s started with %d threads", self.id, self.max_workers)
+        purged = LockService(self.db).cleanup_expired(now)
+        if purged:
+            log.info("purged %d expired lock(s)", purged)
         self.housekeeping(now, force=True)
         if heartbeat:
             self._heartbeat_thread = threading.Thread(

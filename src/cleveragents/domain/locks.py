@@ -1,0 +1,66 @@
+"""Plan and project locks: what is locked, by whom, until when."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class ResourceType(StrEnum):
+    """What a lock protects."""
+
+    PLAN = "plan"  # one execution of a plan at a time
+    PROJECT = "project"  # one writer to a project's files at a time
+
+
+class Lock(BaseModel):
+    """A row of ``locks``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    owner_id: str
+    resource_type: ResourceType
+    resource_id: str
+    acquired_at: datetime
+    expires_at: datetime
+
+    def is_stale(self, now: datetime) -> bool:
+        """Expired but not purged yet: anyone may take it over."""
+        return self.expires_at <= now
+
+    @property
+    def holder(self) -> str:
+        """The owner as a person reads it: its id, and its host and pid where the id says."""
+        return describe_owner(self.owner_id)
+
+    def to_json(self, now: datetime) -> dict[str, Any]:
+        """The ``locks list --json`` shape."""
+        host, pid = owner_host_pid(self.owner_id)
+        return {
+            "resource_type": self.resource_type.value,
+            "resource_id": self.resource_id,
+            "owner_id": self.owner_id,
+            "host": host,
+            "pid": pid,
+            "acquired_at": self.acquired_at.isoformat(),
+            "expires_at": self.expires_at.isoformat(),
+            "stale": self.is_stale(now),
+        }
+
+
+def owner_host_pid(owner_id: str) -> tuple[str | None, int | None]:
+    """The host and pid in an owner id of the form ``host:pid:nonce``, where it has them."""
+    parts = owner_id.split(":")
+    if len(parts) >= 3 and parts[1].isdigit():
+        return parts[0], int(parts[1])
+    return None, None
+
+
+def describe_owner(owner_id: str) -> str:
+    """``owner-id (host H, pid N)``, or the bare id when it names neither."""
+    host, pid = owner_host_pid(owner_id)
+    return f"{owner_id} (host {host}, pid {pid})" if host is not None else owner_id

@@ -1,0 +1,94 @@
+"""Holding a plan's lock for a whole execution: take it (or take over a dead holder's), renew it
+from a background thread, and stop the run rather than go on unprotected if it is lost."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+from cleveragents.domain.locks import Lock, ResourceType
+from cleveragents.domain.plans import Plan, PlanPhase
+from cleveragents.errors import AgentsError, LockConflictError, LockExpiredError
+from cleveragents.plans.runner import owner_alive
+from cleveragents.store.locks import LockService
+
+log = logging.getLogger("cleveragents.plans")
+
+RENEW_FRACTION = 1 / 3  # renew when a third of the TTL has passed: two chances before it lapses
+
+
+def acquire_plan_lock(
+    locks: LockService, plan_id: str, owner: str, ttl_s: float, now: datetime
+) -> Lock:
+    """The plan's lock for ``owner``. A holder that is provably dead (a process of this host that
+    no longer exists) is taken over at once instead of waiting for its lock to expire."""
+    try:
+        return locks.acquire(ResourceType.PLAN, plan_id, owner, ttl_s, now)
+    except LockConflictError:
+        holder = locks.get(ResourceType.PLAN, plan_id)
+        if holder is None or owner_alive(holder.owner_id) or not locks.take_over(holder):
+            raise
+        log.warning("took over the lock of plan %s from %s (gone)", plan_id, holder.holder)
+        return locks.acquire(ResourceType.PLAN, plan_id, owner, ttl_s, now)
+
+
+def run_is_live(locks: LockService, plan: Plan, now: datetime) -> bool:
+    """Whether a live run holds the executing plan: an unexpired lock whose holder may be alive."""
+    if plan.phase is not PlanPhase.EXECUTING:
+        return False
+    holder = locks.get(ResourceType.PLAN, plan.id)
+    return holder is not None and not holder.is_stale(now) and owner_alive(holder.owner_id)
+
+
+class LockRenewer:
+    """Renews one lock every ``ttl_s * RENEW_FRACTION`` until stopped; calls ``on_lost`` once
+    if the lock was lost (expired and possibly taken), and then stops."""
+
+    def __init__(
+        self,
+        locks: LockService,
+        resource_type: ResourceType,
+        resource_id: str,
+        owner: str,
+        ttl_s: float,
+        clock: Callable[[], datetime],
+        on_lost: Callable[[str], None],
+    ) -> None:
+        self._locks = locks
+        self._resource = (resource_type, resource_id)
+        self._owner = owner
+        self._ttl_s = ttl_s
+        self._clock = clock
+        self._on_lost = on_lost
+        self._done = threading.Event()
+        self.lost: str | None = None
+        self._thread = threading.Thread(target=self._run, name="agents-lock-renewal", daemon=True)
+
+    def __enter__(self) -> LockRenewer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def renew_once(self) -> bool:
+        """One renewal; False once the lock is lost."""
+        resource_type, resource_id = self._resource
+        try:
+            self._locks.renew(resource_type, resource_id, self._owner, self._ttl_s, self._clock())
+        except LockExpiredError as exc:
+            self.lost = exc.message
+            log.error("%s; stopping the run", exc.message)
+            self._on_lost(exc.message)
+            return False
+        except AgentsError as exc:  # a busy database: try again at the next tick
+            log.warning("could not renew the lock on %s %s: %s", resource_type, resource_id, exc)
+        return True
+
+    def _run(self) -> None:
+        while not self._done.wait(self._ttl_s * RENEW_FRACTION):
+            if not self.renew_once():
+                return

@@ -1,0 +1,197 @@
+"""LockService: plan and project locks with a TTL, in the ``locks`` table.
+
+The database decides every race. Acquiring is one ``INSERT … ON CONFLICT DO UPDATE … WHERE`` that
+only updates the existing row when it is the caller's own (re-entrant: the expiry is extended) or
+has expired (taken over), and returns a row only when the caller holds the lock afterwards; there
+is no read-then-insert window. Renewing is one ``UPDATE`` over every lock an owner holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, and_, case, delete, func, literal, select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from cleveragents.domain.ids import new_id
+from cleveragents.domain.locks import Lock, ResourceType, describe_owner
+from cleveragents.errors import LockConflictError, LockExpiredError
+from cleveragents.store.engine import Database
+from cleveragents.store.tables import UTCDateTime, locks
+
+_l = locks.c
+
+
+def _to_lock(row: object) -> Lock:
+    return Lock.model_validate(dict(row._mapping))  # type: ignore[attr-defined]
+
+
+class LockService:
+    """Acquire, renew and release locks; every verb is one statement."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def acquire(
+        self, resource_type: ResourceType, resource_id: str, owner: str, ttl_s: float, now: datetime
+    ) -> Lock:
+        """Take the lock (or extend it, if ``owner`` holds it already) until ``now + ttl_s``.
+
+        Raises :class:`LockConflictError` naming the holder and the expiry when another owner
+        holds a lock that has not expired.
+        """
+        expires = now + timedelta(seconds=ttl_s)
+        insert = sqlite_insert(locks).values(
+            id=new_id(),
+            owner_id=owner,
+            resource_type=resource_type.value,
+            resource_id=resource_id,
+            acquired_at=now,
+            expires_at=expires,
+        )
+        statement = insert.on_conflict_do_update(
+            index_elements=[_l.resource_type, _l.resource_id],
+            set_={
+                "owner_id": insert.excluded.owner_id,
+                # re-entry keeps the original acquisition time; a takeover starts a new one
+                "acquired_at": case(
+                    (_l.owner_id == insert.excluded.owner_id, _l.acquired_at),
+                    else_=insert.excluded.acquired_at,
+                ),
+                "expires_at": insert.excluded.expires_at,
+            },
+            where=(_l.owner_id == insert.excluded.owner_id) | (_l.expires_at <= now),
+        ).returning(*locks.c)
+        with self.db.write() as conn:
+            row = conn.execute(statement).first()
+            if row is not None:
+                return _to_lock(row)
+            holder = self._get(conn, resource_type, resource_id)
+        assert holder is not None, "the conflict had a holder"
+        raise LockConflictError(
+            f"{resource_type.value} {resource_id} is locked by {describe_owner(holder.owner_id)} "
+            f"until {holder.expires_at.isoformat(timespec='seconds')}"
+        )
+
+    @staticmethod
+    def _get(conn: Connection, resource_type: ResourceType, resource_id: str) -> Lock | None:
+        row = conn.execute(
+            select(locks).where(
+                _l.resource_type == resource_type.value, _l.resource_id == resource_id
+            )
+        ).first()
+        return None if row is None else _to_lock(row)
+
+    def get(self, resource_type: ResourceType, resource_id: str) -> Lock | None:
+        """The lock on a resource, expired or not, if there is a row."""
+        with self.db.read() as conn:
+            return self._get(conn, resource_type, resource_id)
+
+    def is_locked(self, resource_type: ResourceType, resource_id: str, now: datetime) -> bool:
+        """True while someone holds an unexpired lock on the resource."""
+        lock = self.get(resource_type, resource_id)
+        return lock is not None and not lock.is_stale(now)
+
+    def renew(
+        self, resource_type: ResourceType, resource_id: str, owner: str, ttl_s: float, now: datetime
+    ) -> Lock:
+        """Extend a lock ``owner`` still holds; :class:`LockExpiredError` if it was lost."""
+        with self.db.write() as conn:
+            row = conn.execute(
+                update(locks)
+                .where(
+                    _l.resource_type == resource_type.value,
+                    _l.resource_id == resource_id,
+                    _l.owner_id == owner,
+                    _l.expires_at > now,
+                )
+                .values(expires_at=now + timedelta(seconds=ttl_s))
+                .returning(*locks.c)
+            ).first()
+        if row is None:
+            raise LockExpiredError(
+                f"the lock on {resource_type.value} {resource_id} was lost "
+                "(it expired, and may have been taken by someone else)"
+            )
+        return _to_lock(row)
+
+    def renew_all(self, owner: str, ttl_s: Mapping[ResourceType, float], now: datetime) -> int:
+        """Extend every unexpired lock ``owner`` holds, each by its type's TTL, in one statement.
+
+        Returns how many were extended; a lock that had already expired is not revived.
+        """
+        new_expiry = case(
+            *(
+                (
+                    _l.resource_type == kind.value,
+                    literal(now + timedelta(seconds=ttl), UTCDateTime()),
+                )
+                for kind, ttl in ttl_s.items()
+            ),
+            else_=_l.expires_at,
+        )
+        with self.db.write() as conn:
+            return conn.execute(
+                update(locks)
+                .where(_l.owner_id == owner, _l.expires_at > now)
+                .values(expires_at=new_expiry)
+            ).rowcount
+
+    def release(self, resource_type: ResourceType, resource_id: str, owner: str) -> bool:
+        """Give a lock up; True if ``owner`` held it (expired or not)."""
+        with self.db.write() as conn:
+            return bool(
+                conn.execute(
+                    delete(locks).where(
+                        _l.resource_type == resource_type.value,
+                        _l.resource_id == resource_id,
+                        _l.owner_id == owner,
+                    )
+                ).rowcount
+            )
+
+    def force_release(self, resource_type: ResourceType, resource_id: str) -> Lock | None:
+        """Remove a lock whoever holds it; returns what was removed."""
+        with self.db.write() as conn:
+            row = conn.execute(
+                delete(locks)
+                .where(_l.resource_type == resource_type.value, _l.resource_id == resource_id)
+                .returning(*locks.c)
+            ).first()
+        return None if row is None else _to_lock(row)
+
+    def take_over(self, lock: Lock) -> bool:
+        """Remove ``lock`` if it is still exactly that row (same owner): for a holder that is
+        known to be dead. True if it was removed."""
+        with self.db.write() as conn:
+            return bool(
+                conn.execute(
+                    delete(locks).where(and_(_l.id == lock.id, _l.owner_id == lock.owner_id))
+                ).rowcount
+            )
+
+    def release_all_for_owner(self, owner: str) -> int:
+        """Give up every lock ``owner`` holds."""
+        with self.db.write() as conn:
+            return conn.execute(delete(locks).where(_l.owner_id == owner)).rowcount
+
+    def cleanup_expired(self, now: datetime) -> int:
+        """Purge expired locks."""
+        with self.db.write() as conn:
+            return conn.execute(delete(locks).where(_l.expires_at <= now)).rowcount
+
+    def count_stale(self, now: datetime) -> int:
+        """Expired locks not purged yet."""
+        with self.db.read() as conn:
+            return int(
+                conn.execute(
+                    select(func.count()).select_from(locks).where(_l.expires_at <= now)
+                ).scalar_one()
+            )
+
+    def find(self) -> list[Lock]:
+        """Every lock row, by resource."""
+        with self.db.read() as conn:
+            rows = conn.execute(select(locks).order_by(_l.resource_type, _l.resource_id))
+            return [_to_lock(row) for row in rows]
