@@ -312,3 +312,7 @@ Feature: Plans: decompose a project, run its leaf subplans in parallel, resume w
     Then the plan's phase is "created"
     When I run `jobs show [job] --json`
     Then the JSON document has "status" equal to "cancelled"
+
+  Scenario: deadlines that were cancelled never fire, and a due one does
+    When 2000 deadlines are set an hour ahead and cancelled, and one is due at once
+    Then only the due one fires

@@ -22,6 +22,7 @@ from cleveragents.plans.executor import PlanExecutor, PlanRunReport
 from cleveragents.plans.journal import PlanJournal
 from cleveragents.plans.runner import LeafResult
 from cleveragents.plans.tracker import SubplanTracker
+from cleveragents.runtime.deadlines import Deadlines
 from cleveragents.runtime.tokens import CancellationToken, CancelReason
 from cleveragents.store.plans import PlanStore, SubplanUpdate
 from cleveragents.store.projects import ProjectStore
@@ -533,3 +534,20 @@ def step_job_cancel_flag(context: Any, label: str) -> None:
             "UPDATE async_jobs SET cancel_requested = 1 WHERE id = ?", (context.ids[label],)
         )
         raw.commit()
+
+
+@when("{count:d} deadlines are set an hour ahead and cancelled, and one is due at once")
+def step_deadlines(context: Any, count: int) -> None:
+    deadlines = Deadlines()
+    context.cleanups.append(deadlines.close)
+    context.fired = []
+    for n in range(count):
+        deadlines.call_later(3600, lambda n=n: context.fired.append(n)).cancel()
+    context.due = threading.Event()
+    deadlines.call_later(0, context.due.set)
+
+
+@then("only the due one fires")
+def step_deadline_fired(context: Any) -> None:
+    assert context.due.wait(DEADLINE_S), "the due deadline never fired"
+    assert context.fired == []

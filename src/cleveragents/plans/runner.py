@@ -21,10 +21,12 @@ from cleveragents.domain.plans import Subplan
 from cleveragents.domain.redaction import redact
 from cleveragents.plans.actions import ActionSpec
 from cleveragents.plans.builtin_actions import BUILTIN_ACTIONS, ActionContext
+from cleveragents.runtime.deadlines import Deadlines
 from cleveragents.runtime.processes import KILL_GRACE_S, run_command
 from cleveragents.runtime.tokens import CancellationToken, CancelReason
 
 FILES_PLACEHOLDER = "{files}"
+TIMEOUT = CancelReason.TIMEOUT
 PLAN_ID_VARIABLE = "AGENTS_PLAN_ID"  # in every command's environment; finds a dead run's leftovers
 FILE_PLACEHOLDER = "{file}"
 
@@ -80,6 +82,7 @@ class SubplanRunner:
         self._outputs: list[IO[bytes]] = []
         self._local = threading.local()  # each pool thread reuses one output file
         self._base_env = dict(os.environ)
+        self._deadlines = Deadlines()
 
     def run(self, leaf: Subplan, token: CancellationToken) -> LeafResult:
         """One attempt at ``leaf``; never raises for a failure of the action itself."""
@@ -98,9 +101,7 @@ class SubplanRunner:
         )
         started = time.monotonic()
         # A built-in honours timeout_s through its token, as it honours a cancel.
-        timer = threading.Timer(self.timeout_s, token.cancel, (CancelReason.TIMEOUT,))
-        timer.daemon = True
-        timer.start()
+        timer = self._deadlines.call_later(self.timeout_s, lambda: token.cancel(TIMEOUT))
         try:
             outcome = builtin.run(leaf.files, context)
         except Exception as exc:  # a built-in's bug fails its subplan, not the plan run
@@ -178,7 +179,8 @@ class SubplanRunner:
         return output
 
     def close(self) -> None:
-        """Remove the run's scratch directory and output files."""
+        """Remove the run's scratch directory and output files; stop its deadline thread."""
+        self._deadlines.close()
         with self._scratch_lock:
             for output in self._outputs:
                 output.close()
