@@ -11,16 +11,68 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, case, delete, func, literal, select, update
+from sqlalchemy import Connection, and_, bindparam, case, delete, func, literal, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from cleveragents.domain.ids import new_id
 from cleveragents.domain.locks import Lock, ResourceType, describe_owner
 from cleveragents.errors import LockConflictError, LockExpiredError
 from cleveragents.store.engine import Database
+from cleveragents.store.hot import CompiledStatement
 from cleveragents.store.tables import UTCDateTime, locks
 
 _l = locks.c
+
+
+# Acquire and release are the hot verbs (a lock round trip per plan phase, and the benchmark's
+# unit): written once as Core statements, compiled once per dialect (see hot.py).
+_NEW = sqlite_insert(locks).values(
+    id=bindparam("b_id"),
+    owner_id=bindparam("b_owner"),
+    resource_type=bindparam("b_type"),
+    resource_id=bindparam("b_rid"),
+    acquired_at=bindparam("b_now"),
+    expires_at=bindparam("b_expires"),
+)
+_ACQUIRE = _NEW.on_conflict_do_update(
+    index_elements=[_l.resource_type, _l.resource_id],
+    set_={
+        "owner_id": _NEW.excluded.owner_id,
+        # re-entry keeps the original acquisition time; a takeover starts a new one
+        "acquired_at": case(
+            (_l.owner_id == _NEW.excluded.owner_id, _l.acquired_at),
+            else_=_NEW.excluded.acquired_at,
+        ),
+        "expires_at": _NEW.excluded.expires_at,
+    },
+    # only the caller's own lock, or an expired one, is updated: otherwise nothing is returned
+    where=(_l.owner_id == _NEW.excluded.owner_id) | (_l.expires_at <= bindparam("b_now")),
+).returning(*locks.c)
+_RELEASE = delete(locks).where(
+    _l.resource_type == bindparam("b_type"),
+    _l.resource_id == bindparam("b_rid"),
+    _l.owner_id == bindparam("b_owner"),
+)
+_PARAM_TYPES = {
+    "b_id": _l.id,
+    "b_owner": _l.owner_id,
+    "b_type": _l.resource_type,
+    "b_rid": _l.resource_id,
+    "b_now": _l.acquired_at,
+    "b_expires": _l.expires_at,
+}
+_NAMES = [column.name for column in locks.c]
+_HOT: dict[str, tuple[CompiledStatement, CompiledStatement]] = {}
+
+
+def _compiled(conn: Connection) -> tuple[CompiledStatement, CompiledStatement]:
+    dialect = conn.dialect
+    if dialect.name not in _HOT:  # compiling twice in a race is harmless
+        _HOT[dialect.name] = (
+            CompiledStatement(_ACQUIRE, dialect, _PARAM_TYPES, list(locks.c)),
+            CompiledStatement(_RELEASE, dialect, _PARAM_TYPES),
+        )
+    return _HOT[dialect.name]
 
 
 def _to_lock(row: object) -> Lock:
@@ -41,32 +93,19 @@ class LockService:
         Raises :class:`LockConflictError` naming the holder and the expiry when another owner
         holds a lock that has not expired.
         """
-        expires = now + timedelta(seconds=ttl_s)
-        insert = sqlite_insert(locks).values(
-            id=new_id(),
-            owner_id=owner,
-            resource_type=resource_type.value,
-            resource_id=resource_id,
-            acquired_at=now,
-            expires_at=expires,
-        )
-        statement = insert.on_conflict_do_update(
-            index_elements=[_l.resource_type, _l.resource_id],
-            set_={
-                "owner_id": insert.excluded.owner_id,
-                # re-entry keeps the original acquisition time; a takeover starts a new one
-                "acquired_at": case(
-                    (_l.owner_id == insert.excluded.owner_id, _l.acquired_at),
-                    else_=insert.excluded.acquired_at,
-                ),
-                "expires_at": insert.excluded.expires_at,
-            },
-            where=(_l.owner_id == insert.excluded.owner_id) | (_l.expires_at <= now),
-        ).returning(*locks.c)
+        values = {
+            "b_id": new_id(),
+            "b_owner": owner,
+            "b_type": resource_type.value,
+            "b_rid": resource_id,
+            "b_now": now,
+            "b_expires": now + timedelta(seconds=ttl_s),
+        }
         with self.db.write() as conn:
-            row = conn.execute(statement).first()
-            if row is not None:
-                return _to_lock(row)
+            acquire, _ = _compiled(conn)
+            rows = acquire.execute(conn, values)
+            if rows:
+                return Lock.model_validate(dict(zip(_NAMES, rows[0], strict=True)))
             holder = self._get(conn, resource_type, resource_id)
         assert holder is not None, "the conflict had a holder"
         raise LockConflictError(
@@ -140,16 +179,10 @@ class LockService:
 
     def release(self, resource_type: ResourceType, resource_id: str, owner: str) -> bool:
         """Give a lock up; True if ``owner`` held it (expired or not)."""
+        values = {"b_type": resource_type.value, "b_rid": resource_id, "b_owner": owner}
         with self.db.write() as conn:
-            return bool(
-                conn.execute(
-                    delete(locks).where(
-                        _l.resource_type == resource_type.value,
-                        _l.resource_id == resource_id,
-                        _l.owner_id == owner,
-                    )
-                ).rowcount
-            )
+            _, release = _compiled(conn)
+            return bool(release.execute_many(conn, [values]))
 
     def force_release(self, resource_type: ResourceType, resource_id: str) -> Lock | None:
         """Remove a lock whoever holds it; returns what was removed."""
