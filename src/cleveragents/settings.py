@@ -176,6 +176,10 @@ def _field_info(key: str) -> Any:
     return SECTIONS[section].model_fields[name]
 
 
+def _bound(value: Any) -> str:
+    return "" if value is None else f"{value:g}"
+
+
 def describe_range(key: str) -> str:
     """The allowed values of a key, in words ("1..256", "one of normal, full")."""
     info = _field_info(key)
@@ -186,7 +190,7 @@ def describe_range(key: str) -> str:
         if isinstance(meta, annotated_types.Le | annotated_types.Lt):
             high = meta.le if isinstance(meta, annotated_types.Le) else meta.lt
     if low is not None or high is not None:
-        return f"{low if low is not None else ''}..{high if high is not None else ''}"
+        return f"{_bound(low)}..{_bound(high)}"
     annotation = info.annotation
     choices = getattr(annotation, "__args__", None)
     if choices and all(isinstance(c, str) for c in choices):

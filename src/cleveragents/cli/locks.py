@@ -50,18 +50,19 @@ def release(
     if held is None:
         raise NotFoundError(f"no lock on {resource_type.value} {resource_id}")
     if force:
-        locks.force_release(resource_type, resource_id)
-        if not held.is_stale(utcnow()):
+        removed = locks.force_release(resource_type, resource_id)
+        if removed is None:
+            raise NotFoundError(f"no lock on {resource_type.value} {resource_id}")
+        if not removed.is_stale(utcnow()):
             error(
-                f"warning: released a live lock held by {held.holder}; "
+                f"warning: released a live lock held by {removed.holder}; "
                 "that run is no longer protected and will stop when it next renews"
             )
         line(f"released the lock on {resource_type.value} {resource_id}")
         return
-    if owner is None or owner != held.owner_id:
+    if owner is None or not locks.release(resource_type, resource_id, owner):
         raise ConflictError(
             f"{resource_type.value} {resource_id} is locked by {held.holder}; "
             "pass --owner with your own owner id, or --force to release it anyway"
         )
-    locks.release(resource_type, resource_id, owner)
     line(f"released the lock on {resource_type.value} {resource_id}")

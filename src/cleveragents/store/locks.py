@@ -173,7 +173,11 @@ class LockService:
         with self.db.write() as conn:
             return conn.execute(
                 update(locks)
-                .where(_l.owner_id == owner, _l.expires_at > now)
+                .where(
+                    _l.owner_id == owner,
+                    _l.expires_at > now,
+                    _l.resource_type.in_([kind.value for kind in ttl_s]),
+                )
                 .values(expires_at=new_expiry)
             ).rowcount
 
