@@ -587,6 +587,97 @@ class AgentsLibrary:
             logger.info(f"killed the process group of {pid}")
         return pids
 
+    # -- locks --------------------------------------------------------------------------------
+
+    @keyword
+    def acquire_lock_as(
+        self, resource_type: str, resource_id: str, owner: str, ttl_s: str
+    ) -> dict[str, Any]:
+        """Take a lock in the test's database for ``owner`` (any owner id, another host's
+        too) with ``LockService.acquire``, for ``ttl_s`` seconds from now; return it as
+        `agents locks list --json` shows it.
+
+        Runs in a child interpreter with the test's environment, like every other process
+        here: the Robot process itself imports none of the project's code.
+        """
+        code = (
+            "import json, os, sys\n"
+            "from cleveragents.domain.clock import utcnow\n"
+            "from cleveragents.domain.locks import ResourceType\n"
+            "from cleveragents.settings import SQLiteSettings\n"
+            "from cleveragents.store.engine import Database\n"
+            "from cleveragents.store.locks import LockService\n"
+            "from cleveragents.store.migrations import ensure_schema\n"
+            "kind, resource, owner, ttl = sys.argv[1:]\n"
+            "db = Database(os.environ['AGENTS_DATABASE_URL'], SQLiteSettings())\n"
+            "db.open()\n"
+            "try:\n"
+            "    ensure_schema(db)\n"
+            "    lock = LockService(db).acquire(ResourceType(kind), resource, owner,"
+            " float(ttl), utcnow())\n"
+            "finally:\n"
+            "    db.dispose()\n"
+            "print(json.dumps(lock.to_json(utcnow())))\n"
+        )
+        argv = [sys.executable, "-c", code, resource_type, resource_id, owner, str(ttl_s)]
+        result = self._run(argv, ["(lock)", resource_type, resource_id, owner, str(ttl_s)], {})
+        if result.rc != 0:
+            raise AssertionError(f"could not take the lock\n{result}")
+        lock: dict[str, Any] = self.parse_json(result.stdout)
+        return lock
+
+    @keyword
+    def lock_listed_for(self, resource_type: str, resource_id: str) -> dict[str, Any] | None:
+        """The lock on a resource as `agents locks list --json` shows it, or ``None``."""
+        listed = self.agents_json("locks", "list", "--json")
+        found = [
+            lock
+            for lock in listed
+            if lock["resource_type"] == resource_type and lock["resource_id"] == resource_id
+        ]
+        if len(found) > 1:
+            raise AssertionError(f"{len(found)} locks on {resource_type} {resource_id}: {found}")
+        return found[0] if found else None
+
+    @keyword
+    def wait_until_lock_is_stale(
+        self, resource_type: str, resource_id: str, timeout: str = "30s"
+    ) -> dict[str, Any]:
+        """Poll `agents locks list --json` until the lock on the resource says ``stale``;
+        return it. Fails at once if the lock disappears."""
+        deadline = time.monotonic() + timestr_to_secs(timeout)
+        while True:
+            lock = self.lock_listed_for(resource_type, resource_id)
+            if lock is None:
+                raise AssertionError(f"the lock on {resource_type} {resource_id} is gone")
+            if lock["stale"]:
+                return lock
+            if time.monotonic() >= deadline:
+                raise AssertionError(
+                    f"the lock on {resource_type} {resource_id} is not stale after {timeout}: "
+                    f"{lock}"
+                )
+            _PAUSE.wait(POLL_INTERVAL_S)
+
+    @keyword
+    def wait_for_first_process_to_exit(self, *handles: Any, timeout: str = "30s") -> Any:
+        """Poll the processes until one of them has exited; return its handle (the first in
+        the given order if several have)."""
+        process = self._process()
+        deadline = time.monotonic() + timestr_to_secs(timeout)
+        while True:
+            for handle in handles:
+                if not process.is_process_running(handle):
+                    return handle
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"none of {list(handles)} exited within {timeout}")
+            _PAUSE.wait(LOG_POLL_INTERVAL_S)
+
+    @keyword
+    def host_name(self) -> str:
+        """This host's name, as the owner ids of its lock holders spell it."""
+        return os.uname().nodename
+
     @staticmethod
     def _process() -> Any:
         return BuiltIn().get_library_instance("Process")

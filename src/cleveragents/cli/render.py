@@ -18,8 +18,9 @@ from cleveragents.domain.locks import Lock
 from cleveragents.domain.plans import Plan, Subplan
 from cleveragents.domain.projects import Project
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# No emoji codes: ids, paths and owner ids like host:1234:abc must print as they are.
+out = Console(highlight=False, soft_wrap=True, emoji=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 def print_json(document: Any) -> None:
@@ -53,7 +54,7 @@ def _table(title: str, headers: Sequence[str], rows: Iterable[Sequence[str]]) ->
         for header in headers[1:]:
             table.add_column(header)
         for row in rows:
-            table.add_row(*row)
+            table.add_row(*(escape(cell) for cell in row))  # cells are data, not markup
         out.print(table)
         return
     line("\t".join(headers))
