@@ -153,6 +153,7 @@ Feature: Plans: decompose a project, run its leaf subplans in parallel, resume w
       | plan create --project repo --action builtin:noop --failure-mode sometimes | 2    | sometimes                       |
       | plan execute 01ARZ3NDEKTSV4RRFFQ69G5FAV                                   | 4    | no plan with id                 |
       | plan status nope                                                         | 4    | no plan with id 'nope'          |
+      | plan status x:100:y                                                      | 4    | no plan with id 'x:100:y'       |
 
   Scenario: an executed plan cannot be executed again, and only an executing plan is cancelled
     Given I ran `plan run --project repo --action builtin:noop`
