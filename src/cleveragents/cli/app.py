@@ -16,6 +16,7 @@ from cleveragents import __version__
 from cleveragents.cli import actions as actions_cmd
 from cleveragents.cli import config as config_cmd
 from cleveragents.cli import db as db_cmd
+from cleveragents.cli import diagnostics as diagnostics_cmd
 from cleveragents.cli import jobs as jobs_cmd
 from cleveragents.cli import locks as locks_cmd
 from cleveragents.cli import plans as plans_cmd
@@ -77,6 +78,7 @@ app.add_typer(projects_cmd.app, name="project")
 app.add_typer(actions_cmd.app, name="action")
 app.add_typer(plans_cmd.app, name="plan")
 app.add_typer(locks_cmd.app, name="locks")
+app.command("diagnostics")(diagnostics_cmd.diagnostics)
 app.add_typer(jobs_cmd.app, name="jobs")
 app.add_typer(workers_cmd.app, name="worker")
 app.add_typer(config_cmd.app, name="config")

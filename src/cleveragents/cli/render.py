@@ -208,3 +208,23 @@ def locks_table(locks: Sequence[Lock], now: datetime) -> None:
             for lock in locks
         ),
     )
+
+
+def diagnostics_table(checks: Sequence[Any], status: str, duration_ms: float) -> bool:
+    """The checks as a rich table on a terminal; False (nothing printed) otherwise."""
+    if not out.is_terminal:
+        return False
+    styles = {"ok": "green", "warn": "yellow", "fail": "red"}
+    table = Table(title=f"diagnostics: {status} ({duration_ms:.0f} ms)", title_justify="left")
+    for header in ("status", "check", "message", "remedy"):
+        table.add_column(header)
+    for check in checks:
+        style = styles[check.status.value]
+        table.add_row(
+            f"[{style}]{check.status.value}[/]",
+            escape(check.name),
+            escape(check.message),
+            escape(check.remedy or "") if check.status.value != "ok" else "",
+        )
+    out.print(table)
+    return True

@@ -11,7 +11,7 @@ from datetime import datetime
 from cleveragents.domain.locks import Lock, ResourceType
 from cleveragents.domain.plans import Plan, PlanPhase
 from cleveragents.errors import AgentsError, LockConflictError, LockExpiredError
-from cleveragents.plans.runner import owner_alive
+from cleveragents.runtime.processes import owner_alive
 from cleveragents.store.locks import LockService
 
 log = logging.getLogger("cleveragents.plans")

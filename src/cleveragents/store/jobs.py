@@ -431,6 +431,11 @@ class JobStore:
             report.lost_workers = sorted(lost.scalars())
         return report
 
+    def delete(self, job_id: str) -> bool:
+        """Remove one job whatever its status (diagnostics' probe cleans up after itself)."""
+        with self.db.write() as conn:
+            return bool(conn.execute(delete(async_jobs).where(_c.id == job_id)).rowcount)
+
     def prune(self, finished_before: datetime, batch: int = PRUNE_BATCH) -> int:
         """Delete finished jobs older than ``finished_before``, ``batch`` rows per transaction."""
         total = 0

@@ -1,0 +1,1 @@
+"""`agents diagnostics`: health checks and their report (text, JSON, JUnit XML)."""

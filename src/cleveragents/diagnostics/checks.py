@@ -1,0 +1,284 @@
+"""The health checks: one function each, reading only, each returning a :class:`CheckResult`
+whose ``remedy`` names the command that fixes anything not ``ok``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from cleveragents.domain.jobs import WorkerStatus
+from cleveragents.domain.locks import ResourceType
+from cleveragents.errors import AgentsError
+from cleveragents.runtime.processes import owner_alive
+from cleveragents.settings import LoadedSettings
+from cleveragents.store.engine import Database
+from cleveragents.store.health import (
+    QueueFacts,
+    database_facts,
+    executing_plans,
+    queue_facts,
+)
+from cleveragents.store.locks import LockService
+from cleveragents.store.migrations import HEAD_REVISION, current_revision
+from cleveragents.store.workers import WorkerStore
+
+QUEUE_AGE_WARN_S = 300.0  # a job queued this long with nobody to run it is worth a look
+
+
+class Status(StrEnum):
+    """How a check came out."""
+
+    OK = "ok"
+    WARN = "warn"
+    FAIL = "fail"
+
+
+@dataclass
+class CheckResult:
+    """One line of the report."""
+
+    name: str
+    status: Status
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+    remedy: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"name", "status", "message", "details", "remedy"}``."""
+        return {
+            "name": self.name,
+            "status": self.status.value,
+            "message": self.message,
+            "details": self.details,
+            "remedy": self.remedy,
+        }
+
+
+@dataclass
+class Context:
+    """What every check reads."""
+
+    db: Database
+    settings: LoadedSettings
+    now: datetime
+    queue: QueueFacts | None = None  # read once, shared by the queue checks
+
+
+Check = Callable[[Context], CheckResult]
+
+
+def check_database(ctx: Context) -> CheckResult:
+    """Reachable, and (SQLite) in WAL mode with a busy timeout."""
+    facts = database_facts(ctx.db)
+    if facts["dialect"] == "sqlite":
+        problems = []
+        if str(facts["journal_mode"]).lower() != "wal":
+            problems.append(f"journal_mode is {facts['journal_mode']}, not wal")
+        if not facts["busy_timeout_ms"]:
+            problems.append("busy_timeout is 0")
+        if problems:
+            return CheckResult(
+                "database",
+                Status.WARN,
+                "; ".join(problems),
+                facts,
+                "agents config set sqlite.busy_timeout_ms 10000",
+            )
+        return CheckResult(
+            "database",
+            Status.OK,
+            f"SQLite {facts['sqlite_version']}, WAL, busy timeout {facts['busy_timeout_ms']} ms",
+            facts,
+        )
+    return CheckResult("database", Status.OK, f"{facts['dialect']} reachable", facts)
+
+
+def check_schema(ctx: Context) -> CheckResult:
+    """At the Alembic head."""
+    current = current_revision(ctx.db)
+    details = {"current": current, "head": HEAD_REVISION}
+    if current == HEAD_REVISION:
+        return CheckResult("schema", Status.OK, f"at head ({current})", details)
+    return CheckResult(
+        "schema",
+        Status.FAIL,
+        f"at {current or 'nothing (empty database)'}, head is {HEAD_REVISION}",
+        details,
+        "agents db upgrade",
+    )
+
+
+def check_workers(ctx: Context) -> CheckResult:
+    """Live workers (fresh heartbeat), registered-but-dead ones, and the capacity they offer."""
+    stale_after = ctx.settings.settings.async_.stale_after
+    cutoff = ctx.now - timedelta(seconds=stale_after)
+    registered = WorkerStore(ctx.db).find()
+    live = [
+        w for w in registered if w.status is WorkerStatus.RUNNING and w.last_heartbeat >= cutoff
+    ]
+    dead = [w for w in registered if w not in live]
+    details = {
+        "live": [w.id for w in live],
+        "dead": [w.id for w in dead],
+        "capacity": sum(w.max_workers for w in live),
+    }
+    if dead:
+        return CheckResult(
+            "workers",
+            Status.WARN,
+            f"{len(live)} live, {len(dead)} registered but not heartbeating (dead or stalled)",
+            details,
+            "agents jobs recover",
+        )
+    if not live:
+        return CheckResult("workers", Status.WARN, "no live worker", details, "agents worker run")
+    return CheckResult(
+        "workers",
+        Status.OK,
+        f"{len(live)} live, capacity {details['capacity']} threads",
+        details,
+    )
+
+
+def check_queue(ctx: Context) -> CheckResult:
+    """Depth by status, the oldest queued job's age, failures in the last 24 h."""
+    facts = _queue(ctx)
+    age = (ctx.now - facts.oldest_queued_at).total_seconds() if facts.oldest_queued_at else None
+    details = {
+        "counts": facts.counts,
+        "oldest_queued_age_s": None if age is None else round(age, 1),
+        "failed_last_24h": facts.failed_last_day,
+    }
+    depth = facts.counts["queued"]
+    message = f"{depth} queued, {facts.counts['running']} running, "
+    message += f"{facts.failed_last_day} failed in the last 24 h"
+    if age is not None and age > QUEUE_AGE_WARN_S:
+        return CheckResult(
+            "queue",
+            Status.WARN,
+            message + f"; the oldest queued job waits for {age:.0f} s",
+            details,
+            "agents worker run",
+        )
+    return CheckResult("queue", Status.OK, message, details)
+
+
+def check_stuck_jobs(ctx: Context) -> CheckResult:
+    """Running jobs whose heartbeat is older than ``async.stale_after``."""
+    facts = _queue(ctx)
+    details = {"count": facts.stuck_count, "jobs": facts.stuck}
+    if facts.stuck_count:
+        return CheckResult(
+            "stuck_jobs",
+            Status.FAIL,
+            f"{facts.stuck_count} running job(s) without a heartbeat for "
+            f"{ctx.settings.settings.async_.stale_after:g} s",
+            details,
+            "agents jobs recover",
+        )
+    return CheckResult("stuck_jobs", Status.OK, "no stuck job", details)
+
+
+def check_job_timeouts(ctx: Context) -> CheckResult:
+    """Running jobs past ``async.job_timeout``."""
+    facts = _queue(ctx)
+    details = {"count": facts.overdue_count, "jobs": facts.overdue}
+    if facts.overdue_count:
+        return CheckResult(
+            "job_timeouts",
+            Status.WARN,
+            f"{facts.overdue_count} job(s) running past async.job_timeout "
+            f"({ctx.settings.settings.async_.job_timeout:g} s)",
+            details,
+            f"agents jobs cancel {facts.overdue[0]}",
+        )
+    return CheckResult("job_timeouts", Status.OK, "no job past its timeout", details)
+
+
+def check_locks(ctx: Context) -> CheckResult:
+    """Held locks, and stale ones (expired, not purged)."""
+    found = LockService(ctx.db).find()
+    stale = [lock for lock in found if lock.is_stale(ctx.now)]
+    details = {
+        "held": len(found) - len(stale),
+        "stale": [f"{lock.resource_type.value} {lock.resource_id}" for lock in stale],
+    }
+    if stale:
+        first = stale[0]
+        return CheckResult(
+            "locks",
+            Status.WARN,
+            f"{len(stale)} stale lock(s) (expired, not purged)",
+            details,
+            f"agents locks release {first.resource_type.value} {first.resource_id} --force",
+        )
+    return CheckResult("locks", Status.OK, f"{details['held']} held, none stale", details)
+
+
+def check_executing_plans(ctx: Context) -> CheckResult:
+    """Plans left ``executing`` with no live owner."""
+    locks = LockService(ctx.db)
+    orphaned = []
+    for plan_id, owner in executing_plans(ctx.db):
+        lock = locks.get(ResourceType.PLAN, plan_id)
+        live = lock is not None and not lock.is_stale(ctx.now) and owner_alive(lock.owner_id)
+        if not live:
+            orphaned.append({"plan": plan_id, "owner": owner})
+    if orphaned:
+        first = orphaned[0]["plan"]
+        return CheckResult(
+            "plans",
+            Status.WARN,
+            f"{len(orphaned)} plan(s) executing with no live run",
+            {"orphaned": orphaned},
+            f"agents plan execute {first}",
+        )
+    return CheckResult("plans", Status.OK, "no plan left executing", {"orphaned": []})
+
+
+def check_settings(ctx: Context) -> CheckResult:
+    """Every setting in range (they were validated when loaded)."""
+    return CheckResult(
+        "settings",
+        Status.OK,
+        "every value in range",
+        {"config_file": str(ctx.settings.config_file) if ctx.settings.config_file else None},
+    )
+
+
+def _queue(ctx: Context) -> QueueFacts:
+    if ctx.queue is None:
+        settings = ctx.settings.settings.async_
+        ctx.queue = queue_facts(ctx.db, ctx.now, settings.stale_after, settings.job_timeout)
+    return ctx.queue
+
+
+CHECKS: list[Check] = [
+    check_database,
+    check_schema,
+    check_workers,
+    check_queue,
+    check_stuck_jobs,
+    check_job_timeouts,
+    check_locks,
+    check_executing_plans,
+    check_settings,
+]
+
+
+def run_checks(ctx: Context, checks: list[Check] | None = None) -> list[CheckResult]:
+    """Every check; one that raises becomes a ``fail`` naming its error, not a crash."""
+    results: list[CheckResult] = []
+    for check in checks or CHECKS:
+        name = check.__name__.removeprefix("check_")
+        try:
+            results.append(check(ctx))
+        except AgentsError as exc:
+            # Most likely the tables are missing or old: the schema check says which.
+            schema_failed = any(r.name == "schema" and r.status is Status.FAIL for r in results)
+            remedy = "agents db upgrade" if schema_failed else "agents --debug diagnostics"
+            results.append(CheckResult(name, Status.FAIL, exc.message, {}, remedy))
+    return results

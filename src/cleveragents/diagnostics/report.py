@@ -1,0 +1,63 @@
+"""The diagnostics report: overall status, and its JSON and JUnit XML forms."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cleveragents.diagnostics.checks import CheckResult, Status
+
+
+@dataclass
+class Report:
+    """Every check's result, when it was made and how long it took."""
+
+    checks: list[CheckResult]
+    generated_at: datetime
+    duration_ms: float
+
+    def status(self, strict: bool = False) -> Status:
+        """fail if any check failed (or, with ``strict``, warned); else warn or ok."""
+        statuses = {check.status for check in self.checks}
+        if Status.FAIL in statuses or (strict and Status.WARN in statuses):
+            return Status.FAIL
+        return Status.WARN if Status.WARN in statuses else Status.OK
+
+    def to_json(self, strict: bool = False) -> dict[str, Any]:
+        """``{"status", "generated_at", "duration_ms", "checks": [...]}``."""
+        return {
+            "status": self.status(strict).value,
+            "generated_at": self.generated_at.isoformat(),
+            "duration_ms": round(self.duration_ms, 1),
+            "checks": [check.to_json() for check in self.checks],
+        }
+
+    def to_junit(self) -> str:
+        """JUnit XML: one testcase per check; ``fail`` is a failure, ``warn`` passes with its
+        message in system-out, so CI systems show both natively."""
+        failures = sum(1 for check in self.checks if check.status is Status.FAIL)
+        suite = ET.Element(
+            "testsuite",
+            name="agents diagnostics",
+            tests=str(len(self.checks)),
+            failures=str(failures),
+            errors="0",
+            skipped="0",
+            time=f"{self.duration_ms / 1000:.3f}",
+            timestamp=self.generated_at.isoformat(),
+        )
+        for check in self.checks:
+            case = ET.SubElement(
+                suite, "testcase", classname="agents.diagnostics", name=check.name, time="0"
+            )
+            text = check.message + (f"\nremedy: {check.remedy}" if check.remedy else "")
+            if check.status is Status.FAIL:
+                failure = ET.SubElement(case, "failure", message=check.message, type="fail")
+                failure.text = text
+            elif check.status is Status.WARN:
+                ET.SubElement(case, "system-out").text = f"warn: {text}"
+        suites = ET.Element("testsuites", tests=str(len(self.checks)), failures=str(failures))
+        suites.append(suite)
+        return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
