@@ -98,3 +98,12 @@ Feature: agents diagnostics
     And the environment variable TTY_COMPATIBLE is "1"
     When I run `diagnostics --no-probe`
     Then stdout contains "diagnostics: warn"
+
+  Scenario: --async lets a worker run the checks and keeps the report as the job's result
+    Given I ran `db upgrade`
+    And I ran `diagnostics --async` and call the job "report"
+    When a worker runs the queued jobs
+    And I run `jobs show [report] --json`
+    Then the JSON document has "status" equal to "succeeded"
+    And the JSON document has "result.status" equal to "ok"
+    And the JSON document has "kind" equal to "diagnostics.report"

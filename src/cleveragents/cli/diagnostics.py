@@ -17,6 +17,7 @@ from cleveragents.diagnostics.probe import run_probe
 from cleveragents.diagnostics.report import Report
 from cleveragents.domain.clock import utcnow
 from cleveragents.errors import ConfigError, InvalidInputError
+from cleveragents.worker.queue import JobQueue
 
 
 class Format(StrEnum):
@@ -52,6 +53,14 @@ def diagnostics(
         float, typer.Option("--probe-timeout", min=0.1, help="Seconds to wait for the probe.")
     ] = 10.0,
     strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
+    run_async: Annotated[
+        bool,
+        typer.Option(
+            "--async",
+            help="Let a worker run the checks: prints the job id; the report is its result "
+            "(`agents jobs show ID --json`).",
+        ),
+    ] = False,
 ) -> None:
     """Check the database, schema, workers, queue, stuck jobs, locks and plans.
 
@@ -70,6 +79,13 @@ def diagnostics(
         )
         _emit(report, output_format, output, strict)
         raise typer.Exit(1) from None
+    if run_async:
+        job = JobQueue(app_state.db()).enqueue("diagnostics.report", {"strict": strict})
+        if output_format is Format.JSON:
+            typer.echo(json.dumps({"job_id": job.id}))
+        else:
+            line(job.id)
+        return
     db = app_state.db(migrate=False)
     results = run_checks(Context(db=db, settings=loaded, now=utcnow()))
     workers = next(r for r in results if r.name == "workers")

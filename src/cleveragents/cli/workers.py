@@ -48,7 +48,7 @@ def run(
     loaded = app_state.settings(
         **{"async.max_workers": max_workers, "async.poll_interval": poll_interval}
     )
-    registry = default_registry(plan_lock_ttl_s=loaded.settings.locks.plan_ttl)
+    registry = default_registry(plan_lock_ttl_s=loaded.settings.locks.plan_ttl, settings=loaded)
     worker = AsyncWorker(app_state.db(), loaded.settings.async_, registry=registry)
     restore = install_signal_handlers(worker)
     try:

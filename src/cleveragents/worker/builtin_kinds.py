@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from cleveragents.domain.redaction import redact
 from cleveragents.runtime.processes import run_command
 from cleveragents.runtime.tokens import JobCancelled
+from cleveragents.settings import LoadedSettings
 from cleveragents.worker.kinds import JobContext, JobFailed, JobKind, KindRegistry
 
 
@@ -96,12 +97,17 @@ BUILTIN_KINDS = (
 )
 
 
-def default_registry(plan_lock_ttl_s: float | None = None) -> KindRegistry:
-    """A registry holding the built-in kinds (plan kinds with that lock TTL, or the default)."""
-    from cleveragents.worker.plan_kinds import plan_kinds  # plans import more; only when used
+def default_registry(
+    plan_lock_ttl_s: float | None = None, settings: LoadedSettings | None = None
+) -> KindRegistry:
+    """A registry holding the built-in kinds (plan kinds with that lock TTL, or the default;
+    reports judged by ``settings``, or the worker's own)."""
+    # plans and diagnostics import more; only when a registry is built
+    from cleveragents.worker.plan_kinds import plan_kinds
+    from cleveragents.worker.report_kinds import report_kinds
 
     registry = KindRegistry()
     plan = plan_kinds() if plan_lock_ttl_s is None else plan_kinds(plan_lock_ttl_s)
-    for kind in (*BUILTIN_KINDS, *plan):
+    for kind in (*BUILTIN_KINDS, *plan, *report_kinds(settings)):
         registry.register(kind)
     return registry
