@@ -107,3 +107,19 @@ Feature: agents diagnostics
     Then the JSON document has "status" equal to "succeeded"
     And the JSON document has "result.status" equal to "ok"
     And the JSON document has "kind" equal to "diagnostics.report"
+
+  Scenario: a database without a busy timeout is a warning
+    Given I ran `db upgrade`
+    And the environment variable AGENTS_SQLITE__BUSY_TIMEOUT_MS is "0"
+    When I run `diagnostics --no-probe --format json`
+    Then the check "database" is "warn" with remedy "sqlite.busy_timeout_ms"
+    And the check "database" is "warn" with remedy "agents config set"
+
+  Scenario: a job queued for long with nobody to run it is a warning; a live worker is ok
+    Given I ran `jobs enqueue noop`
+    And the queued job was created an hour ago
+    When I run `diagnostics --no-probe --format json`
+    Then the check "queue" is "warn" with remedy "agents worker run"
+    Given a worker for plans runs in the background
+    When I run `diagnostics --no-probe --format json`
+    Then the check "workers" is "ok"

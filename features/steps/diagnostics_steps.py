@@ -95,3 +95,11 @@ def step_job_old(context: Any) -> None:
     with closing(sqlite3.connect(context.db_url.removeprefix("sqlite:///"))) as raw:
         raw.execute("UPDATE async_jobs SET started_at = ? WHERE status = 'running'", (started,))
         raw.commit()
+
+
+@given("the queued job was created an hour ago")
+def step_queued_old(context: Any) -> None:
+    created = (utcnow() - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S.%f")
+    with closing(sqlite3.connect(context.db_url.removeprefix("sqlite:///"))) as raw:
+        raw.execute("UPDATE async_jobs SET created_at = ? WHERE status = 'queued'", (created,))
+        raw.commit()
