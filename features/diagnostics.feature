@@ -37,6 +37,7 @@ Feature: agents diagnostics
     When I run `jobs recover`
     And I run `diagnostics --no-probe --format json`
     Then the check "stuck_jobs" is "ok"
+    And the check "workers" is "warn" with remedy "agents worker run"
 
   Scenario: an old schema fails with the upgrade as its remedy
     Given I ran `db upgrade`
@@ -46,10 +47,12 @@ Feature: agents diagnostics
     And the check "schema" is "fail" with remedy "agents db upgrade"
 
   Scenario: an empty database fails the schema check and the checks that need its tables
+    Given an empty database file
     When I run `diagnostics --no-probe --format json`
     Then the exit code is 1
     And the check "schema" is "fail" with remedy "agents db upgrade"
     And the check "queue" is "fail" with remedy "agents db upgrade"
+    And the check "plans" is "fail" with remedy "agents db upgrade"
 
   Scenario: stale locks and plans nobody runs are warnings with their remedies
     Given a sample project "repo" of 2 directories with 3 files each
@@ -123,3 +126,9 @@ Feature: agents diagnostics
     Given a worker for plans runs in the background
     When I run `diagnostics --no-probe --format json`
     Then the check "workers" is "ok"
+
+  Scenario: looking at a database that is not there does not create it
+    When I run `diagnostics --format json`
+    Then the exit code is 1
+    And the check "database" is "fail" with remedy "agents db upgrade"
+    And there is no database file

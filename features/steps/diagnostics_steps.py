@@ -103,3 +103,14 @@ def step_queued_old(context: Any) -> None:
     with closing(sqlite3.connect(context.db_url.removeprefix("sqlite:///"))) as raw:
         raw.execute("UPDATE async_jobs SET created_at = ? WHERE status = 'queued'", (created,))
         raw.commit()
+
+
+@then("there is no database file")
+def step_no_db(context: Any) -> None:
+    assert not (context.tmp / "agents.db").exists()
+
+
+@given("an empty database file")
+def step_empty_db(context: Any) -> None:
+    with closing(sqlite3.connect(context.db_url.removeprefix("sqlite:///"))):
+        pass

@@ -17,6 +17,7 @@ from cleveragents.diagnostics.probe import run_probe
 from cleveragents.diagnostics.report import Report
 from cleveragents.domain.clock import utcnow
 from cleveragents.errors import ConfigError, InvalidInputError
+from cleveragents.store.engine import Database
 from cleveragents.worker.queue import JobQueue
 
 
@@ -86,6 +87,23 @@ def diagnostics(
         else:
             line(job.id)
         return
+    candidate = Database(loaded.settings.database_url, loaded.settings.sqlite)
+    candidate.dispose()
+    if not candidate.exists():  # looking must not create it
+        missing = CheckResult(
+            "database",
+            Status.FAIL,
+            f"no database at {candidate.path}",
+            {"path": str(candidate.path)},
+            "agents db upgrade",
+        )
+        _emit(
+            Report([missing], utcnow(), (time.monotonic() - started) * 1000),
+            output_format,
+            output,
+            strict,
+        )
+        raise typer.Exit(1)
     db = app_state.db(migrate=False)
     results = run_checks(Context(db=db, settings=loaded, now=utcnow()))
     workers = next(r for r in results if r.name == "workers")

@@ -116,13 +116,15 @@ def check_workers(ctx: Context) -> CheckResult:
     stale_after = ctx.settings.settings.async_.stale_after
     cutoff = ctx.now - timedelta(seconds=stale_after)
     registered = WorkerStore(ctx.db).find()
-    live = [
-        w for w in registered if w.status is WorkerStatus.RUNNING and w.last_heartbeat >= cutoff
-    ]
-    dead = [w for w in registered if w not in live]
+    running = [w for w in registered if w.status is WorkerStatus.RUNNING]
+    live = [w for w in running if w.last_heartbeat >= cutoff]
+    # Running by its row but silent: dead or stalled, its jobs not recovered yet. (Workers
+    # already marked lost have had their jobs recovered: they are history, not a problem.)
+    dead = [w for w in running if w.last_heartbeat < cutoff]
     details = {
         "live": [w.id for w in live],
         "dead": [w.id for w in dead],
+        "lost": [w.id for w in registered if w.status is WorkerStatus.LOST],
         "capacity": sum(w.max_workers for w in live),
     }
     if dead:
@@ -256,24 +258,23 @@ def _queue(ctx: Context) -> QueueFacts:
     return ctx.queue
 
 
-CHECKS: list[Check] = [
-    check_database,
-    check_schema,
-    check_workers,
-    check_queue,
-    check_stuck_jobs,
-    check_job_timeouts,
-    check_locks,
-    check_executing_plans,
-    check_settings,
+CHECKS: list[tuple[str, Check]] = [
+    ("database", check_database),
+    ("schema", check_schema),
+    ("workers", check_workers),
+    ("queue", check_queue),
+    ("stuck_jobs", check_stuck_jobs),
+    ("job_timeouts", check_job_timeouts),
+    ("locks", check_locks),
+    ("plans", check_executing_plans),
+    ("settings", check_settings),
 ]
 
 
-def run_checks(ctx: Context, checks: list[Check] | None = None) -> list[CheckResult]:
+def run_checks(ctx: Context, checks: list[tuple[str, Check]] | None = None) -> list[CheckResult]:
     """Every check; one that raises becomes a ``fail`` naming its error, not a crash."""
     results: list[CheckResult] = []
-    for check in checks or CHECKS:
-        name = check.__name__.removeprefix("check_")
+    for name, check in checks or CHECKS:
         try:
             results.append(check(ctx))
         except AgentsError as exc:

@@ -108,6 +108,10 @@ class Database:
         self.writer = self.engine.execution_options(**{IMMEDIATE: True})
         _install_sqlite_policy(self.engine, sqlite or SQLiteSettings())
 
+    def exists(self) -> bool:
+        """Whether the database is there already (opening would create an SQLite file)."""
+        return self.path.exists()
+
     def open(self) -> None:
         """Make sure the database can be reached (and, for SQLite, that the file is one)."""
         try:

@@ -72,7 +72,10 @@ def queue_facts(db: Database, now: datetime, stale_after_s: float, timeout_s: fl
                 _j.status == JobStatus.RUNNING.value
             )
         ).all()
-    stuck = [r.id for r in running if r.last_heartbeat is None or r.last_heartbeat < stale_before]
+    # the same rule `agents jobs recover` applies, so what is reported is what it fixes
+    stuck = [
+        r.id for r in running if r.last_heartbeat is not None and r.last_heartbeat < stale_before
+    ]
     overdue = [r.id for r in running if r.started_at is not None and r.started_at < started_before]
     return QueueFacts(
         counts=counts,
