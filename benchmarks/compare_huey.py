@@ -52,6 +52,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchmarks import _support
+from benchmarks._machine import busy_s, log, own_s, wait_quiet
 
 DEFAULT_ANCHORS = os.environ.get("AGENTS_BENCH_ANCHORS", "/work/shared/bench/anchors")
 DEFAULT_HUEY_PYTHON = os.environ.get("AGENTS_BENCH_HUEY_PYTHON", "/tmp/anchors-venv/bin/python")
@@ -71,40 +72,6 @@ POLLS = ("default", "fast")
 FAILURES: list[str] = []  # worker processes that did not stop cleanly (reported at the end)
 
 
-def log(message: str) -> None:
-    """Progress on stderr."""
-    print(message, file=sys.stderr, flush=True)
-
-
-# -- the machine's other load ---------------------------------------------------------------
-
-
-def _busy_s() -> float:
-    """CPU seconds the whole machine has been busy (all cores), from /proc/stat."""
-    with open("/proc/stat") as handle:
-        fields = [int(x) for x in handle.readline().split()[1:]]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-
-
-def _own_s() -> float:
-    """CPU seconds of this process and of every child it waited for (and theirs)."""
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
-
-
-def wait_quiet(max_wait: float, threshold: float) -> float:
-    """Wait until others use under ``threshold`` of the machine over 2 s; returns that share."""
-    deadline = time.monotonic() + max_wait
-    while True:
-        busy0, wall0 = _busy_s(), time.monotonic()
-        time.sleep(2.0)
-        share = (_busy_s() - busy0) / ((time.monotonic() - wall0) * (os.cpu_count() or 1))
-        if share < threshold or time.monotonic() > deadline:
-            return share
-        log(f"  waiting: the machine is {share:.0%} busy with other work")
-
-
 def guarded(
     what: str, run: Callable[[], dict[str, float]], args: argparse.Namespace
 ) -> tuple[dict[str, float], float]:
@@ -112,10 +79,10 @@ def guarded(
     cores = os.cpu_count() or 1
     for attempt in range(args.retries + 1):
         wait_quiet(args.max_wait, args.max_foreign)
-        busy0, own0, wall0 = _busy_s(), _own_s(), time.monotonic()
+        busy0, own0, wall0 = busy_s(), own_s(), time.monotonic()
         values = run()
         wall = time.monotonic() - wall0
-        foreign = max(0.0, (_busy_s() - busy0) - (_own_s() - own0)) / (wall * cores)
+        foreign = max(0.0, (busy_s() - busy0) - (own_s() - own0)) / (wall * cores)
         if foreign <= args.max_foreign or attempt == args.retries:
             return values, foreign
         log(f"  {what}: others used {foreign:.1%} of the machine meanwhile; running it again")

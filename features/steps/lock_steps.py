@@ -12,15 +12,13 @@ from typing import Any
 import parse
 from behave import given, register_type, then, when
 from helpers import DEADLINE_S, T0, FakeClock, open_db
-from plan_steps import plan_store, the_plan_id
+from plan_steps import plan_store, start_background_execution, the_plan_id
 from sqlalchemy import event
 
 from cleveragents.domain.clock import utcnow
 from cleveragents.domain.locks import Lock, ResourceType
 from cleveragents.errors import AgentsError, LockConflictError
-from cleveragents.plans.executor import PlanExecutor, PlanRunReport
 from cleveragents.plans.locking import LockRenewer, acquire_plan_lock
-from cleveragents.runtime.tokens import CancellationToken, CancelReason
 from cleveragents.store.locks import LockService
 
 
@@ -345,22 +343,7 @@ def step_race_outcome(context: Any, losers: int) -> None:
 # -- a run that loses its lock -----------------------------------------------------------------
 @when("the plan executes in the background with a plan lock TTL of {ttl:g} seconds")
 def step_background_ttl(context: Any, ttl: float) -> None:
-    executor = PlanExecutor(open_db(context), cancel_poll_s=0.05, plan_lock_ttl_s=ttl)
-    context.background: dict[str, PlanRunReport] = {}
-    plan_id = the_plan_id(context)
-    token = CancellationToken()
-
-    def go() -> None:
-        context.background["report"] = executor.execute(plan_id, token=token)
-
-    context.background_thread = threading.Thread(target=go, daemon=True)
-    context.background_thread.start()
-
-    def stop() -> None:  # whatever happened in the scenario, the run ends with it
-        token.cancel(CancelReason.CANCELLED)
-        context.background_thread.join(DEADLINE_S)
-
-    context.cleanups.append(stop)
+    start_background_execution(context, plan_lock_ttl_s=ttl)
 
 
 @when('"{owner}" force-releases the lock of the plan and takes it for {ttl:g} seconds')

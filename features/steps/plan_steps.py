@@ -306,12 +306,11 @@ def step_sleep_plan(context: Any, project: str, seconds: int) -> None:
     assert result.exit_code == 0, result.stderr
 
 
-@when("the plan executes in the background")
-def step_background(context: Any) -> None:
-    executor = PlanExecutor(open_db(context), cancel_poll_s=0.05)
+def start_background_execution(context: Any, **options: Any) -> None:
+    """Execute the scenario's plan on a thread; the scenario's clean-up cancels and joins it."""
+    executor = PlanExecutor(open_db(context), cancel_poll_s=0.05, **options)
     context.background: dict[str, PlanRunReport] = {}
     plan_id = the_plan_id(context)
-
     token = CancellationToken()
 
     def go() -> None:
@@ -325,6 +324,11 @@ def step_background(context: Any) -> None:
         context.background_thread.join(DEADLINE_S)
 
     context.cleanups.append(stop)
+
+
+@when("the plan executes in the background")
+def step_background(context: Any) -> None:
+    start_background_execution(context)
 
 
 @when("its leaves are running")

@@ -24,7 +24,7 @@ from cleveragents.domain.plans import (
     PlanEvent,
     PlanPhase,
     Subplan,
-    derive_state,
+    tree_states,
 )
 from cleveragents.domain.profile import PROFILE_FIELDS, FailureMode
 from cleveragents.errors import ConflictError
@@ -147,7 +147,7 @@ def create(
         state(ctx), project, action, _overrides(max_parallel, failure_mode, timeout, retries)
     )
     if json_out:
-        print_json(_status_json(plan, nodes, None))
+        print_json(_status_json(plan, nodes))
     else:
         line(plan.id)
 
@@ -363,8 +363,9 @@ def _plan_json(plan: Plan) -> dict[str, Any]:
     }
 
 
-def _status_json(plan: Plan, nodes: list[Subplan], counts: Any) -> dict[str, Any]:
+def _status_json(plan: Plan, nodes: list[Subplan]) -> dict[str, Any]:
     leaves = [node for node in nodes if node.is_leaf]
+    states = tree_states(nodes)
     tally = dict.fromkeys(("pending", "running", "completed", "failed", "cancelled"), 0)
     for leaf in leaves:
         tally[leaf.state.value] += 1
@@ -378,7 +379,7 @@ def _status_json(plan: Plan, nodes: list[Subplan], counts: Any) -> dict[str, Any
                 "parent_id": node.parent_id,
                 "depth": node.depth,
                 "label": node.label,
-                "state": node.state.value if node.is_leaf else _derived(node, nodes),
+                "state": states[node.id].value,
                 "files": node.files,
                 "exit_code": node.exit_code,
                 "error_message": node.error_message,
@@ -391,26 +392,13 @@ def _status_json(plan: Plan, nodes: list[Subplan], counts: Any) -> dict[str, Any
     }
 
 
-def _derived(node: Subplan, nodes: list[Subplan]) -> str:
-    children: dict[str | None, list[Subplan]] = {}
-    for other in nodes:
-        children.setdefault(other.parent_id, []).append(other)
-
-    def state_of(current: Subplan) -> Any:
-        if current.is_leaf:
-            return current.state
-        return derive_state([state_of(child) for child in children.get(current.id, [])])
-
-    return str(state_of(node).value)
-
-
 @app.command()
 def status(ctx: typer.Context, plan_id: PlanRef, json_out: JsonOption = False) -> None:
     """Where a plan is: its phase, profile, leaf counts and each subplan's state."""
     plans = PlanStore(state(ctx).db())
     plan = plans.get(plan_id)
     nodes = plans.subplans(plan_id)
-    document = _status_json(plan, nodes, None)
+    document = _status_json(plan, nodes)
     if json_out:
         print_json(document)
         return
@@ -438,7 +426,7 @@ def show(ctx: typer.Context, plan_id: PlanRef, json_out: JsonOption = False) -> 
     plan = plans.get(plan_id)
     nodes = plans.subplans(plan_id)
     if json_out:
-        print_json({**_status_json(plan, nodes, None), "action_definition": plan.action})
+        print_json({**_status_json(plan, nodes), "action_definition": plan.action})
         return
     key_values(
         [

@@ -124,6 +124,22 @@ class Subplan(BaseModel):
     finished_at: datetime | None = None
 
 
+def tree_states(nodes: list[Subplan]) -> dict[str, SubplanState]:
+    """Every node's state: a leaf's own, a parent's derived from its children's.
+
+    ``nodes`` come in tree order (parents before children), so one pass from the end sees every
+    child before its parent.
+    """
+    children: dict[str, list[SubplanState]] = {}
+    states: dict[str, SubplanState] = {}
+    for node in reversed(nodes):
+        state = node.state if node.is_leaf else derive_state(children.get(node.id, []))
+        states[node.id] = state
+        if node.parent_id is not None:
+            children.setdefault(node.parent_id, []).append(state)
+    return states
+
+
 class Plan(BaseModel):
     """A project, an action snapshot, a resolved profile and a phase."""
 

@@ -286,18 +286,18 @@ class PlanStore:
             plan = self._get(conn, plan_id)
             if owner is not None and plan.owner != owner:
                 raise ConflictError(f"plan {plan_id} is now owned by {plan.owner}")
-            return self._finish(conn, plan_id, phase, now, error_message)
+            return self._finish(conn, plan, phase, now, error_message)
 
     def _finish(
         self,
         conn: Connection,
-        plan_id: str,
+        plan: Plan,
         phase: PlanPhase,
         now: datetime,
         error_message: str | None,
     ) -> Plan:
-        """Move the plan to ``phase`` and record it, inside the caller's transaction."""
-        plan = self._get(conn, plan_id)
+        """Move ``plan`` (as read in this transaction) to ``phase`` and record it."""
+        plan_id = plan.id
         check_plan_transition(plan.phase, phase, plan_id)
         conn.execute(
             update(plans)
@@ -347,7 +347,7 @@ class PlanStore:
                     .values(state="cancelled", finished_at=now, error_message=reason)
                 )
                 self._leaf_events(conn, plan_id, stopped, SubplanState.CANCELLED, now, reason)
-            return self._finish(conn, plan_id, PlanPhase.CANCELLED, now, reason)
+            return self._finish(conn, plan, PlanPhase.CANCELLED, now, reason)
 
     @staticmethod
     def _leaf_events(
