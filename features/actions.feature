@@ -55,7 +55,7 @@ Feature: Actions
     Then the action has "name" equal to "tidy"
     And the action has "include" equal to ["**/*"]
     And the action has "exclude" equal to []
-    And the action has "isolation" equal to "in-place"
+    And the action has "isolation" equal to "sandbox"
     And the action has "timeout_s" equal to null
     And the action has "decompose.max_files_per_subplan" equal to 50
     And the action has "profile" equal to {}
@@ -107,7 +107,7 @@ Feature: Actions
 
     Examples:
       | ref             | message                                                                                                     |
-      | builtin:nope    | no built-in action 'nope' (known: builtin:count-lines, builtin:fail-on-marker, builtin:noop, builtin:sleep) |
+      | builtin:nope    | no built-in action 'nope' (known: builtin:count-lines, builtin:fail-on-marker, builtin:noop, builtin:replace, builtin:sleep) |
       | nope            | no action 'nope': not a file, not a built-in (builtin:NAME), not in [tmp]/repo/.agents/actions              |
       | count-lines     | (did you mean builtin:count-lines?)                                                                         |
       | [tmp]/none.toml | no action '[tmp]/none.toml': not a file                                                                     |
@@ -154,15 +154,14 @@ Feature: Actions
       | command = ["{file}"]                                              | action.command: the program cannot be a placeholder                                                       |
       | command = ["x"]\nbuiltin = "noop"                                 | action: set exactly one of command (a program to run) or builtin (a built-in's name)                      |
       | description = "nothing to run"                                    | action: set exactly one of command (a program to run) or builtin (a built-in's name)                      |
-      | builtin = "nope"                                                  | action.builtin: unknown built-in 'nope' (known: count-lines, fail-on-marker, noop, sleep)                 |
+      | builtin = "nope"                                                  | action.builtin: unknown built-in 'nope' (known: count-lines, fail-on-marker, noop, replace, sleep)        |
       | builtin = "sleep"\nparams = { seconds = -1 }                      | action.params.seconds: Input should be greater than or equal to 0 (got -1)                                |
       | builtin = "sleep"\nparams = { second = 1 }                        | action.params.second: unknown parameter of builtin:sleep (known: seconds)                                 |
       | builtin = "fail-on-marker"\nparams = { marker = 3 }               | action.params.marker: Input should be a valid string (got 3)                                              |
       | command = ["x"]\nparams = { seconds = 1 }                         | action.params: only built-in actions take params; pass arguments in command                               |
       | command = ["x"]\ninclude = []                                     | action.include: must list at least one glob                                                               |
       | command = ["x"]\nexclude = ["ok/**", "[z-a]"]                     | action.exclude.1: invalid glob '[z-a]'                                                                    |
-      | command = ["x"]\nisolation = "sandbox"                            | action.isolation: sandbox isolation is not available in this version yet; set isolation = "in-place"      |
-      | command = ["x"]\nisolation = "docker"                             | action.isolation: must be "in-place" (got 'docker')                                                       |
+      | command = ["x"]\nisolation = "docker"                             | action.isolation: must be "sandbox" or "in-place" (got 'docker')                                          |
       | command = ["x"]\ntimeout_s = 0                                    | action.timeout_s: Input should be greater than or equal to 1 (got 0)                                      |
       | command = ["x"]\ntimeout_s = 60\n[action.profile]\ntimeout_s = 90 | action.profile.timeout_s: timeout_s is set both in [action] and in [action.profile]; keep one             |
       | command = ["x"]\n[action.profile]\nmax_paralel = 8                | action.profile.max_paralel: unknown profile field (known: max_parallel, failure_mode, timeout_s, retries) |
@@ -212,6 +211,7 @@ Feature: Actions
       | builtin:count-lines    | builtin                                |                                                                               |
       | builtin:fail-on-marker | builtin                                |                                                                               |
       | builtin:noop           | builtin                                |                                                                               |
+      | builtin:replace        | builtin                                |                                                                               |
       | builtin:sleep          | builtin                                |                                                                               |
       | broken                 | [tmp]/repo/.agents/actions/broken.toml | action.decompose.max_depth: Input should be less than or equal to 32 (got 99) |
       | fmt                    | [tmp]/repo/.agents/actions/fmt.toml    |                                                                               |
@@ -219,7 +219,7 @@ Feature: Actions
   Scenario: a project without action files lists only the built-ins
     Given a directory "repo" with 2 files
     When I list the actions of the project "repo"
-    Then the action listing has 4 entries
+    Then the action listing has 5 entries
 
   Scenario: count-lines counts the lines of its files, binary and vanished ones too
     Given the project "repo" holds the files
@@ -314,13 +314,13 @@ Feature: Actions
     And stdout contains "format the code"
     And stdout contains "error: action.command: must be an argv list"
     When I run `action list --project repo --json`
-    Then the JSON document is a list of 6
+    Then the JSON document is a list of 7
     And the JSON document has the fields name, source, description, error
     And the JSON document has "0.name" equal to "builtin:count-lines"
-    And the JSON document has "4.name" equal to "broken"
-    And the JSON document has "5.name" equal to "fmt"
-    And the JSON document has "5.source" equal to "[tmp]/repo/.agents/actions/fmt.toml"
-    And the JSON document has "5.error" equal to null
+    And the JSON document has "5.name" equal to "broken"
+    And the JSON document has "6.name" equal to "fmt"
+    And the JSON document has "6.source" equal to "[tmp]/repo/.agents/actions/fmt.toml"
+    And the JSON document has "6.error" equal to null
     When I run `action list --json`
     Then the JSON document is a list of 4
 
@@ -362,7 +362,7 @@ Feature: Actions
       """
       [action]
       command = ["x"]
-      isolation = "sandbox"
+      isolation = "docker"
       """
     When I run `<command>`
     Then the exit code is <code>
@@ -374,4 +374,4 @@ Feature: Actions
       | action show builtin:nope       | 4    | no built-in action 'nope'                                            |
       | action show fmt --project nope | 4    | no project named 'nope'                                              |
       | action list --project nope     | 4    | no project named 'nope'                                              |
-      | action show [tmp]/bad.toml     | 2    | [tmp]/bad.toml: action.isolation: sandbox isolation is not available |
+      | action show [tmp]/bad.toml     | 2    | [tmp]/bad.toml: action.isolation: must be "sandbox" or "in-place"   |

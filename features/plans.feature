@@ -57,11 +57,17 @@ Feature: Plans: decompose a project, run its leaf subplans in parallel, resume w
     And every line of stdout is a JSON event with plan_id, subplan_id, at, kind and state
     And the plan has 12 subplan events and its phases went created, executing, executed
 
-  Scenario: the command gets the plan's environment and its files
-    Given an action file "env.toml" whose command prints its environment and counts its files
+  Scenario: the command gets the plan's environment and its files, in a sandbox by default
+    Given a "sandbox" action file "env.toml" whose command prints its environment and counts its files
     When I run `plan run --project repo --action [tmp]/env.toml`
     Then the exit code is 0
-    And every leaf's output names the plan, the project root and 10 files
+    And every leaf's output names the plan, the project root and 10 files, in a sandbox of its own
+
+  Scenario: an in-place command runs in the project itself
+    Given a "in-place" action file "env.toml" whose command prints its environment and counts its files
+    When I run `plan run --project repo --action [tmp]/env.toml`
+    Then the exit code is 0
+    And every leaf's output names the plan, the project root and 10 files, in the project itself
 
   Scenario: a program that does not exist fails its subplans, not the run
     Given an action file "missing.toml" with command ["no-such-program-xyz", "{files}"]

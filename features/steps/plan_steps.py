@@ -85,13 +85,18 @@ def step_action_hang(context: Any, name: str) -> None:
     write_action(context, name, ["sh", "-c", script, "sh", "{files}"])
 
 
-@given('an action file "{name}" whose command prints its environment and counts its files')
-def step_action_env(context: Any, name: str) -> None:
+@given(
+    'a "{isolation}" action file "{name}" whose command prints its environment and counts its files'
+)
+def step_action_env(context: Any, isolation: str, name: str) -> None:
     script = (
         'echo "plan=$AGENTS_PLAN_ID sub=$AGENTS_SUBPLAN_ID root=$AGENTS_PROJECT_ROOT '
-        'workspace=$AGENTS_WORKSPACE files=$(wc -l < "$AGENTS_FILES_FILE") args=$#"'
+        'workspace=$AGENTS_WORKSPACE cwd=$(pwd) files=$(wc -l < "$AGENTS_FILES_FILE") args=$#"; '
+        'for f in "$@"; do test -f "$f" || echo "missing $f"; done'
     )
-    write_action(context, name, ["sh", "-c", script, "sh", "{files}"])
+    write_action(
+        context, name, ["sh", "-c", script, "sh", "{files}"], f'isolation = "{isolation}"\n'
+    )
 
 
 @given('an action file "{name}" whose command fails the first time for each leaf')
@@ -265,14 +270,22 @@ def step_events(context: Any, count: int, phases: str) -> None:
     assert ids == sorted(ids)
 
 
-@then("every leaf's output names the plan, the project root and {files:d} files")
-def step_env_output(context: Any, files: int) -> None:
+@then("every leaf's output names the plan, the project root and {files:d} files, {where}")
+def step_env_output(context: Any, files: int, where: str) -> None:
     plan_id = the_plan_id(context)
     root = str((context.tmp / "repo").resolve())
     for leaf in leaves(context):
         tail = leaf.output_tail or ""
-        assert f"plan={plan_id} sub={leaf.id} root={root} workspace={root}" in tail, tail
+        assert f"plan={plan_id} sub={leaf.id} root={root} workspace=" in tail, tail
+        workspace = tail.split("workspace=", 1)[1].split(" ", 1)[0]
+        assert f" cwd={workspace} " in tail, tail
         assert f"files={files} args={files}" in tail.replace("files=  ", "files="), tail
+        assert "missing" not in tail, tail  # every path given is a file where the command runs
+        if where == "in the project itself":
+            assert workspace == root, tail
+        else:  # in a sandbox of its own, removed afterwards
+            assert workspace != root and f"agents-plan-{plan_id}-" in workspace, tail
+            assert not Path(workspace).exists(), workspace
 
 
 @then('every leaf failed with "{text}"')

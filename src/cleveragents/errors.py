@@ -121,3 +121,15 @@ class LockConflictError(LockError):
 
 class LockExpiredError(LockError):
     """The lock was lost: it expired and may have been taken by someone else."""
+
+
+class SandboxError(AgentsError):
+    """A subplan's sandbox could not be set up or left something that cannot be recorded."""
+
+
+class ApplyConflictError(ConflictError):
+    """The project no longer matches what the plan's changes were made against."""
+
+    def __init__(self, message: str, conflicts: Sequence[Any] = ()) -> None:
+        super().__init__(message)
+        self.conflicts = list(conflicts)  # every conflicting path, however many the message names

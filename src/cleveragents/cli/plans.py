@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-import signal
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from cleveragents.cli import plan_changes
+from cleveragents.cli.plan_jobs import (
+    INTERRUPTED_EXIT,
+    enqueue_phase,
+    interrupt_to_token,
+    refuse_if_queued,
+)
 from cleveragents.cli.progress import PlanProgressView, ProgressMode, choose_mode, summary
 from cleveragents.cli.render import key_values, line, plans_table, print_json, subplan_tree
 from cleveragents.cli.state import AppState, JsonOption, state
 from cleveragents.domain.clock import utcnow
-from cleveragents.domain.jobs import JobPhase, JobStatus
+from cleveragents.domain.jobs import JobPhase
 from cleveragents.domain.plans import (
     EXECUTABLE_PHASES,
     EventKind,
@@ -27,20 +31,18 @@ from cleveragents.domain.plans import (
     tree_states,
 )
 from cleveragents.domain.profile import PROFILE_FIELDS, FailureMode
-from cleveragents.errors import ConflictError
+from cleveragents.errors import ConflictError, InvalidInputError
 from cleveragents.plans.actions import resolve_action
 from cleveragents.plans.creation import create_plan
 from cleveragents.plans.executor import PlanExecutor, PlanRunReport
 from cleveragents.plans.locking import run_is_live
 from cleveragents.plans.runner import PLAN_ID_VARIABLE
 from cleveragents.runtime.processes import end_processes_with_env
-from cleveragents.runtime.tokens import CancellationToken, CancelReason
 from cleveragents.store.changes_feed import ChangeDetector
 from cleveragents.store.jobs import JobStore
 from cleveragents.store.locks import LockService
 from cleveragents.store.plans import EVENT_PAGE, PlanStore
 from cleveragents.store.projects import ProjectStore
-from cleveragents.worker.queue import JobQueue
 
 app = typer.Typer(help="Plans: an action applied to a project, in parallel.", no_args_is_help=True)
 
@@ -91,7 +93,6 @@ EventsJsonOption = Annotated[
 ]
 WATCH_CHECK_S = 0.02  # how often watch looks for a commit (a cheap PRAGMA on SQLite)
 WATCH_REREAD_S = 1.0  # re-read the plan at least this often
-INTERRUPTED_EXIT = 130
 
 
 def _create(
@@ -163,15 +164,31 @@ def run(
     retries: RetriesOption = None,
     run_async: AsyncOption = None,
     wait: WaitOption = False,
+    apply: Annotated[
+        bool,
+        typer.Option("--apply", help="Apply the changes once every subplan has completed."),
+    ] = False,
     json_out: EventsJsonOption = False,
 ) -> None:
-    """Create a plan and execute it. Exit 0 if every subplan completed, 1 otherwise."""
+    """Create a plan and execute it. Exit 0 if every subplan completed, 1 otherwise.
+
+    With --apply, a plan that executed is then applied to the project, as `agents plan apply`
+    does (exit 3 and nothing written on a conflict).
+    """
+    app_state = state(ctx)
+    if apply and (run_async or (run_async is None and app_state.settings().get("async.enabled"))):
+        raise InvalidInputError(
+            "--apply runs here, after the execution: use it with --no-async "
+            "(or apply later with `agents plan apply PLAN --async`)"
+        )
     plan, _nodes = _create(
-        state(ctx), project, action, _overrides(max_parallel, failure_mode, timeout, retries)
+        app_state, project, action, _overrides(max_parallel, failure_mode, timeout, retries)
     )
     if not json_out:
         line(f"plan {plan.id}")
     _execute(ctx, plan.id, run_async, wait, json_out)
+    if apply:
+        plan_changes.apply_now(app_state, plan.id, dry_run=False, json_out=json_out)
 
 
 @app.command()
@@ -199,13 +216,13 @@ def _execute(
     plan = plans.get(plan_id)
     if run_async is None:
         run_async = bool(app_state.settings().get("async.enabled"))
-    _refuse_if_queued(db, plan)
+    refuse_if_queued(db, plan)
     if run_async:
         _enqueue(app_state, plan, wait, json_out)
         return
     view = PlanProgressView(plan, plans.subplans(plan_id, leaves_only=True), choose_mode(json_out))
     executor = PlanExecutor(db, plan_lock_ttl_s=app_state.settings().settings.locks.plan_ttl)
-    with view, _interrupt_to_token() as token:
+    with view, interrupt_to_token() as token:
         report = executor.execute(
             plan_id,
             token=token,
@@ -237,68 +254,12 @@ def _finish(mode: ProgressMode, report: PlanRunReport, interrupted: bool) -> Non
         raise typer.Exit(1)
 
 
-@contextmanager
-def _interrupt_to_token() -> Iterator[Any]:
-    """Ctrl-C (SIGINT) and SIGTERM stop the run cleanly: running subplans are cancelled, the plan
-    is left resumable. A second signal is not caught again (the default handler ends us)."""
-    token = CancellationToken()
-    if threading.current_thread() is not threading.main_thread():
-        yield token
-        return
-
-    def on_signal(signum: int, _frame: Any) -> None:
-        token.cancel(CancelReason.CANCELLED)
-        signal.signal(signum, signal.SIG_DFL)
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield token
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-def _refuse_if_queued(db: Any, plan: Plan) -> None:
-    """A plan whose job is queued or running is the worker's to execute."""
-    if plan.job_id:
-        job = JobStore(db).get(plan.job_id)
-        if not job.status.is_terminal:
-            raise ConflictError(
-                f"plan {plan.id} already has job {job.id} ({job.status.value}); "
-                f"follow it with `agents plan watch {plan.id}` or stop it with "
-                f"`agents plan cancel {plan.id}`"
-            )
-
-
 def _enqueue(app_state: AppState, plan: Plan, wait: bool, json_out: bool) -> None:
     if plan.phase not in EXECUTABLE_PHASES:
         raise ConflictError(f"plan {plan.id} is {plan.phase.value}; it cannot be executed")
-    db = app_state.db()
-    if run_is_live(LockService(db), plan, utcnow()):
+    if run_is_live(LockService(app_state.db()), plan, utcnow()):
         raise ConflictError(f"plan {plan.id} is already executing (owner {plan.owner})")
-    jobs = JobStore(db)
-    queue = JobQueue(db)
-    new_job = queue.build("plan.execute", {"plan_id": plan.id}, max_attempts=3).model_copy(
-        update={"plan_id": plan.id, "phase": JobPhase.EXECUTE}
-    )
-    job = jobs.enqueue(new_job, utcnow())
-    PlanStore(db).set_job(plan.id, job.id)
-    if not wait:
-        if json_out:
-            print_json({"plan_id": plan.id, "job_id": job.id})
-        else:
-            line(job.id)
-        return
-    finished = queue.wait(job.id)
-    if json_out:
-        print_json(finished.to_json())
-    else:
-        line(
-            f"plan {plan.id}: job {finished.id} {finished.status.value}"
-            + (f": {finished.error_message}" if finished.error_message else "")
-        )
-    if finished.status is not JobStatus.SUCCEEDED:
-        raise typer.Exit(1)
+    enqueue_phase(app_state, plan, JobPhase.EXECUTE, wait, json_out)
 
 
 @app.command()
@@ -510,3 +471,7 @@ def _active(db: Any, plan: Plan) -> bool:
             return False
         return True
     return False
+
+
+app.command()(plan_changes.diff)
+app.command()(plan_changes.apply)

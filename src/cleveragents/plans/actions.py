@@ -37,6 +37,9 @@ ACTIONS_DIR = Path(".agents") / "actions"  # a project's own actions, as NAME.to
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 FILES_PLACEHOLDER = "{files}"
 FILE_PLACEHOLDER = "{file}"
+SANDBOX = "sandbox"  # a workspace per leaf; changes are recorded and written by `plan apply`
+IN_PLACE = "in-place"  # the command works on the project's files directly
+ISOLATIONS = (SANDBOX, IN_PLACE)
 _TOML_POSITION = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)$")
 _TIMEOUT = PROFILE_FIELDS["timeout_s"]
 
@@ -62,7 +65,7 @@ class ActionSpec(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
     include: list[str] = Field(default_factory=lambda: ["**/*"])
     exclude: list[str] = Field(default_factory=list)
-    isolation: str = "in-place"
+    isolation: str = SANDBOX
     timeout_s: int | None = Field(None, ge=_TIMEOUT.minimum, le=_TIMEOUT.maximum)
     decompose: DecomposeConfig = Field(default_factory=DecomposeConfig)
     profile: dict[str, Any] = Field(default_factory=dict)
@@ -138,13 +141,9 @@ class ActionSpec(BaseModel):
 
     @field_validator("isolation")
     @classmethod
-    def _in_place_only(cls, isolation: str) -> str:
-        if isolation == "sandbox":
-            raise ValueError(
-                'sandbox isolation is not available in this version yet; set isolation = "in-place"'
-            )
-        if isolation != "in-place":
-            raise ValueError(f'must be "in-place" (got {isolation!r})')
+    def _known_isolation(cls, isolation: str) -> str:
+        if isolation not in ISOLATIONS:
+            raise ValueError(f'must be "sandbox" or "in-place" (got {isolation!r})')
         return isolation
 
     @field_validator("profile")
@@ -201,6 +200,7 @@ def builtin_action(name: str) -> ActionSpec:
         builtin=name,
         params={},  # given, so that validation fills in the defaults
         include=list(builtin.include),
+        isolation=SANDBOX if builtin.writes else IN_PLACE,  # a read-only built-in needs no copy
         source=BUILTIN_SOURCE,
     )
 

@@ -1,24 +1,29 @@
 """Built-in actions (``builtin:NAME``): plain Python callables shipped with the package.
 
 They let the tool, its demos and its tests run plans with no external program installed. Each gets
-its subplan's files as relative POSIX paths under ``ctx.project_root`` and returns an
+its subplan's files as relative POSIX paths under ``ctx.workspace`` (the sandbox, or the project
+itself for ``isolation = "in-place"``) and returns an
 :class:`ActionOutcome`; a failure of the action is an exit code, never an exception. Files are read
 as bytes, in chunks, so binary, huge or unreadable files never crash a built-in.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from cleveragents.errors import ActionError
 from cleveragents.runtime.tokens import CancellationToken
 
 CHUNK_BYTES = 1 << 20  # read files a mebibyte at a time: memory stays flat on huge files
+BINARY_SNIFF_BYTES = 8000  # a NUL in the first 8000 bytes makes a file binary, as for git
 NAMED_FILES = 5  # files a failure message names before "and N more"
 
 
@@ -31,6 +36,12 @@ class ActionContext:
     project_root: Path
     params: Mapping[str, Any]
     token: CancellationToken
+    workspace: Path | None = None  # where the files are; None: the project itself
+
+    @property
+    def root(self) -> Path:
+        """The directory the subplan's paths are relative to."""
+        return self.workspace if self.workspace is not None else self.project_root
 
 
 @dataclass(frozen=True)
@@ -50,6 +61,7 @@ class BuiltinAction:
     params_model: type[BaseModel]
     run: Callable[[Sequence[str], ActionContext], ActionOutcome]
     include: tuple[str, ...] = ("**/*",)
+    writes: bool = False  # only a built-in that writes needs a sandbox by default
 
 
 class NoParams(BaseModel):
@@ -72,6 +84,24 @@ class SleepParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     seconds: float = Field(1.0, ge=0, le=3600)
+
+
+class ReplaceParams(BaseModel):
+    """``replace``: a regular expression and what to put in its place."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pattern: str = Field(r"[ \t]+$", min_length=1)  # by default: strip trailing whitespace
+    replacement: str = ""
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, pattern: str) -> str:
+        try:
+            re.compile(pattern, re.MULTILINE)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from None
+        return pattern
 
 
 class ParamsError(ActionError):
@@ -152,7 +182,7 @@ def run_count_lines(files: Sequence[str], ctx: ActionContext) -> ActionOutcome:
         if ctx.token.cancelled:
             return _cancelled(done, len(files))
         try:
-            total += _count_lines(ctx.project_root / name)
+            total += _count_lines(ctx.root / name)
         except OSError:
             unreadable += 1
     return ActionOutcome(0, f"{total} lines in {len(files)} files{_unreadable(unreadable)}")
@@ -168,7 +198,7 @@ def run_fail_on_marker(files: Sequence[str], ctx: ActionContext) -> ActionOutcom
         if ctx.token.cancelled:
             return _cancelled(done, len(files))
         try:
-            if _contains(ctx.project_root / name, needle):
+            if _contains(ctx.root / name, needle):
                 found.append(name)
         except OSError:
             unreadable += 1
@@ -187,6 +217,48 @@ def run_sleep(files: Sequence[str], ctx: ActionContext) -> ActionOutcome:
     return ActionOutcome(0, f"slept {seconds:g} s")
 
 
+def run_replace(files: Sequence[str], ctx: ActionContext) -> ActionOutcome:
+    """Replace every match of ``pattern`` (a Python regular expression, ``^``/``$`` per line) in
+    the UTF-8 text files among ``files``; other files are left alone. Files are rewritten through
+    a temporary file and ``os.replace``, so one is never seen half-written."""
+    params = ReplaceParams.model_validate(ctx.params)
+    regex = re.compile(params.pattern, re.MULTILINE)
+    replaced = changed = skipped = 0
+    for done, name in enumerate(files):
+        if ctx.token.cancelled:
+            return _cancelled(done, len(files))
+        path = ctx.root / name
+        try:
+            data = path.read_bytes()
+            if b"\0" in data[:BINARY_SNIFF_BYTES]:  # git's rule for a binary file
+                raise UnicodeDecodeError("utf-8", data, 0, 1, "binary")
+            text = data.decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            skipped += 1
+            continue
+        new_text, count = regex.subn(params.replacement, text)
+        if count and new_text != text:
+            _rewrite(path, new_text.encode("utf-8"))
+            replaced += count
+            changed += 1
+    note = f" ({skipped} not UTF-8 text or unreadable)" if skipped else ""
+    return ActionOutcome(0, f"{replaced} replacements in {changed} of {len(files)} files{note}")
+
+
+def _rewrite(path: Path, data: bytes) -> None:
+    """``path`` with ``data``, keeping its mode, via a temp file in its directory."""
+    mode = path.stat().st_mode & 0o777
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.chmod(temp, mode)
+        os.replace(temp, path)
+    except BaseException:
+        os.unlink(temp)
+        raise
+
+
 BUILTIN_ACTIONS: dict[str, BuiltinAction] = {
     action.name: action
     for action in (
@@ -203,6 +275,14 @@ BUILTIN_ACTIONS: dict[str, BuiltinAction] = {
             "waits some seconds, or until cancelled (param: seconds)",
             SleepParams,
             run_sleep,
+        ),
+        BuiltinAction(
+            "replace",
+            "replaces a regular expression in text files; by default strips trailing whitespace"
+            " (params: pattern, replacement)",
+            ReplaceParams,
+            run_replace,
+            writes=True,
         ),
     )
 }

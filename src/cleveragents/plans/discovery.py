@@ -119,6 +119,30 @@ def _walk(base: Path) -> list[str]:
     return found
 
 
+def ignored_paths(root: Path, paths: Sequence[str]) -> set[str]:
+    """Those of ``paths`` (relative POSIX paths, files that may not exist yet) that git's rules in
+    ``root`` ignore, by the same rules the walk applies: a path under an ignored directory, or a
+    file an ignore pattern matches. The ``.gitignore`` files read are the project's own."""
+    base = Path(root)
+    top = _with_ignore_file(_NO_RULES, base / GIT_DIR / "info" / "exclude", "")
+    rules_of: dict[str, _Rules] = {"": _with_ignore_file(top, base / IGNORE_FILE, "")}
+    ignored: set[str] = set()
+    for path in paths:
+        parts = path.split("/")
+        prefix, rules, hidden = "", rules_of[""], False
+        for name in parts[:-1]:
+            if rules.dirs.match_file(prefix + name):
+                hidden = True
+                break
+            prefix += name + "/"
+            if prefix not in rules_of:
+                rules_of[prefix] = _with_ignore_file(rules, base / prefix / IGNORE_FILE, prefix)
+            rules = rules_of[prefix]
+        if hidden or rules.files.match_file(path):
+            ignored.add(path)
+    return ignored
+
+
 def _links_inside(link: str, real_root: str) -> bool:
     """Whether the symlink ``link`` resolves to a regular file inside the project, outside its
     ``.git`` and ``.agents`` (a broken link or a loop resolves to nothing that is a file)."""

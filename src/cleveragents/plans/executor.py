@@ -29,10 +29,11 @@ from cleveragents.plans.dispatcher import (
 )
 from cleveragents.plans.journal import PlanJournal
 from cleveragents.plans.locking import LockRenewer, acquire_plan_lock
-from cleveragents.plans.runner import PLAN_ID_VARIABLE, SubplanRunner
+from cleveragents.plans.runner import PLAN_ID_VARIABLE, SubplanRunner, remove_leftover_scratch
 from cleveragents.plans.tracker import Listener, SubplanTracker
 from cleveragents.runtime.processes import KILL_GRACE_S, end_processes_with_env
 from cleveragents.runtime.tokens import CancellationToken, CancelReason
+from cleveragents.store.changes import ChangeStore
 from cleveragents.store.engine import Database
 from cleveragents.store.locks import LockService
 from cleveragents.store.plans import PlanStore
@@ -130,6 +131,7 @@ class PlanExecutor:
                 ended = end_processes_with_env(PLAN_ID_VARIABLE, plan_id)
                 if ended:
                     log.warning("ended %d leftover process group(s) of plan %s", ended, plan_id)
+                remove_leftover_scratch(plan_id)  # its sandboxes, if it ran on this host
             plan = self.store.begin_execution(plan_id, owner, self.clock(), lambda _owner: False)
             log.debug("plan %s executing (owner %s)", plan_id, owner)
             try:
@@ -164,12 +166,14 @@ class PlanExecutor:
             token.on_cancel(halt)
         journal = PlanJournal(self.store, plan_id, on_error=halt)
         tracker = SubplanTracker(plan_id, leaves, journal.submit, listeners, self.clock)
+        changes = ChangeStore(self.db)
         runner = SubplanRunner(
             _stored_action(plan),
             Path(project.root_path),
             plan_id,
             timeout_s=plan.profile.timeout,
             kill_grace_s=self.kill_grace_s,
+            record_changes=lambda leaf_id, found: changes.replace(plan_id, leaf_id, found),
         )
         dispatcher = ParallelSubplanDispatcher(
             tracker,

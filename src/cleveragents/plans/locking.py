@@ -22,16 +22,30 @@ RENEW_FRACTION = 1 / 3  # renew when a third of the TTL has passed: two chances 
 def acquire_plan_lock(
     locks: LockService, plan_id: str, owner: str, ttl_s: float, now: datetime
 ) -> Lock:
-    """The plan's lock for ``owner``. A holder that is provably dead (a process of this host that
-    no longer exists) is taken over at once instead of waiting for its lock to expire."""
+    """The plan's lock for ``owner`` (see :func:`acquire_lock`)."""
+    return acquire_lock(locks, ResourceType.PLAN, plan_id, owner, ttl_s, now)
+
+
+def acquire_lock(
+    locks: LockService,
+    resource_type: ResourceType,
+    resource_id: str,
+    owner: str,
+    ttl_s: float,
+    now: datetime,
+) -> Lock:
+    """The lock for ``owner``. A holder that is provably dead (a process of this host that no
+    longer exists) is taken over at once instead of waiting for its lock to expire."""
     try:
-        return locks.acquire(ResourceType.PLAN, plan_id, owner, ttl_s, now)
+        return locks.acquire(resource_type, resource_id, owner, ttl_s, now)
     except LockConflictError:
-        holder = locks.get(ResourceType.PLAN, plan_id)
+        holder = locks.get(resource_type, resource_id)
         if holder is None or owner_alive(holder.owner_id) or not locks.take_over(holder):
             raise
-        log.warning("took over the lock of plan %s from %s (gone)", plan_id, holder.holder)
-        return locks.acquire(ResourceType.PLAN, plan_id, owner, ttl_s, now)
+        log.warning(
+            "took over the lock of %s %s from %s (gone)", resource_type, resource_id, holder.holder
+        )
+        return locks.acquire(resource_type, resource_id, owner, ttl_s, now)
 
 
 def run_is_live(locks: LockService, plan: Plan, now: datetime) -> bool:

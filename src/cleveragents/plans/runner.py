@@ -1,26 +1,34 @@
 """Run one leaf subplan: a built-in action in-process, or the action's command as a child process.
 
-Commands run in the project directory (``isolation = "in-place"``), in their own process group,
-with a timeout, the subplan's files in ``$AGENTS_FILES_FILE`` (one per line) and in the argv where
-it says ``{files}`` (or once per file where an argument contains ``{file}``).
+With ``isolation = "sandbox"`` (the default) a leaf runs in a fresh workspace holding copies of its
+files (see ``sandbox.py``); when it completes, what it changed there is recorded for review and
+``plan apply``, and the workspace is removed whatever happened. With ``"in-place"`` it runs in the
+project directory itself. Commands run in their own process group, with a timeout, the subplan's
+files in ``$AGENTS_FILES_FILE`` (one per line) and in the argv where it says ``{files}`` (or once
+per file where an argument contains ``{file}``), relative to their working directory.
 """
 
 from __future__ import annotations
 
+import contextlib
+import glob
+import itertools
 import os
-import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from cleveragents.domain.changes import CapturedChange
 from cleveragents.domain.plans import Subplan
 from cleveragents.domain.redaction import redact
-from cleveragents.plans.actions import ActionSpec
+from cleveragents.errors import AgentsError
+from cleveragents.plans.actions import SANDBOX, ActionSpec
 from cleveragents.plans.builtin_actions import BUILTIN_ACTIONS, ActionContext
+from cleveragents.plans.sandbox import Workspace, remove_tree
 from cleveragents.runtime.deadlines import Deadlines
 from cleveragents.runtime.processes import KILL_GRACE_S, run_command
 from cleveragents.runtime.tokens import CancellationToken, CancelReason
@@ -29,6 +37,18 @@ FILES_PLACEHOLDER = "{files}"
 TIMEOUT = CancelReason.TIMEOUT
 PLAN_ID_VARIABLE = "AGENTS_PLAN_ID"  # in every command's environment; finds a dead run's leftovers
 FILE_PLACEHOLDER = "{file}"
+SCRATCH_PREFIX = "agents-plan-"  # + the plan id + "-": a run's private directory in TMPDIR
+
+RecordChanges = Callable[[str, list[CapturedChange]], None]  # (subplan id, its changes)
+
+
+def remove_leftover_scratch(plan_id: str) -> int:
+    """Remove the private directories a killed run of ``plan_id`` left in TMPDIR; how many."""
+    pattern = os.path.join(tempfile.gettempdir(), f"{glob.escape(SCRATCH_PREFIX + plan_id)}-*")
+    leftovers = glob.glob(pattern)
+    for path in leftovers:
+        remove_tree(Path(path))
+    return len(leftovers)
 
 
 @dataclass(frozen=True)
@@ -71,8 +91,12 @@ class SubplanRunner:
         plan_id: str,
         timeout_s: float,
         kill_grace_s: float = KILL_GRACE_S,
+        record_changes: RecordChanges | None = None,
     ) -> None:
         self.action = action
+        self.sandboxed = action.isolation == SANDBOX
+        self.record_changes = record_changes
+        self._attempts = itertools.count(1)
         self.project_root = project_root
         self.plan_id = plan_id
         self.timeout_s = timeout_s
@@ -86,11 +110,32 @@ class SubplanRunner:
 
     def run(self, leaf: Subplan, token: CancellationToken) -> LeafResult:
         """One attempt at ``leaf``; never raises for a failure of the action itself."""
-        if self.action.builtin is not None:
-            return self._run_builtin(leaf, token)
-        return self._run_command(leaf, token)
+        if not self.sandboxed:
+            return self._run_in(leaf, token, self.project_root)
+        workspace = Workspace(
+            self.project_root, self._scratch() / f"{leaf.id}-{next(self._attempts)}"
+        )
+        try:
+            workspace.populate(leaf.files)
+            result = self._run_in(leaf, token, workspace.root)
+            if result.ok:
+                found = workspace.capture()
+                if self.record_changes is not None:
+                    self.record_changes(leaf.id, found)
+            return result
+        except AgentsError as exc:  # a sandbox it cannot set up or record fails the leaf
+            return LeafResult(exit_code=None, error_message=f"sandbox: {exc.message}")
+        except OSError as exc:  # a disk that is full, a directory gone
+            return LeafResult(exit_code=None, error_message=f"sandbox: {exc}")
+        finally:
+            workspace.remove()
 
-    def _run_builtin(self, leaf: Subplan, token: CancellationToken) -> LeafResult:
+    def _run_in(self, leaf: Subplan, token: CancellationToken, workspace: Path) -> LeafResult:
+        if self.action.builtin is not None:
+            return self._run_builtin(leaf, token, workspace)
+        return self._run_command(leaf, token, workspace)
+
+    def _run_builtin(self, leaf: Subplan, token: CancellationToken, workspace: Path) -> LeafResult:
         builtin = BUILTIN_ACTIONS[str(self.action.builtin)]
         context = ActionContext(
             plan_id=self.plan_id,
@@ -98,6 +143,7 @@ class SubplanRunner:
             project_root=self.project_root,
             params=self.action.params,
             token=token,
+            workspace=workspace,
         )
         started = time.monotonic()
         # A built-in honours timeout_s through its token, as it honours a cancel.
@@ -115,7 +161,7 @@ class SubplanRunner:
             outcome.exit_code, redact(outcome.output), token.cancelled, False, duration
         )
 
-    def _run_command(self, leaf: Subplan, token: CancellationToken) -> LeafResult:
+    def _run_command(self, leaf: Subplan, token: CancellationToken, workspace: Path) -> LeafResult:
         assert self.action.command is not None
         files_file = self._scratch() / f"{leaf.id}.files"
         files_file.write_text("".join(f"{path}\n" for path in leaf.files), encoding="utf-8")
@@ -125,7 +171,7 @@ class SubplanRunner:
                 PLAN_ID_VARIABLE: self.plan_id,
                 "AGENTS_SUBPLAN_ID": leaf.id,
                 "AGENTS_PROJECT_ROOT": str(self.project_root),
-                "AGENTS_WORKSPACE": str(self.project_root),  # in-place: the project itself
+                "AGENTS_WORKSPACE": str(workspace),  # in-place: the project itself
                 "AGENTS_FILES_FILE": str(files_file),
             }
             outputs: list[str] = []
@@ -136,7 +182,7 @@ class SubplanRunner:
                     result = run_command(
                         argv,
                         token=token,
-                        cwd=str(self.project_root),
+                        cwd=str(workspace),
                         env=env,
                         timeout_s=max(self.timeout_s - duration, 0.001),
                         kill_grace_s=self.kill_grace_s,
@@ -165,7 +211,8 @@ class SubplanRunner:
         """One private directory per run for the subplans' file lists."""
         with self._scratch_lock:
             if self._scratch_dir is None:
-                self._scratch_dir = Path(tempfile.mkdtemp(prefix="agents-plan-"))
+                prefix = f"{SCRATCH_PREFIX}{self.plan_id}-"
+                self._scratch_dir = Path(tempfile.mkdtemp(prefix=prefix))
             return self._scratch_dir
 
     def _output(self) -> IO[bytes]:
@@ -186,7 +233,8 @@ class SubplanRunner:
                 output.close()
             self._outputs.clear()
             if self._scratch_dir is not None:
-                shutil.rmtree(self._scratch_dir, ignore_errors=True)
+                with contextlib.suppress(OSError):  # best effort: TMPDIR is the OS's to clean
+                    remove_tree(self._scratch_dir)
                 self._scratch_dir = None
 
     def _result(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
 
 from cleveragents.domain.plans import (
     EventKind,
@@ -27,7 +27,7 @@ from cleveragents.domain.plans import (
 from cleveragents.domain.profile import AutomationProfile
 from cleveragents.errors import ConflictError, PlanNotFoundError
 from cleveragents.store.engine import Database
-from cleveragents.store.tables import plan_events, plans, projects, subplans
+from cleveragents.store.tables import changes, plan_events, plans, projects, subplans
 
 _p = plans.c
 _s = subplans.c
@@ -247,6 +247,10 @@ class PlanStore:
                     )
                 )
                 self._leaf_events(conn, plan_id, to_reset, SubplanState.PENDING, now, "resumed")
+                # A leaf killed between recording its changes and completing runs again.
+                conn.execute(
+                    delete(changes).where(changes.c.subplan_id.in_([r.id for r in to_reset]))
+                )
             conn.execute(
                 update(plans)
                 .where(_p.id == plan_id)
@@ -324,6 +328,45 @@ class PlanStore:
             )
         )
         return self._get(conn, plan_id)
+
+    def begin_apply(self, plan_id: str, owner: str, now: datetime) -> Plan:
+        """Move an executed plan to ``applying`` for ``owner`` (or take over an apply that
+        stopped half-way: the plan is already ``applying`` and whoever ran it holds no lock)."""
+        with self.db.write() as conn:
+            plan = self._get(conn, plan_id)
+            resumed = plan.phase is PlanPhase.APPLYING
+            if not resumed:
+                check_plan_transition(plan.phase, PlanPhase.APPLYING, plan_id)
+            conn.execute(
+                update(plans)
+                .where(_p.id == plan_id)
+                .values(phase="applying", owner=owner, error_message=None)
+            )
+            conn.execute(
+                insert(plan_events).values(
+                    **_plan_event(plan_id, PlanPhase.APPLYING, now, owner=owner, resumed=resumed)
+                )
+            )
+            return self._get(conn, plan_id)
+
+    def stop_apply(self, plan_id: str, owner: str, now: datetime, reason: str) -> Plan:
+        """An apply that stopped half-way: the plan stays ``applying``, owned by nobody, with
+        ``reason`` as its error, until an apply run again completes it."""
+        with self.db.write() as conn:
+            plan = self._get(conn, plan_id)
+            if plan.phase is not PlanPhase.APPLYING or plan.owner != owner:
+                raise ConflictError(f"plan {plan_id} changed meanwhile (now {plan.phase.value})")
+            conn.execute(
+                update(plans).where(_p.id == plan_id).values(owner=None, error_message=reason)
+            )
+            conn.execute(
+                insert(plan_events).values(
+                    **_plan_event(
+                        plan_id, PlanPhase.APPLYING, now, stopped=True, error_message=reason
+                    )
+                )
+            )
+            return self._get(conn, plan_id)
 
     def abandon(self, plan_id: str, owner: str, now: datetime, reason: str) -> Plan:
         """Cancel a plan whose executing run (``owner``) is gone, in one transaction: its running

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -227,3 +228,42 @@ locks = Table(
 )
 Index("ix_locks_owner_id", locks.c.owner_id)
 Index("ix_locks_expires_at", locks.c.expires_at)
+
+CHANGE_KINDS = ("created", "modified", "deleted")
+
+changes = Table(
+    "changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "plan_id",
+        String(26),
+        ForeignKey("plans.id", name="fk_changes_plan_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column(
+        "subplan_id",
+        String(26),
+        ForeignKey("subplans.id", name="fk_changes_subplan_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("path", Text(), nullable=False),
+    Column("change", String(16), nullable=False),
+    Column("base_sha256", String(64), nullable=True),
+    Column("base_mode", Integer, nullable=True),
+    Column("base_content", LargeBinary(), nullable=True),
+    Column("new_sha256", String(64), nullable=True),
+    Column("new_content", LargeBinary(), nullable=True),
+    Column("mode", Integer, nullable=True),
+    Column("size", Integer, nullable=False),
+    Column("applied_at", UTCDateTime(), nullable=True),
+    CheckConstraint(_in("change", CHANGE_KINDS), name="change"),
+    CheckConstraint(
+        "(change = 'created' AND base_sha256 IS NULL AND new_sha256 IS NOT NULL)"
+        " OR (change = 'modified' AND base_sha256 IS NOT NULL AND new_sha256 IS NOT NULL)"
+        " OR (change = 'deleted' AND base_sha256 IS NOT NULL AND new_sha256 IS NULL)",
+        name="shape",
+    ),
+    UniqueConstraint("subplan_id", "path", name="uq_changes_subplan_id_path"),
+)
+Index("ix_changes_plan_id_path", changes.c.plan_id, changes.c.path)

@@ -107,7 +107,12 @@ def default_registry(
     from cleveragents.worker.report_kinds import report_kinds
 
     registry = KindRegistry()
-    plan = plan_kinds() if plan_lock_ttl_s is None else plan_kinds(plan_lock_ttl_s)
+    ttls: dict[str, float] = {}
+    if plan_lock_ttl_s is not None:
+        ttls["plan_lock_ttl_s"] = plan_lock_ttl_s
+    if settings is not None:
+        ttls["project_lock_ttl_s"] = settings.settings.locks.project_ttl
+    plan = plan_kinds(**ttls)
     for kind in (*BUILTIN_KINDS, *plan, *report_kinds(settings)):
         registry.register(kind)
     return registry

@@ -1,4 +1,4 @@
-"""Job kinds that run plan phases in a worker: ``plan.execute``."""
+"""Job kinds that run plan phases in a worker: ``plan.execute`` and ``plan.apply``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from cleveragents.domain.plans import PlanPhase
+from cleveragents.errors import ApplyConflictError
+from cleveragents.plans.apply import PROJECT_LOCK_TTL_S, ApplyError, PlanApplier
 from cleveragents.plans.executor import PLAN_LOCK_TTL_S, PlanExecutor
 from cleveragents.runtime.tokens import JobCancelled
 from cleveragents.worker.kinds import JobContext, JobFailed, JobKind
@@ -20,13 +22,21 @@ class PlanPayload(BaseModel):
     plan_id: str = Field(min_length=26, max_length=26)
 
 
-def plan_kinds(plan_lock_ttl_s: float = PLAN_LOCK_TTL_S) -> tuple[JobKind, ...]:
-    """The plan job kinds, holding plan locks for ``plan_lock_ttl_s`` between renewals."""
+def plan_kinds(
+    plan_lock_ttl_s: float = PLAN_LOCK_TTL_S, project_lock_ttl_s: float = PROJECT_LOCK_TTL_S
+) -> tuple[JobKind, ...]:
+    """The plan job kinds, holding plan and project locks for these TTLs between renewals."""
 
     def execute(payload: PlanPayload, ctx: JobContext) -> dict[str, Any]:
         return run_plan_execute(payload, ctx, plan_lock_ttl_s)
 
-    return (JobKind("plan.execute", PlanPayload, execute, "Execute or resume a plan."),)
+    def apply(payload: PlanPayload, ctx: JobContext) -> dict[str, Any]:
+        return run_plan_apply(payload, ctx, plan_lock_ttl_s, project_lock_ttl_s)
+
+    return (
+        JobKind("plan.execute", PlanPayload, execute, "Execute or resume a plan."),
+        JobKind("plan.apply", PlanPayload, apply, "Apply an executed plan's changes."),
+    )
 
 
 def run_plan_execute(
@@ -55,4 +65,39 @@ def run_plan_execute(
     return result
 
 
-PLAN_KINDS = (JobKind("plan.execute", PlanPayload, run_plan_execute, "Execute or resume a plan."),)
+def run_plan_apply(
+    payload: PlanPayload,
+    ctx: JobContext,
+    plan_lock_ttl_s: float = PLAN_LOCK_TTL_S,
+    project_lock_ttl_s: float = PROJECT_LOCK_TTL_S,
+) -> dict[str, Any]:
+    """Apply an executed plan (or finish an apply that stopped) under the job's token.
+
+    Conflicts fail the job with every conflicting path in its result, nothing written. A job
+    stopped by a cancel or a worker shutdown leaves the plan ``applying``; the next run of the
+    job (after a shutdown it is queued again) completes it.
+    """
+    assert ctx.db is not None, "the worker passes its database"
+    if ctx.job.cancel_requested:
+        raise JobCancelled("cancelled before it ran")
+    applier = PlanApplier(
+        ctx.db,
+        clock=ctx.clock,
+        plan_lock_ttl_s=plan_lock_ttl_s,
+        project_lock_ttl_s=project_lock_ttl_s,
+    )
+    try:
+        report = applier.apply(payload.plan_id, token=ctx.token)
+    except ApplyConflictError as exc:
+        conflicts = [conflict.model_dump() for conflict in exc.conflicts]
+        raise JobFailed(exc.message, {"plan_id": payload.plan_id, "conflicts": conflicts}) from None
+    except ApplyError as exc:
+        if ctx.token.cancelled:
+            raise JobCancelled(exc.message) from None
+        raise JobFailed(exc.message, {"plan_id": payload.plan_id}) from None
+    return {
+        "plan_id": payload.plan_id,
+        "phase": report.plan.phase.value,
+        "written": len(report.to_write),
+        "already": len(report.already),
+    }

@@ -1,0 +1,380 @@
+"""``plan apply``: write a sandboxed plan's changes to its project, all of them or none.
+
+Under the project's lock and the plan's, every change is checked against the project as it is
+now: the file must still have the content the subplan started from (its base SHA-256), or already
+have the new content (an apply that stopped half-way, run again), and its path must stay inside
+the project without passing through a symlink. One conflict and nothing is written. Then each file
+is written to a temp file in its own directory, flushed to disk and renamed over the old one
+(``os.replace``), so a file is always either old or new, never torn; progress is recorded a page
+at a time. A crash, a full disk or a permission error stops the apply with the plan still
+``applying``: running ``apply`` again cleans up the temp file it left, skips what is already new
+and writes the rest.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import logging
+import os
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from cleveragents.domain.changes import (
+    ChangeKind,
+    Conflict,
+    FileChange,
+    overlapping,
+    unsafe_path_reason,
+)
+from cleveragents.domain.clock import utcnow
+from cleveragents.domain.locks import ResourceType
+from cleveragents.domain.plans import Plan, PlanPhase
+from cleveragents.errors import AgentsError, ApplyConflictError, InvalidInputError
+from cleveragents.plans.executor import PLAN_LOCK_TTL_S, make_owner
+from cleveragents.plans.locking import LockRenewer, acquire_lock
+from cleveragents.runtime.tokens import CancellationToken, CancelReason
+from cleveragents.store.changes import CONTENT_PAGE, ChangeStore
+from cleveragents.store.engine import Database
+from cleveragents.store.locks import LockService
+from cleveragents.store.plans import PlanStore
+from cleveragents.store.projects import ProjectStore
+
+log = logging.getLogger("cleveragents.plans")
+
+PROJECT_LOCK_TTL_S = 600.0  # locks.project_ttl's default
+NAMED_CONFLICTS = 5  # conflicts the one-line message names before "and N more"
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+Progress = Callable[[int, int], None]  # (files done, files in all)
+
+
+class PlanNotApplicableError(InvalidInputError):
+    """Only an executed plan can be applied."""
+
+
+class ApplyError(AgentsError):
+    """The apply stopped half-way; running it again completes it."""
+
+
+@dataclass
+class ApplyReport:
+    """What an apply wrote (or, for a dry run, would write)."""
+
+    plan: Plan
+    to_write: list[FileChange] = field(default_factory=list)
+    already: list[FileChange] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def total(self) -> int:
+        """Every change of the plan."""
+        return len(self.to_write) + len(self.already)
+
+
+def temp_path(target: str, plan_id: str) -> str:
+    """The one temp file an apply of ``plan_id`` writes ``target`` through (hidden, beside it)."""
+    head, _, name = target.rpartition(os.sep)
+    return os.path.join(head, f".{name}.agents-{plan_id[-10:].lower()}.tmp")
+
+
+def _file_state(path: str) -> tuple[str, int] | None:
+    """``(sha256, mode)`` of the regular file ``path``; None when there is none."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        return hashlib.file_digest(handle, "sha256").hexdigest(), info.st_mode & 0o777
+
+
+class PlanApplier:
+    """Applies plans stored in ``db`` to their projects."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        plan_lock_ttl_s: float = PLAN_LOCK_TTL_S,
+        project_lock_ttl_s: float = PROJECT_LOCK_TTL_S,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.plan_lock_ttl_s = plan_lock_ttl_s
+        self.project_lock_ttl_s = project_lock_ttl_s
+        self.plans = PlanStore(db)
+        self.changes = ChangeStore(db)
+
+    def apply(
+        self,
+        plan_id: str,
+        *,
+        dry_run: bool = False,
+        token: CancellationToken | None = None,
+        progress: Progress | None = None,
+    ) -> ApplyReport:
+        """Check and write the plan's changes. :class:`PlanNotApplicableError` for a plan not
+        ``executed``; :class:`ApplyConflictError` listing every conflict (nothing written);
+        :class:`ApplyError` when writing stopped half-way."""
+        plan = self._applicable(plan_id)
+        if dry_run:
+            return self._check(plan, dry_run=True)
+        owner = make_owner()
+        locks = LockService(self.db)
+        acquire_lock(
+            locks,
+            ResourceType.PROJECT,
+            plan.project_id,
+            owner,
+            self.project_lock_ttl_s,
+            self.clock(),
+        )
+        try:
+            acquire_lock(
+                locks, ResourceType.PLAN, plan_id, owner, self.plan_lock_ttl_s, self.clock()
+            )
+            try:
+                return self._apply_locked(plan_id, owner, locks, token, progress)
+            finally:
+                locks.release(ResourceType.PLAN, plan_id, owner)
+        finally:
+            locks.release(ResourceType.PROJECT, plan.project_id, owner)
+
+    def check_applicable(self, plan_id: str) -> Plan:
+        """The plan, if its phase lets it be applied; :class:`PlanNotApplicableError` if not."""
+        return self._applicable(plan_id)
+
+    def _applicable(self, plan_id: str) -> Plan:
+        plan = self.plans.get(plan_id)
+        if plan.phase in (PlanPhase.EXECUTED, PlanPhase.APPLYING):
+            return plan
+        hint = {
+            PlanPhase.CREATED: f"run `agents plan execute {plan_id}` first",
+            PlanPhase.EXECUTING: "wait until it has executed",
+            PlanPhase.APPLIED: "it has been applied already",
+            PlanPhase.FAILED: f"resume it with `agents plan execute {plan_id}`",
+            PlanPhase.CANCELLED: f"resume it with `agents plan execute {plan_id}`",
+        }[plan.phase]
+        raise PlanNotApplicableError(
+            f"plan {plan_id} is {plan.phase.value}; only an executed plan can be applied ({hint})"
+        )
+
+    def _apply_locked(
+        self,
+        plan_id: str,
+        owner: str,
+        locks: LockService,
+        token: CancellationToken | None,
+        progress: Progress | None,
+    ) -> ApplyReport:
+        plan = self._applicable(plan_id)  # again: it may have moved on while we waited
+        report = self._check(plan, dry_run=False)
+        plan = self.plans.begin_apply(plan_id, owner, self.clock())
+        stop = CancellationToken()
+
+        def halt(_why: str = "") -> None:
+            stop.cancel(CancelReason.CANCELLED)
+
+        if token is not None:
+            token.on_cancel(halt)
+        renewers = [
+            LockRenewer(locks, kind, rid, owner, ttl, self.clock, on_lost=halt)
+            for kind, rid, ttl in (
+                (ResourceType.PROJECT, plan.project_id, self.project_lock_ttl_s),
+                (ResourceType.PLAN, plan_id, self.plan_lock_ttl_s),
+            )
+        ]
+        root = ProjectStore(self.db).get(plan.project_id).root_path
+        written = 0
+        try:
+            for renewer in renewers:
+                renewer.__enter__()
+            written = self._write(plan_id, root, report.to_write, stop, progress)
+        except (OSError, ApplyError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            where = f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else ""
+            message = (
+                f"apply stopped after {written} of {len(report.to_write)} files: {reason}{where}; "
+                f"run `agents plan apply {plan_id}` again to finish"
+            )
+            self.plans.stop_apply(plan_id, owner, self.clock(), message)
+            raise ApplyError(message) from exc
+        finally:
+            for renewer in renewers:
+                renewer.__exit__(None, None, None)
+        report.plan = self.plans.finish(plan_id, PlanPhase.APPLIED, self.clock(), owner=owner)
+        return report
+
+    def _check(self, plan: Plan, *, dry_run: bool) -> ApplyReport:
+        """Sort every change into to-write and already-written; raise for any conflict."""
+        root = ProjectStore(self.db).get(plan.project_id).root_path
+        found = self.changes.for_plan(plan.id)
+        conflicts = overlapping(found)
+        report = ApplyReport(plan=plan, dry_run=dry_run)
+        clashing = {conflict.path for conflict in conflicts}
+        for change in found:
+            if change.path in clashing:
+                continue
+            reason, done = check_against_project(root, change)
+            if reason is None:
+                (report.already if done else report.to_write).append(change)
+            else:
+                conflicts.append(Conflict(path=change.path, reason=reason))
+        if conflicts:
+            conflicts.sort(key=lambda conflict: conflict.path)
+            named = ", ".join(c.path for c in conflicts[:NAMED_CONFLICTS])
+            more = len(conflicts) - NAMED_CONFLICTS
+            extra = f" and {more} more" if more > 0 else ""
+            raise ApplyConflictError(
+                f"plan {plan.id} cannot be applied: {len(conflicts)} conflicting "
+                f"path{'s' if len(conflicts) != 1 else ''} ({named}{extra}); nothing was written",
+                conflicts,
+            )
+        return report
+
+    def _write(
+        self,
+        plan_id: str,
+        root: str,
+        to_write: list[FileChange],
+        stop: CancellationToken,
+        progress: Progress | None,
+    ) -> int:
+        """Write ``to_write`` a page at a time, recording each page once it is on disk."""
+        total = len(to_write)
+        done = 0
+        for change in to_write:  # a crash last time may have left one temp file per path
+            _remove_quietly(temp_path(os.path.join(root, change.path), plan_id))
+        for start in range(0, total, CONTENT_PAGE):
+            page = to_write[start : start + CONTENT_PAGE]
+            directories: set[str] = set()
+            contents = self.changes.contents([change.id for change in page])
+            for change, (_base, content) in zip(page, contents, strict=True):
+                if stop.cancelled:
+                    raise ApplyError("stopped (cancelled, or a lock was lost)")
+                target = os.path.join(root, change.path)
+                if change.kind is ChangeKind.DELETED:
+                    os.unlink(target)
+                    _prune_empty_parents(root, change.path)
+                else:
+                    assert content is not None and change.mode is not None
+                    _replace(target, content, change.mode, plan_id)
+                directories.add(os.path.dirname(target))
+                done += 1
+            for directory in directories:
+                _sync_directory(directory)
+            self.changes.mark_applied([change.id for change in page], self.clock())
+            if progress is not None:
+                progress(done, total)
+        return done
+
+
+def _replace(target: str, content: bytes, mode: int, plan_id: str) -> None:
+    """``target`` becomes ``content`` with ``mode``: written beside it, synced, renamed over."""
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    temp = temp_path(target, plan_id)
+    fd = os.open(temp, _WRITE_FLAGS, 0o600)
+    try:
+        try:
+            view = memoryview(content)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fchmod(fd, mode)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temp, target)
+    except BaseException:
+        _remove_quietly(temp)
+        raise
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _sync_directory(directory: str) -> None:
+    """Make the renames in ``directory`` durable."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except FileNotFoundError:  # a directory a deletion emptied and removed
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _prune_empty_parents(root: str, path: str) -> None:
+    """Remove the directories a deletion left empty, up to (not including) the root."""
+    parts = path.split("/")[:-1]
+    while parts:
+        try:
+            os.rmdir(os.path.join(root, *parts))
+        except OSError:
+            return  # not empty (or not ours to remove)
+        parts.pop()
+
+
+def check_against_project(root: str, change: FileChange) -> tuple[str | None, bool]:
+    """``(why the change cannot be applied, whether it is applied already)`` as the project
+    under ``root`` is now: ``(None, False)`` means it can be written."""
+    reason = unsafe_path_reason(change.path)
+    if reason is not None:
+        return f"the path {reason}", False
+    reason = _path_problem(root, change.path)
+    if reason is not None:
+        return reason, False
+    return _against_project(root, change)
+
+
+def _path_problem(root: str, path: str) -> str | None:
+    """Why writing ``path`` under ``root`` would leave the project: a symlink on the way."""
+    parts = path.split("/")
+    current = root
+    for position, name in enumerate(parts):
+        current = os.path.join(current, name)
+        try:
+            info = os.lstat(current)
+        except FileNotFoundError:
+            return None
+        if stat.S_ISLNK(info.st_mode):
+            where = (
+                "is"
+                if position == len(parts) - 1
+                else f"passes through {'/'.join(parts[: position + 1])}, which is"
+            )
+            return f"{where} a symlink in the project; refusing to write through it"
+        if position < len(parts) - 1 and not stat.S_ISDIR(info.st_mode):
+            return f"{'/'.join(parts[: position + 1])} is a file in the project, not a directory"
+    return None
+
+
+def _against_project(root: str, change: FileChange) -> tuple[str | None, bool]:
+    """``(conflict reason, already applied)`` for ``change`` against the project now."""
+    try:
+        now = _file_state(os.path.join(root, change.path))
+    except OSError as exc:
+        return f"cannot be read in the project: {exc.strerror}", False
+    base = (change.base_sha256, change.base_mode) if change.base_sha256 else None
+    new = (change.new_sha256, change.mode) if change.new_sha256 else None
+    if now == new:
+        return None, True
+    if now is not None and base is not None and now[0] == base[0]:
+        return None, False  # the content the subplan started from (a mode change of its own)
+    if now is None and base is None:
+        return None, False
+    if now is None:
+        return "was deleted in the project since the plan ran", False
+    if base is None:
+        return "exists in the project now (the plan would create it)", False
+    return "changed in the project since the plan ran", False

@@ -1,0 +1,242 @@
+"""A leaf subplan's sandbox: a private workspace holding copies of its files, and what it changed.
+
+``populate`` copies each file once: one read of the project's file feeds both the copy and its
+SHA-256 (the base a change is later applied against). Every copy gets the same made-up mtime
+(``STAMP_NS``), so after the run a file whose inode, size, mode, mtime and ctime are all as the copy
+left them is unchanged without being read again; any write moves its mtime and ctime, and only
+those files are read and hashed. ``capture`` then reports creations, modifications (content or
+mode) and deletions. A symlink, a device or a pipe left in the workspace is refused, never followed;
+so is a new file under ``.git`` or ``.agents``. New files the project's ``.gitignore`` rules ignore
+(``__pycache__/``, build output) are left out, as git would leave them out of a diff.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import shutil
+import stat
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cleveragents.domain.changes import CapturedChange, ChangeKind, unsafe_path_reason
+from cleveragents.errors import SandboxError
+from cleveragents.plans.discovery import ignored_paths
+
+STAMP_NS = 946_684_800_123_456_789  # 2000-01-01T00:00:00.123456789Z: no tool writes this mtime
+CHUNK_BYTES = 1 << 20
+PERMISSIONS = 0o777
+_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
+@dataclass(frozen=True, slots=True)
+class _Base:
+    """A copied file as the copy left it."""
+
+    sha256: str
+    mode: int
+    size: int
+    ino: int
+    ctime_ns: int
+
+
+def _copy(source_fd: int, target: str, mode: int) -> _Base:
+    """Copy the open ``source_fd`` to a new file ``target``, hashing what is read on the way."""
+    digest = hashlib.sha256()
+    size = 0
+    out = os.open(target, _WRITE_FLAGS, 0o600)
+    try:
+        while chunk := os.read(source_fd, CHUNK_BYTES):
+            digest.update(chunk)
+            size += len(chunk)
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(out, view) :]
+        os.fchmod(out, mode)
+        os.utime(out, ns=(STAMP_NS, STAMP_NS))
+        copied = os.fstat(out)
+    finally:
+        os.close(out)
+    return _Base(digest.hexdigest(), mode, size, copied.st_ino, copied.st_ctime_ns)
+
+
+def _read(path: str) -> bytes:
+    return _read_fd(os.open(path, _READ_FLAGS))
+
+
+def _read_fd(fd: int) -> bytes:
+    """Everything ``fd`` holds, then closed."""
+    try:
+        chunks = []
+        while chunk := os.read(fd, CHUNK_BYTES):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def remove_tree(path: Path) -> None:
+    """Remove ``path`` even where the subplan took away write or search permission."""
+
+    def retry(func: Callable[..., Any], name: str, *_: Any) -> None:
+        for parent in (os.path.dirname(name), name):
+            if os.path.isdir(parent) and not os.path.islink(parent):
+                os.chmod(parent, stat.S_IRWXU)
+        func(name)
+
+    if sys.version_info >= (3, 12):  # pragma: no cover (the interpreter decides; tests run 3.11)
+        shutil.rmtree(path, onexc=retry)
+    else:
+        shutil.rmtree(path, onerror=retry)
+
+
+class Workspace:
+    """One leaf's sandbox under ``directory`` (created here, removed by :meth:`remove`)."""
+
+    def __init__(self, project_root: Path, directory: Path) -> None:
+        self.project_root = project_root
+        self.root = directory
+        self._real_root = os.path.realpath(project_root)
+        self._base: dict[str, _Base] = {}
+        directory.mkdir(mode=0o700)
+
+    def populate(self, files: Sequence[str]) -> None:
+        """Copy ``files`` (relative POSIX paths) from the project; a file gone since is left out."""
+        made: set[str] = {""}
+        root = str(self.root)
+        for rel in files:
+            reason = unsafe_path_reason(rel)
+            if reason is not None:
+                raise SandboxError(f"{rel}: {reason}")
+            source_fd = self._open_source(rel)
+            if source_fd is None:
+                continue
+            try:
+                info = os.fstat(source_fd)
+                if not stat.S_ISREG(info.st_mode):
+                    raise SandboxError(f"{rel}: is not a regular file in the project any more")
+                parent = rel.rpartition("/")[0]
+                if parent not in made:
+                    os.makedirs(os.path.join(root, parent), exist_ok=True)
+                    made.add(parent)
+                target = os.path.join(root, rel)
+                self._base[rel] = _copy(source_fd, target, info.st_mode & PERMISSIONS)
+            finally:
+                os.close(source_fd)
+
+    def _open_source(self, rel: str) -> int | None:
+        """The project file ``rel`` opened for reading; a symlink only if it stays inside."""
+        path = os.path.join(self.project_root, rel)
+        try:
+            return os.open(path, _READ_FLAGS)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:  # ELOOP: the path is a symlink
+                raise SandboxError(f"{rel}: cannot be read: {exc.strerror}") from exc
+        target = os.path.realpath(path)
+        if not target.startswith(self._real_root + os.sep):
+            raise SandboxError(f"{rel}: is a symlink pointing outside the project") from None
+        try:
+            return os.open(target, _READ_FLAGS)
+        except FileNotFoundError:
+            return None
+
+    def capture(self) -> list[CapturedChange]:
+        """What the subplan changed, by path; :class:`SandboxError` for what cannot be recorded."""
+        found: list[CapturedChange] = []
+        created: list[CapturedChange] = []
+        seen: set[str] = set()
+        pending: list[tuple[str, str]] = [(str(self.root), "")]
+        while pending:
+            directory, prefix = pending.pop()
+            with os.scandir(directory) as listing:
+                entries = list(listing)
+            for entry in entries:
+                rel = prefix + entry.name
+                if entry.is_symlink():
+                    raise SandboxError(f"{rel}: the subplan left a symlink; symlinks are refused")
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append((entry.path, rel + "/"))
+                    continue
+                if not entry.is_file(follow_symlinks=False):
+                    raise SandboxError(f"{rel}: the subplan left something that is not a file")
+                info = entry.stat(follow_symlinks=False)
+                base = self._base.get(rel)
+                if base is not None:
+                    seen.add(rel)
+                    if _untouched(info, base):
+                        continue
+                change = self._changed(rel, entry.path, info.st_mode & PERMISSIONS, base)
+                if change is None:
+                    continue
+                (found if base is not None else created).append(change)
+        for rel, base in self._base.items():
+            if rel not in seen:
+                found.append(
+                    CapturedChange(
+                        path=rel,
+                        kind=ChangeKind.DELETED,
+                        base_sha256=base.sha256,
+                        base_mode=base.mode,
+                        new_sha256=None,
+                        content=None,
+                        mode=None,
+                        base_content=self._base_content(rel, base),
+                    )
+                )
+        if created:
+            hidden = ignored_paths(self.project_root, [change.path for change in created])
+            found.extend(change for change in created if change.path not in hidden)
+        return sorted(found, key=lambda change: change.path)
+
+    def _changed(self, rel: str, path: str, mode: int, base: _Base | None) -> CapturedChange | None:
+        content = _read(path)
+        sha = hashlib.sha256(content).hexdigest()
+        if base is None:
+            reason = unsafe_path_reason(rel)
+            if reason is not None:
+                raise SandboxError(f"{rel}: the subplan created a file that {reason}")
+            kind = ChangeKind.CREATED
+        elif sha == base.sha256 and mode == base.mode:
+            return None  # rewritten with the same content
+        else:
+            kind = ChangeKind.MODIFIED
+        return CapturedChange(
+            path=rel,
+            kind=kind,
+            base_sha256=base.sha256 if base else None,
+            base_mode=base.mode if base else None,
+            new_sha256=sha,
+            content=content,
+            mode=mode,
+            base_content=self._base_content(rel, base) if base else None,
+        )
+
+    def _base_content(self, rel: str, base: _Base) -> bytes | None:
+        """The project's file as the subplan got it, kept for diffs; None if it changed since."""
+        fd = self._open_source(rel)
+        if fd is None:
+            return None
+        data = _read_fd(fd)
+        return data if hashlib.sha256(data).hexdigest() == base.sha256 else None
+
+    def remove(self) -> None:
+        """Delete the workspace and everything in it."""
+        if self.root.exists():
+            remove_tree(self.root)
+
+
+def _untouched(info: os.stat_result, base: _Base) -> bool:
+    return (
+        info.st_mtime_ns == STAMP_NS
+        and info.st_ino == base.ino
+        and info.st_size == base.size
+        and info.st_ctime_ns == base.ctime_ns
+        and info.st_mode & PERMISSIONS == base.mode
+    )

@@ -1,0 +1,134 @@
+"""Changes of sandboxed subplans: recorded when a leaf completes, read by diff, marked by apply.
+
+A leaf's changes are replaced as a whole in one transaction, so a leaf that runs again (a resume
+after a crash) never leaves a mix of two attempts behind. Content is stored as bytes and read only
+when a diff or an apply needs it, a few rows at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import RowMapping, delete, func, insert, null, select, update
+
+from cleveragents.domain.changes import CapturedChange, ChangeKind, FileChange
+from cleveragents.store.engine import Database
+from cleveragents.store.tables import changes
+
+_c = changes.c
+_LISTED = (
+    _c.id,
+    _c.plan_id,
+    _c.subplan_id,
+    _c.path,
+    _c.change,
+    _c.base_sha256,
+    _c.base_mode,
+    _c.new_sha256,
+    _c.mode,
+    _c.size,
+    _c.applied_at,
+)
+INSERT_BATCH_BYTES = 16 << 20  # rows go in per batch of about this much content
+CONTENT_PAGE = 200  # rows of content read at once
+
+
+def _to_change(m: RowMapping) -> FileChange:
+    return FileChange(
+        id=m["id"],
+        plan_id=m["plan_id"],
+        subplan_id=m["subplan_id"],
+        path=m["path"],
+        kind=ChangeKind(m["change"]),
+        base_sha256=m["base_sha256"],
+        base_mode=m["base_mode"],
+        new_sha256=m["new_sha256"],
+        mode=m["mode"],
+        size=m["size"],
+        applied_at=m["applied_at"],
+    )
+
+
+def _row(plan_id: str, subplan_id: str, change: CapturedChange) -> dict[str, Any]:
+    return {
+        "plan_id": plan_id,
+        "subplan_id": subplan_id,
+        "path": change.path,
+        "change": change.kind.value,
+        "base_sha256": change.base_sha256,
+        "base_mode": change.base_mode,
+        "base_content": change.base_content,
+        "new_sha256": change.new_sha256,
+        "new_content": change.content,
+        "mode": change.mode,
+        "size": change.size,
+    }
+
+
+class ChangeStore:
+    """The ``changes`` table."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def replace(self, plan_id: str, subplan_id: str, found: Sequence[CapturedChange]) -> None:
+        """Make ``found`` the leaf's changes, in one transaction."""
+        with self.db.write() as conn:
+            conn.execute(delete(changes).where(_c.subplan_id == subplan_id))
+            batch: list[dict[str, Any]] = []
+            size = 0
+            for change in found:
+                batch.append(_row(plan_id, subplan_id, change))
+                size += change.size
+                if size >= INSERT_BATCH_BYTES:
+                    conn.execute(insert(changes), batch)
+                    batch, size = [], 0
+            if batch:
+                conn.execute(insert(changes), batch)
+
+    def for_plan(self, plan_id: str) -> list[FileChange]:
+        """The plan's changes by path (and subplan, for two leaves changing one path)."""
+        query = select(*_LISTED).where(_c.plan_id == plan_id).order_by(_c.path, _c.subplan_id)
+        with self.db.read() as conn:
+            return [_to_change(row._mapping) for row in conn.execute(query)]
+
+    def contents(
+        self, ids: Sequence[int], *, with_base: bool = False
+    ) -> Iterator[tuple[bytes | None, bytes | None]]:
+        """``(base content, new content)`` for each of ``ids`` in order, read a page at a time
+        (the base only ``with_base``: apply needs just the new content)."""
+        columns = (_c.id, _c.new_content, _c.base_content if with_base else null())
+        for start in range(0, len(ids), CONTENT_PAGE):
+            page = list(ids[start : start + CONTENT_PAGE])
+            with self.db.read() as conn:
+                rows = conn.execute(select(*columns).where(_c.id.in_(page))).all()
+            found = {row[0]: (row[2], row[1]) for row in rows}
+            for change_id in page:
+                yield found.get(change_id, (None, None))
+
+    def summary(self, plan_id: str) -> dict[str, int]:
+        """Changes by kind, plus ``applied`` and ``paths`` (distinct) for the plan."""
+        query = (
+            select(_c.change, func.count(), func.count(_c.applied_at))
+            .where(_c.plan_id == plan_id)
+            .group_by(_c.change)
+        )
+        counts = {kind.value: 0 for kind in ChangeKind}
+        applied = 0
+        with self.db.read() as conn:
+            for kind, count, done in conn.execute(query):
+                counts[kind] = count
+                applied += done
+            paths = conn.execute(
+                select(func.count(func.distinct(_c.path))).where(_c.plan_id == plan_id)
+            ).scalar_one()
+        return {**counts, "applied": applied, "paths": paths}
+
+    def mark_applied(self, ids: Sequence[int], at: datetime) -> None:
+        """Record that ``ids`` are written to the project."""
+        if not ids:
+            return
+        with self.db.write() as conn:
+            conn.execute(update(changes).where(_c.id.in_(list(ids))).values(applied_at=at))
