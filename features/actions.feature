@@ -322,7 +322,7 @@ Feature: Actions
     And the JSON document has "6.source" equal to "[tmp]/repo/.agents/actions/fmt.toml"
     And the JSON document has "6.error" equal to null
     When I run `action list --json`
-    Then the JSON document is a list of 4
+    Then the JSON document is a list of 5
 
   Scenario: agents action show, readable and as JSON
     Given the action file "repo/.agents/actions/fmt.toml" holds

@@ -3,18 +3,21 @@ reading each file once (the sandbox issue, "Speed (asv)").
 
 - ``Apply10k``: a project of 10,000 text files of ~1 KB in 100 directories, each with trailing
   whitespace on every line, so ``builtin:replace`` (default params: strip ``[ \\t]+$``) changes
-  every file. The action's ``directory`` decomposition with at most 100 files per subplan cuts
-  it into exactly 100 leaves (one per directory). One timed call executes the plan (per leaf: a
-  workspace populated with copies of its files, the replace, ``capture``, the changes recorded in
-  SQLite) and then applies it (``PlanApplier.apply``: every change checked against the project,
-  each file written to a temp file, fsynced and renamed over the old one). ``setup`` writes a fresh
-  project and a fresh database holding the created plan before every call, so nothing is reused
-  between calls. Goal, from the issue: under 5 s for the two together. The ``track_*_s``
-  benchmarks report the execute and the apply parts of one such call.
+  every file. The action's ``directory`` decomposition with at most 100 files per subplan cuts it
+  into exactly 100 leaves (one per directory), run at the default profile (``max_parallel`` 4).
+  One timed call executes the plan (per leaf: a workspace populated with copies of its files, the
+  replace, ``capture``, the changes recorded in SQLite) and then applies it
+  (``PlanApplier.apply``: every change checked against the project, each file written to a temp
+  file, fsynced and renamed over the old one). ``setup`` writes a fresh project and a fresh
+  database holding the created plan before every call, so nothing is reused between calls. Goal,
+  from the issue: under 5 s for the two together. The ``track_*_s`` benchmarks report the execute
+  and the apply parts of one such call.
 - ``Populate``: ``Workspace.populate`` of 1,000 files of ~4 KB into a fresh directory, against
   the anchor of opening and reading each of the same files once in Python (nothing else). Both run
   on a warm page cache (the files were just written). ``track_populate_vs_read_ratio`` times the
-  two alternately in one process and reports populate / read (lower is better).
+  two alternately in one process and reports populate / read (lower is better). A second anchor,
+  ``shutil.copyfile`` of each file, shows what making 1,000 copies costs on the filesystem at all
+  (creating a file costs far more than reading one).
 
 Every benchmark checks what it measured (all leaves completed, every file changed and applied, every
 file copied): a fast wrong answer is not a figure.
@@ -248,7 +251,7 @@ class Populate:
 
     def teardown(self) -> None:
         try:
-            if self.target.exists():  # after time_sandbox_populate_1000
+            if self.target.exists():  # after a copy: check it is whole
                 _check_copy(self.target, self.files, self.bytes)
         finally:
             self._tmp.__exit__(None, None, None)
@@ -260,6 +263,11 @@ class Populate:
     def time_read_each_file_once_1000(self) -> None:
         """The anchor: open() and read() each of the same 1,000 files once, nothing else."""
         _read_each(self.root, self.files)
+
+    def time_copy_each_file_1000(self) -> None:
+        """A second anchor: ``shutil.copyfile`` of each file into a fresh tree (no hashing, no
+        mode or mtime), the bare cost of making the copies on this filesystem."""
+        _copy_each(self.root, self.target, self.files)
 
     def track_populate_vs_read_ratio(self) -> float:
         """populate / read: medians of 7 alternating rounds in this process (lower is better)."""
@@ -281,6 +289,17 @@ class Populate:
         return statistics.median(populates) / statistics.median(reads)
 
     track_populate_vs_read_ratio.unit = "ratio"  # type: ignore[attr-defined]
+
+
+def _copy_each(root: Path, target: Path, files: list[str]) -> None:
+    """Copy each of ``files`` from ``root`` to ``target`` (created), directories made as met."""
+    made: set[str] = set()
+    for rel in files:
+        parent = rel.rpartition("/")[0]
+        if parent not in made:
+            os.makedirs(os.path.join(target, parent), exist_ok=True)
+            made.add(parent)
+        shutil.copyfile(os.path.join(root, rel), os.path.join(target, rel))
 
 
 def _check_copy(target: Path, files: list[str], expected_bytes: int) -> None:

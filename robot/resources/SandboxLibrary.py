@@ -8,6 +8,7 @@ one pipeline this library runs (`agents plan diff PLAN | git apply ...`) uses th
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import stat
@@ -192,6 +193,36 @@ class SandboxLibrary:
             added += differing
             removed += differing
         return {"added": added, "removed": removed}
+
+    @keyword
+    def changes_should_be(
+        self, changes: list[dict[str, Any]], before: Snapshot, after: Snapshot, applied: bool
+    ) -> None:
+        """`plan diff --json` lists exactly the files that differ between the snapshots, each
+        ``modified`` from the SHA-256 of its bytes before to that of its bytes after, as text,
+        with no conflict, and ``applied`` as given."""
+        wrong = []
+        paths = [change["path"] for change in changes]
+        if paths != self.changed_paths(before, after):
+            wrong.append(f"paths {paths[:5]}... differ from {self.changed_paths(before, after)[:5]}")
+        for change in changes:
+            path = change["path"]
+            if path not in before or path not in after:
+                continue
+            want = {
+                "change": "modified",
+                "base_sha256": hashlib.sha256(before[path]).hexdigest(),
+                "new_sha256": hashlib.sha256(after[path]).hexdigest(),
+                "binary": False,
+                "size": len(after[path]),
+                "applied": _flag(applied),
+                "conflict": None,
+            }
+            for name, value in want.items():
+                if change[name] != value:
+                    wrong.append(f"{path}: {name} is {change[name]!r}, expected {value!r}")
+        if wrong:
+            raise AssertionError(f"{len(wrong)} problem(s):\n" + "\n".join(wrong[:10]))
 
     @keyword
     def conflict_lines(self, stderr: str) -> dict[str, str]:

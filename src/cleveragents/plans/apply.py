@@ -35,6 +35,7 @@ from cleveragents.domain.plans import Plan, PlanPhase
 from cleveragents.errors import AgentsError, ApplyConflictError, InvalidInputError
 from cleveragents.plans.executor import PLAN_LOCK_TTL_S, make_owner
 from cleveragents.plans.locking import LockRenewer, acquire_lock
+from cleveragents.runtime.files import write_all
 from cleveragents.runtime.tokens import CancellationToken, CancelReason
 from cleveragents.store.changes import CONTENT_PAGE, ChangeStore
 from cleveragents.store.engine import Database
@@ -67,6 +68,7 @@ class ApplyReport:
     to_write: list[FileChange] = field(default_factory=list)
     already: list[FileChange] = field(default_factory=list)
     dry_run: bool = False
+    written: int = 0  # of to_write, on disk so far
 
     @property
     def total(self) -> int:
@@ -191,16 +193,16 @@ class PlanApplier:
             )
         ]
         root = ProjectStore(self.db).get(plan.project_id).root_path
-        written = 0
         try:
             for renewer in renewers:
                 renewer.__enter__()
-            written = self._write(plan_id, root, report.to_write, stop, progress)
+            self._write(plan_id, root, report, stop, progress)
         except (OSError, ApplyError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             where = f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else ""
             message = (
-                f"apply stopped after {written} of {len(report.to_write)} files: {reason}{where}; "
+                f"apply stopped after {report.written} of {len(report.to_write)} files: "
+                f"{reason}{where}; "
                 f"run `agents plan apply {plan_id}` again to finish"
             )
             self.plans.stop_apply(plan_id, owner, self.clock(), message)
@@ -242,13 +244,14 @@ class PlanApplier:
         self,
         plan_id: str,
         root: str,
-        to_write: list[FileChange],
+        report: ApplyReport,
         stop: CancellationToken,
         progress: Progress | None,
-    ) -> int:
-        """Write ``to_write`` a page at a time, recording each page once it is on disk."""
+    ) -> None:
+        """Write the report's changes a page at a time, recording each page once it is on disk;
+        ``report.written`` counts the files done."""
+        to_write = report.to_write
         total = len(to_write)
-        done = 0
         for change in to_write:  # a crash last time may have left one temp file per path
             _remove_quietly(temp_path(os.path.join(root, change.path), plan_id))
         for start in range(0, total, CONTENT_PAGE):
@@ -266,13 +269,12 @@ class PlanApplier:
                     assert content is not None and change.mode is not None
                     _replace(target, content, change.mode, plan_id)
                 directories.add(os.path.dirname(target))
-                done += 1
+                report.written += 1
             for directory in directories:
                 _sync_directory(directory)
             self.changes.mark_applied([change.id for change in page], self.clock())
             if progress is not None:
-                progress(done, total)
-        return done
+                progress(report.written, total)
 
 
 def _replace(target: str, content: bytes, mode: int, plan_id: str) -> None:
@@ -282,9 +284,7 @@ def _replace(target: str, content: bytes, mode: int, plan_id: str) -> None:
     fd = os.open(temp, _WRITE_FLAGS, 0o600)
     try:
         try:
-            view = memoryview(content)
-            while view:
-                view = view[os.write(fd, view) :]
+            write_all(fd, content)
             os.fchmod(fd, mode)
             os.fsync(fd)
         finally:

@@ -26,6 +26,7 @@ from typing import Any
 from cleveragents.domain.changes import CapturedChange, ChangeKind, unsafe_path_reason
 from cleveragents.errors import SandboxError
 from cleveragents.plans.discovery import ignored_paths
+from cleveragents.runtime.files import write_all
 
 STAMP_NS = 946_684_800_123_456_789  # 2000-01-01T00:00:00.123456789Z: no tool writes this mtime
 CHUNK_BYTES = 1 << 20
@@ -54,9 +55,7 @@ def _copy(source_fd: int, target: str, mode: int) -> _Base:
         while chunk := os.read(source_fd, CHUNK_BYTES):
             digest.update(chunk)
             size += len(chunk)
-            view = memoryview(chunk)
-            while view:
-                view = view[os.write(out, view) :]
+            write_all(out, chunk)
         os.fchmod(out, mode)
         os.utime(out, ns=(STAMP_NS, STAMP_NS))
         copied = os.fstat(out)

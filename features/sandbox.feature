@@ -1,0 +1,322 @@
+Feature: Sandboxed subplans, reviewable changes and an atomic plan apply
+  A sandboxed action works on copies of its files; the project changes only when
+  `agents plan apply` writes every recorded change, or none of them.
+
+  Background:
+    Given the project "repo" holds the files
+      | path          | text               |
+      | a.txt         | one\ntwo\nthree\n  |
+      | b.txt         | bee\n              |
+      | run.sh        | echo hi\n          |
+      | docs/keep.md  | keep\n             |
+      | docs/more.md  | more  \n           |
+    And the project "repo" holds the binary file "img.bin" with bytes 89 50 4e 47 00 01 02 03 ff fe
+    And I ran `project add [tmp]/repo`
+
+  Scenario: a subplan's creations, modifications, deletions, mode changes and binary edits are recorded, and the project is untouched
+    Given a sandboxed action "edit.toml" running
+      """
+      printf 'one\nTWO\nthree\n' > a.txt; rm b.txt; mkdir -p new/deep; printf 'fresh\n' > new/deep/c.txt;
+      chmod 755 run.sh; printf '\000\377' >> img.bin
+      """
+    When I run `plan run --project repo --action [tmp]/edit.toml`
+    Then the exit code is 0
+    And the project "repo" is byte for byte as it was
+    And the plan's recorded changes are
+      | path           | change   | mode |
+      | a.txt          | modified | 644  |
+      | b.txt          | deleted  |      |
+      | img.bin        | modified | 644  |
+      | new/deep/c.txt | created  | 644  |
+      | run.sh         | modified | 755  |
+    And each recorded change has the base hash of the project's file and the new content's hash
+    And no sandbox of the plan is left in TMPDIR
+
+  Scenario: the diff is accepted by git apply and gives what the subplan left
+    Given a sandboxed action "edit.toml" running
+      """
+      printf 'one\nTWO\nthree\n' > a.txt; rm b.txt; mkdir -p new; printf 'fresh\n' > new/c.txt;
+      chmod 755 run.sh; printf '\000\377' >> img.bin; printf 'no newline' > docs/keep.md
+      """
+    And the project "repo" is a git repository with everything committed
+    When I run `plan run --project repo --action [tmp]/edit.toml`
+    And I run `plan diff [plan]`
+    Then the exit code is 0
+    And stdout contains "diff --git a/a.txt b/a.txt"
+    And stdout contains "deleted file mode 100644"
+    And stdout contains "new file mode 100644"
+    And stdout contains "old mode 100644"
+    And stdout contains "GIT binary patch"
+    And stdout contains "\ No newline at end of file"
+    And `git apply --check` accepts the diff in the project "repo"
+    And after `git apply` of the diff a copy of the project "repo" holds what the plan recorded
+
+  Scenario: --stat, --json and paths narrow and summarise the diff
+    Given a sandboxed action "edit.toml" running
+      """
+      printf 'one\nTWO\nthree\nfour\n' > a.txt; rm b.txt; printf 'x\n' > docs/new.md
+      """
+    When I run `plan run --project repo --action [tmp]/edit.toml`
+    And I run `plan diff [plan] --stat`
+    Then stdout contains " a.txt       | +2 -1"
+    And stdout contains " b.txt       | +0 -1 (deleted)"
+    And stdout contains " docs/new.md | +1 -0 (created)"
+    And stdout contains " 3 files changed, +3 -2"
+    When I run `plan diff [plan] --json`
+    Then the JSON document is a list of 3
+    And the JSON document has the fields path, change, subplan_id, base_sha256, new_sha256, binary, added_lines, removed_lines
+    And the JSON document has "0.path" equal to "a.txt"
+    And the JSON document has "0.added_lines" equal to 2
+    And the JSON document has "1.change" equal to "deleted"
+    And the JSON document has "1.new_sha256" equal to null
+    And the JSON document has "2.change" equal to "created"
+    And the JSON document has "2.base_sha256" equal to null
+    And the JSON document has "2.binary" equal to false
+    When I run `plan diff [plan] -- docs/`
+    Then stdout contains "docs/new.md"
+    And stdout does not contain "a.txt"
+    When I run `plan diff [plan] -- nothing/here`
+    Then the exit code is 0
+    And stderr is one line containing "has no changes under those paths"
+
+  Scenario: the workspace holds the leaf's files and nothing else of the project
+    Given a sandboxed action "look.toml" running
+      """
+      find . -type f | sort; test -f "$AGENTS_PROJECT_ROOT/b.txt" && echo "project readable"
+      """
+    When I run `plan run --project repo --action [tmp]/look.toml`
+    Then the exit code is 0
+    And the leaf's output lists exactly its own files and "project readable"
+
+  Scenario: a symlink left in the workspace is refused, not followed
+    Given a sandboxed action "link.toml" running
+      """
+      ln -s /etc/hostname escape.txt
+      """
+    When I run `plan run --project repo --action [tmp]/link.toml`
+    Then the exit code is 1
+    And the plan's only leaf failed with "sandbox: escape.txt: the subplan left a symlink; symlinks are refused"
+    And the plan has no recorded changes
+
+  Scenario: new files the project's .gitignore ignores are left out; a new file under .git is refused
+    Given the project "repo" holds the files
+      | path       | text              |
+      | .gitignore | *.log\nbuild/\n   |
+    And a sandboxed action "gen.toml" running
+      """
+      printf 'x\n' > out.log; mkdir -p build; printf 'y\n' > build/o.bin; printf 'z\n' > kept.txt
+      """
+    When I run `plan run --project repo --action [tmp]/gen.toml`
+    Then the exit code is 0
+    And the plan's recorded changes are
+      | path     | change  | mode |
+      | kept.txt | created | 644  |
+    Given a sandboxed action "git.toml" running
+      """
+      mkdir -p .git/hooks; printf 'x\n' > .git/hooks/pre-commit
+      """
+    When I run `plan run --project repo --action [tmp]/git.toml`
+    Then the exit code is 1
+    And the plan's only leaf failed with "sandbox: .git/hooks/pre-commit: the subplan created a file that is inside .git"
+
+  Scenario: apply writes every change, and the diff still shows what was applied
+    Given a sandboxed action "edit.toml" running
+      """
+      printf 'one\nTWO\nthree\n' > a.txt; rm b.txt; mkdir -p new; printf 'fresh\n' > new/c.txt; chmod 755 run.sh
+      """
+    When I run `plan run --project repo --action [tmp]/edit.toml`
+    And I run `plan apply [plan]`
+    Then the exit code is 0
+    And stdout contains "applied: 4 files written (created 1, modified 2, deleted 1)"
+    And the project "repo" holds what the plan recorded
+    And the file "repo/run.sh" has mode 755
+    And no temp file of an apply is left in the project "repo"
+    And the plan's phase is "applied"
+    When I run `plan diff [plan] --json`
+    Then the JSON document has "0.applied" equal to true
+    And the JSON document has "0.conflict" equal to null
+    When I run `plan apply [plan]`
+    Then the exit code is 2
+    And stderr is one line containing "is applied; only an executed plan can be applied (it has been applied already)"
+
+  Scenario: a dry run lists what would be written and writes nothing
+    Given a sandboxed action "edit.toml" running
+      """
+      printf 'ONE\n' > a.txt; rm b.txt
+      """
+    When I run `plan run --project repo --action [tmp]/edit.toml`
+    And I run `plan apply [plan] --dry-run`
+    Then the exit code is 0
+    And stdout contains "would write modified a.txt"
+    And stdout contains "would write deleted  b.txt"
+    And stdout contains "dry run: 2 files would be written (modified 1, deleted 1)"
+    And the project "repo" is byte for byte as it was
+    And the plan's phase is "executed"
+
+  Scenario: a project changed since the plan ran is refused with every conflict listed, nothing written
+    Given a sandboxed action "edit.toml" running
+      """
+      printf 'ONE\n' > a.txt; rm b.txt; printf 'x\n' > docs/keep.md; printf 'n\n' > n.txt
+      """
+    When I run `plan run --project repo --action [tmp]/edit.toml`
+    And the project's file "a.txt" is edited
+    And the project's file "docs/keep.md" is deleted
+    And the project's file "n.txt" is created
+    And I run `plan apply [plan]`
+    Then the exit code is 3
+    And stderr contains "conflict: a.txt: changed in the project since the plan ran"
+    And stderr contains "conflict: docs/keep.md: was deleted in the project since the plan ran"
+    And stderr contains "conflict: n.txt: exists in the project now (the plan would create it)"
+    And stderr contains "3 conflicting paths (a.txt, docs/keep.md, n.txt); nothing was written"
+    And stderr does not contain "b.txt"
+    And the project "repo" is byte for byte as it was after the edits
+    And the plan's phase is "executed"
+    When I run `plan diff [plan] --json`
+    Then the JSON document has "0.conflict" equal to "changed in the project since the plan ran"
+    When I run `plan apply [plan] --json`
+    Then the exit code is 3
+    And the JSON document has "applied" equal to false
+
+  Scenario: two subplans changing one path is a conflict that diff reports and apply refuses
+    Given a sandboxed action "both.toml" running one leaf per file, each writing "shared.txt"
+    When I run `plan run --project repo --action [tmp]/both.toml`
+    Then the exit code is 0
+    When I run `plan diff [plan] --stat`
+    Then stderr contains "conflict: shared.txt: changed by 6 subplans"
+    When I run `plan apply [plan]`
+    Then the exit code is 3
+    And stderr contains "conflict: shared.txt: changed by 6 subplans"
+    And the project "repo" is byte for byte as it was
+
+  Scenario Outline: a change whose path escapes the project is refused
+    Given a sandboxed action "edit.toml" running
+      """
+      printf 'ONE\n' > a.txt
+      """
+    And the project "repo" has a symlink "out" to a directory outside it
+    When I run `plan run --project repo --action [tmp]/edit.toml`
+    And a recorded change is rewritten to the path "<path>"
+    And I run `plan apply [plan]`
+    Then the exit code is 3
+    And stderr contains "<reason>"
+    And nothing was written outside the project "repo"
+    And the project "repo" is byte for byte as it was
+
+    Examples:
+      | path            | reason                                                                  |
+      | ../evil.txt     | conflict: ../evil.txt: the path escapes the project root               |
+      | /tmp/evil.txt   | conflict: /tmp/evil.txt: the path is absolute                          |
+      | out/evil.txt    | passes through out, which is a symlink in the project; refusing to write |
+      | .git/config     | conflict: .git/config: the path is inside .git                         |
+      | a/./b.txt       | the path is not a normalised relative path                             |
+
+  Scenario: an apply that crashed between two files is completed by running it again
+    Given a sandboxed action "edit.toml" running
+      """
+      printf 'ONE\n' > a.txt; printf 'BEE\n' > b.txt; printf 'KEEP\n' > docs/keep.md
+      """
+    When I run `plan run --project repo --action [tmp]/edit.toml`
+    And an apply of the plan crashes after writing 1 file, leaving its temp file behind
+    Then the plan's phase is "applying"
+    And the project's file "a.txt" holds "ONE\n"
+    And the project's file "b.txt" holds "bee\n"
+    When I run `plan apply [plan]`
+    Then the exit code is 0
+    And stdout contains "applied: 2 files written (modified 2); 1 already applied"
+    And the project "repo" holds what the plan recorded
+    And no temp file of an apply is left in the project "repo"
+
+  Scenario: a full disk mid-apply leaves every file old or new, and a re-run completes it
+    Given a sandboxed action "edit.toml" running
+      """
+      printf 'ONE\n' > a.txt; printf 'BEE\n' > b.txt
+      """
+    When I run `plan run --project repo --action [tmp]/edit.toml`
+    And the disk is full from the second file written on
+    And I run `plan apply [plan]`
+    Then the exit code is 1
+    And stderr is one line containing "apply stopped after 1 of 2 files: No space left on device"
+    And the project's file "a.txt" holds "ONE\n"
+    And the project's file "b.txt" holds "bee\n"
+    And no temp file of an apply is left in the project "repo"
+    And the plan's phase is "applying"
+    When the disk has room again
+    And I run `plan apply [plan]`
+    Then the exit code is 0
+    And the project "repo" holds what the plan recorded
+
+  Scenario: only an executed plan can be applied
+    When I run `plan create --project repo --action builtin:replace`
+    And I run `plan apply [plan]`
+    Then the exit code is 2
+    And stderr is one line containing "is created; only an executed plan can be applied (run `agents plan execute"
+    When I run `plan apply 01ZZZZZZZZZZZZZZZZZZZZZZZZ`
+    Then the exit code is 4
+
+  Scenario: apply waits for nobody: a project locked by another live process is exit 3
+    Given a sandboxed action "edit.toml" running
+      """
+      printf 'ONE\n' > a.txt
+      """
+    When I run `plan run --project repo --action [tmp]/edit.toml`
+    And another live process holds the lock of the project "repo"
+    And I run `plan apply [plan]`
+    Then the exit code is 3
+    And stderr is one line containing "is locked by"
+    And the project "repo" is byte for byte as it was
+
+  Scenario: plan run --apply executes then applies; with --async it is refused before anything
+    When I run `plan run --project repo --action builtin:replace --apply`
+    Then the exit code is 0
+    And stdout contains "applied: 1 file written (modified 1)"
+    And the project's file "docs/more.md" holds "more\n"
+    When I run `plan run --project repo --action builtin:replace --apply --async`
+    Then the exit code is 2
+    And stderr is one line containing "--apply runs here, after the execution"
+    And the scenario has 1 plan
+
+  Scenario: an in-place plan has nothing to apply
+    When I run `plan run --project repo --action builtin:count-lines`
+    And I run `plan diff [plan]`
+    Then stderr is one line containing "ran in place (isolation in-place)"
+    When I run `plan apply [plan]`
+    Then the exit code is 0
+    And stdout contains "applied: 0 files written (none)"
+
+  Scenario: plan apply --async hands the apply to a worker
+    Given a sandboxed action "edit.toml" running
+      """
+      printf 'ONE\n' > a.txt
+      """
+    When I run `plan run --project repo --action [tmp]/edit.toml`
+    And I run `plan apply [plan] --async`
+    Then the exit code is 0
+    When I run `worker run --burst`
+    Then the plan's phase is "applied"
+    And the project's file "a.txt" holds "ONE\n"
+    And the plan's job "plan.apply" succeeded
+
+  Scenario: a conflicting apply in a worker fails its job with every conflict in the result
+    Given a sandboxed action "edit.toml" running
+      """
+      printf 'ONE\n' > a.txt
+      """
+    When I run `plan run --project repo --action [tmp]/edit.toml`
+    And the project's file "a.txt" is edited
+    And I run `plan apply [plan] --async`
+    And I run `worker run --burst`
+    Then the plan's job "plan.apply" failed with the conflict "a.txt"
+    And the plan's phase is "executed"
+
+  Scenario: changes recorded by a leaf that did not complete are dropped when the plan resumes
+    Given a sandboxed action "edit.toml" running
+      """
+      printf 'ONE\n' > a.txt
+      """
+    When I run `plan run --project repo --action [tmp]/edit.toml`
+    And the plan's leaf is put back to running under a dead run
+    And the project's file "b.txt" is replaced by a directory
+    And the plan is executed again
+    Then the plan's phase after that is "failed"
+    And the plan's only leaf failed with "sandbox: b.txt: is not a regular file in the project any more"
+    And the plan has no recorded changes
