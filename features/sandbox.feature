@@ -220,6 +220,9 @@ Feature: Sandboxed subplans, reviewable changes and an atomic plan apply
     Then the plan's phase is "applying"
     And the project's file "a.txt" holds "ONE\n"
     And the project's file "b.txt" holds "bee\n"
+    When I run `diagnostics --no-probe`
+    Then stdout contains "1 plan(s) executing or applying with no live run"
+    And stdout contains "agents plan apply [plan]"
     When I run `plan apply [plan]`
     Then the exit code is 0
     And stdout contains "applied: 2 files written (modified 2); 1 already applied"

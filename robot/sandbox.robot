@@ -189,7 +189,7 @@ Two Applies Of Two Plans Of One Project Started Together: One Waits Its Turn
     ...    msg=the second apply exited ${loser.rc}; expected 3 (the project is locked)
     Should Match Regexp    ${loser.stderr}
     ...    ^error: project \\S+ is locked by \\S+ \\(host \\S+, pid ${WINNER PID}\\)
-    ${only winner}=    Evaluate    {p: ($expected[p] if p in $won_files else d) for p, d in $before.items()}
+    ${only winner}=    Take Files    ${before}    ${expected}    ${won files}
     Files Should Be    ${root}    ${only winner}    msg=after the race
     ${status}=    Plan Status    ${lost}
     Should Be Equal    ${status}[phase]    executed
@@ -266,7 +266,9 @@ A Sandboxed Action That Creates And Deletes Files: Diff Shows Both, Apply Makes 
     ${result}=    Run Agents    plan    apply    ${plan}
     Should Be Equal As Integers    ${result.rc}    0    msg=${result.stdout}${result.stderr}
     Should Be Equal    ${result.stdout}    plan ${plan} applied: 2 files written (created 1, deleted 1)\n
-    ${after}=    Evaluate    {**{p: d for p, d in $before.items() if p != "old.txt"}, "made/deep/created.txt": b"new\\n"}
+    ${after}=    Copy Dictionary    ${before}
+    Remove From Dictionary    ${after}    old.txt
+    Set To Dictionary    ${after}    made/deep/created.txt=${{ b"new\\n" }}
     Files Should Be    ${root}    ${after}    msg=after plan apply
     ${mode}=    File Mode    ${root}/made/deep/created.txt
     Should Be Equal    ${mode}    644

@@ -105,6 +105,13 @@ class SandboxLibrary:
         return expected
 
     @keyword
+    def take_files(self, snapshot: Snapshot, source: Snapshot, paths: list[str]) -> Snapshot:
+        """A copy of ``snapshot`` in which ``paths`` hold what ``source`` has for them."""
+        merged = dict(snapshot)
+        merged.update({path: source[path] for path in paths})
+        return merged
+
+    @keyword
     def changed_paths(self, before: Snapshot, after: Snapshot) -> list[str]:
         """Sorted paths whose bytes differ between two snapshots, or that only one holds."""
         return sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))

@@ -221,24 +221,25 @@ def check_locks(ctx: Context) -> CheckResult:
 
 
 def check_executing_plans(ctx: Context) -> CheckResult:
-    """Plans left ``executing`` with no live owner."""
+    """Plans left ``executing`` or ``applying`` (an apply stopped half-way) with no live owner."""
     locks = LockService(ctx.db)
     orphaned = []
-    for plan_id, owner in executing_plans(ctx.db):
+    for plan_id, owner, phase in executing_plans(ctx.db):
         lock = locks.get(ResourceType.PLAN, plan_id)
         live = lock is not None and not lock.is_stale(ctx.now) and owner_alive(lock.owner_id)
         if not live:
-            orphaned.append({"plan": plan_id, "owner": owner})
+            orphaned.append({"plan": plan_id, "owner": owner, "phase": phase})
     if orphaned:
-        first = orphaned[0]["plan"]
+        first = orphaned[0]
+        verb = "apply" if first["phase"] == "applying" else "execute"
         return CheckResult(
             "plans",
             Status.WARN,
-            f"{len(orphaned)} plan(s) executing with no live run",
+            f"{len(orphaned)} plan(s) executing or applying with no live run",
             {"orphaned": orphaned},
-            f"agents plan execute {first}",
+            f"agents plan {verb} {first['plan']}",
         )
-    return CheckResult("plans", Status.OK, "no plan left executing", {"orphaned": []})
+    return CheckResult("plans", Status.OK, "no plan left executing or applying", {"orphaned": []})
 
 
 def check_settings(ctx: Context) -> CheckResult:

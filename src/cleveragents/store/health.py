@@ -88,10 +88,12 @@ def queue_facts(db: Database, now: datetime, stale_after_s: float, timeout_s: fl
     )
 
 
-def executing_plans(db: Database) -> list[tuple[str, str | None]]:
-    """``(plan id, owner)`` of every plan in phase ``executing``."""
+def executing_plans(db: Database) -> list[tuple[str, str | None, str]]:
+    """``(plan id, owner, phase)`` of every plan in phase ``executing`` or ``applying``."""
     with db.read() as conn:
         rows = conn.execute(
-            select(plans.c.id, plans.c.owner).where(plans.c.phase == "executing")
+            select(plans.c.id, plans.c.owner, plans.c.phase).where(
+                plans.c.phase.in_(("executing", "applying"))
+            )
         ).all()
-    return [(str(row.id), row.owner) for row in rows]
+    return [(str(row.id), row.owner, str(row.phase)) for row in rows]
