@@ -17,7 +17,7 @@ Feature: Sandboxed subplans, reviewable changes and an atomic plan apply
     Given a sandboxed action "edit.toml" running
       """
       printf 'one\nTWO\nthree\n' > a.txt; rm b.txt; mkdir -p new/deep; printf 'fresh\n' > new/deep/c.txt;
-      chmod 755 run.sh; printf '\000\377' >> img.bin
+      chmod 755 run.sh; printf '\000\377' >> img.bin; touch docs/keep.md; cp docs/more.md x; cat x > docs/more.md; rm x
       """
     When I run `plan run --project repo --action [tmp]/edit.toml`
     Then the exit code is 0
@@ -31,6 +31,12 @@ Feature: Sandboxed subplans, reviewable changes and an atomic plan apply
       | run.sh         | modified | 755  |
     And each recorded change has the base hash of the project's file and the new content's hash
     And no sandbox of the plan is left in TMPDIR
+    When I run `plan status [plan] --json`
+    Then the JSON document has "changes.created" equal to 1
+    And the JSON document has "changes.modified" equal to 3
+    And the JSON document has "changes.deleted" equal to 1
+    When I run `plan status [plan]`
+    Then stdout contains "created 1  modified 3  deleted 1  (applied 0)"
 
   Scenario: the diff is accepted by git apply and gives what the subplan left
     Given a sandboxed action "edit.toml" running
@@ -50,6 +56,9 @@ Feature: Sandboxed subplans, reviewable changes and an atomic plan apply
     And stdout contains "\ No newline at end of file"
     And `git apply --check` accepts the diff in the project "repo"
     And after `git apply` of the diff a copy of the project "repo" holds what the plan recorded
+    When I run `plan diff [plan] --stat`
+    Then stdout contains " img.bin      | Bin modified, 12 bytes"
+    And stdout contains " run.sh       | +0 -0 (mode 644 -> 755)"
 
   Scenario: --stat, --json and paths narrow and summarise the diff
     Given a sandboxed action "edit.toml" running
@@ -78,6 +87,15 @@ Feature: Sandboxed subplans, reviewable changes and an atomic plan apply
     When I run `plan diff [plan] -- nothing/here`
     Then the exit code is 0
     And stderr is one line containing "has no changes under those paths"
+    When I run `plan diff [plan] --stat -- nothing/here`
+    Then stderr is one line containing "has no changes under those paths"
+    When the recorded old content of "a.txt" is lost
+    And I run `plan diff [plan] --stat`
+    Then stdout contains " a.txt       | modified (lines unknown)"
+    When I run `plan diff [plan] -- a.txt`
+    Then stderr is one line containing "a.txt: its content before the run is not known; no diff shown"
+    When I run `plan diff [plan] --json -- a.txt`
+    Then the JSON document has "0.added_lines" equal to null
 
   Scenario: the workspace holds the leaf's files and nothing else of the project
     Given a sandboxed action "look.toml" running
@@ -122,12 +140,13 @@ Feature: Sandboxed subplans, reviewable changes and an atomic plan apply
   Scenario: apply writes every change, and the diff still shows what was applied
     Given a sandboxed action "edit.toml" running
       """
-      printf 'one\nTWO\nthree\n' > a.txt; rm b.txt; mkdir -p new; printf 'fresh\n' > new/c.txt; chmod 755 run.sh
+      printf 'one\nTWO\nthree\n' > a.txt; rm b.txt docs/keep.md docs/more.md; mkdir -p new; printf 'fresh\n' > new/c.txt; chmod 755 run.sh
       """
     When I run `plan run --project repo --action [tmp]/edit.toml`
     And I run `plan apply [plan]`
     Then the exit code is 0
-    And stdout contains "applied: 4 files written (created 1, modified 2, deleted 1)"
+    And stdout contains "applied: 6 files written (created 1, modified 2, deleted 3)"
+    And the directory "repo/docs" is gone
     And the project "repo" holds what the plan recorded
     And the file "repo/run.sh" has mode 755
     And no temp file of an apply is left in the project "repo"
@@ -152,6 +171,13 @@ Feature: Sandboxed subplans, reviewable changes and an atomic plan apply
     And stdout contains "dry run: 2 files would be written (modified 1, deleted 1)"
     And the project "repo" is byte for byte as it was
     And the plan's phase is "executed"
+    When I run `plan apply [plan] --dry-run --json`
+    Then the JSON document has "dry_run" equal to true
+    And the JSON document has "written" equal to 2
+    And the JSON document has "paths.1.change" equal to "deleted"
+    When I run `plan apply [plan] --json`
+    Then the JSON document has "phase" equal to "applied"
+    And the JSON document has "by_change.modified" equal to 1
 
   Scenario: a project changed since the plan ran is refused with every conflict listed, nothing written
     Given a sandboxed action "edit.toml" running
@@ -162,13 +188,14 @@ Feature: Sandboxed subplans, reviewable changes and an atomic plan apply
     And the project's file "a.txt" is edited
     And the project's file "docs/keep.md" is deleted
     And the project's file "n.txt" is created
+    And the project's file "b.txt" is replaced by a directory
     And I run `plan apply [plan]`
     Then the exit code is 3
     And stderr contains "conflict: a.txt: changed in the project since the plan ran"
     And stderr contains "conflict: docs/keep.md: was deleted in the project since the plan ran"
     And stderr contains "conflict: n.txt: exists in the project now (the plan would create it)"
-    And stderr contains "3 conflicting paths (a.txt, docs/keep.md, n.txt); nothing was written"
-    And stderr does not contain "b.txt"
+    And stderr contains "conflict: b.txt: is not a regular file in the project (a directory, a pipe, a device)"
+    And stderr contains "4 conflicting paths (a.txt, b.txt, docs/keep.md, n.txt); nothing was written"
     And the project "repo" is byte for byte as it was after the edits
     And the plan's phase is "executed"
     When I run `plan diff [plan] --json`
@@ -209,6 +236,7 @@ Feature: Sandboxed subplans, reviewable changes and an atomic plan apply
       | out/evil.txt    | passes through out, which is a symlink in the project; refusing to write |
       | .git/config     | conflict: .git/config: the path is inside .git                         |
       | a/./b.txt       | the path is not a normalised relative path                             |
+      | b.txt/evil.txt  | conflict: b.txt/evil.txt: b.txt is a file in the project, not a directory |
 
   Scenario: an apply that crashed between two files is completed by running it again
     Given a sandboxed action "edit.toml" running
@@ -323,3 +351,70 @@ Feature: Sandboxed subplans, reviewable changes and an atomic plan apply
     Then the plan's phase after that is "failed"
     And the plan's only leaf failed with "sandbox: b.txt: is not a regular file in the project any more"
     And the plan has no recorded changes
+
+  Scenario: an apply stopped by its token leaves the plan applying, and a re-run completes it
+    Given a sandboxed action "edit.toml" running
+      """
+      printf 'ONE\n' > a.txt
+      """
+    When I run `plan run --project repo --action [tmp]/edit.toml`
+    And an apply of the plan runs with a token that is already cancelled
+    Then the apply stopped with "apply stopped after 0 of 1 files: stopped (cancelled, or a lock was lost)"
+    And the plan's phase is "applying"
+    And the project "repo" is byte for byte as it was
+    When I run `plan apply [plan]`
+    Then the exit code is 0
+    And the project's file "a.txt" holds "ONE\n"
+
+  Scenario: symlinked files: copied when they stay inside, refused when they lead out, never written through
+    Given the project "repo" has a symlink "link.txt" to its file "a.txt"
+    And a sandboxed action "edit.toml" running
+      """
+      printf 'LINKED\n' > link.txt
+      """
+    When I run `plan run --project repo --action [tmp]/edit.toml`
+    Then the exit code is 0
+    And the plan's recorded changes are
+      | path     | change   | mode |
+      | link.txt | modified | 644  |
+    When I run `plan apply [plan]`
+    Then the exit code is 3
+    And stderr contains "conflict: link.txt: is a symlink in the project; refusing to write through it"
+    When I run `plan create --project repo --action [tmp]/edit.toml`
+    And the project's symlink "link.txt" is pointed outside the project
+    And I run `plan execute [plan]`
+    Then the exit code is 1
+    And the plan's only leaf failed with "sandbox: link.txt: is a symlink pointing outside the project"
+
+  Scenario: a pipe left in the workspace is refused; a file gone from the project is not copied
+    Given a sandboxed action "fifo.toml" running
+      """
+      mkfifo pipe
+      """
+    When I run `plan run --project repo --action [tmp]/fifo.toml`
+    Then the exit code is 1
+    And the plan's only leaf failed with "sandbox: pipe: the subplan left something that is not a file"
+    Given a sandboxed action "list.toml" running
+      """
+      ls b.txt 2>&1 || true
+      """
+    When I run `plan create --project repo --action [tmp]/list.toml`
+    And the project's file "b.txt" is deleted
+    And I run `plan execute [plan]`
+    Then the exit code is 0
+    And the plan has no recorded changes
+
+  Scenario: an apply that fails in a worker fails its job and can be run again
+    Given a sandboxed action "edit.toml" running
+      """
+      printf 'ONE\n' > a.txt; printf 'BEE\n' > b.txt
+      """
+    When I run `plan run --project repo --action [tmp]/edit.toml`
+    And the disk is full from the second file written on
+    And I run `plan apply [plan] --async`
+    And I run `worker run --burst`
+    Then the plan's job "plan.apply" failed with "apply stopped after 1 of 2 files"
+    When the disk has room again
+    And I run `plan apply [plan]`
+    Then the exit code is 0
+    And the project "repo" holds what the plan recorded

@@ -21,11 +21,14 @@ Sandboxed Sed Over 300 Files Leaves The Project Untouched Until Apply Writes Exa
     ${root}=    Generate Whitespace Project    ${WORK DIR}/proj    files=300    dirs=10
     ${base commit}=    Init Git Repository    ${root}
     ${before}=    Snapshot Files    ${root}
+    ${modes}=    Snapshot Modes    ${root}
     ${expected}=    Strip Trailing Whitespace    ${before}
     ${dirty}=    Changed Paths    ${before}    ${expected}
-    # The project is what the test needs: some text files to strip, most not, and the two files
-    # the action does not select (both with trailing whitespace) outside the changes.
+    # The project is what the test needs: some text files to strip (a few executable), most
+    # not, and two files the action does not select (both with trailing whitespace).
     ${count}=    Get Length    ${dirty}
+    ${executable}=    Evaluate    set($dirty) & {p for p, m in $modes.items() if m == "755"}
+    Should Not Be Empty    ${executable}
     Should Be True    50 < ${count} < 200    msg=${count} files with trailing whitespace
     List Should Not Contain Value    ${dirty}    assets/blob.bin
     List Should Not Contain Value    ${dirty}    README.md
@@ -71,10 +74,14 @@ Sandboxed Sed Over 300 Files Leaves The Project Untouched Until Apply Writes Exa
     Should Be Equal    ${result.stdout}
     ...    plan ${plan} applied: ${count} files written (modified ${count})\n
     Files Should Be    ${root}    ${expected}    msg=after plan apply
+    ${modes after}=    Snapshot Modes    ${root}
+    Should Be Equal    ${modes after}    ${modes}    msg=file modes changed
     ${status}=    Plan Status    ${plan}
     Should Be Equal    ${status}[phase]    applied
     ${changes}=    Agents Json    plan    diff    ${plan}    --json
     Changes Should Be    ${changes}    ${before}    ${expected}    applied=${True}
+    Agents Should Fail    2    ^error: plan ${plan} is applied; only an executed plan can be applied
+    ...    plan    apply    ${plan}
     # git sees the same: exactly the dirty files modified since the base commit.
     ${git changed}=    Git    ${root}    diff    --name-only    ${base commit}
     ${git changed}=    Split To Lines    ${git changed}
@@ -98,6 +105,12 @@ Apply Refuses A Project Edited Since The Run And Writes Nothing
     ${diff}=    Run Agents    plan    diff    ${plan}    --stat
     Should Be Equal As Integers    ${diff.rc}    0    msg=${diff.stderr}
     ${named}=    Conflict Lines    ${diff.stderr}
+    Should Be Equal    ${{ sorted($named) }}    ${{ sorted([$edited, $deleted]) }}
+
+    # A dry run finds the same conflicts.
+    ${dry}=    Run Agents    plan    apply    ${plan}    --dry-run
+    Should Be Equal As Integers    ${dry.rc}    3    msg=${dry.stdout}${dry.stderr}
+    ${named}=    Conflict Lines    ${dry.stderr}
     Should Be Equal    ${{ sorted($named) }}    ${{ sorted([$edited, $deleted]) }}
 
     ${result}=    Run Agents    plan    apply    ${plan}
@@ -268,7 +281,8 @@ A Sandboxed Action That Creates And Deletes Files: Diff Shows Both, Apply Makes 
     Should Be Equal    ${result.stdout}    plan ${plan} applied: 2 files written (created 1, deleted 1)\n
     ${after}=    Copy Dictionary    ${before}
     Remove From Dictionary    ${after}    old.txt
-    Set To Dictionary    ${after}    made/deep/created.txt=${{ b"new\\n" }}
+    ${new}=    Convert To Bytes    new\n
+    Set To Dictionary    ${after}    made/deep/created.txt=${new}
     Files Should Be    ${root}    ${after}    msg=after plan apply
     ${mode}=    File Mode    ${root}/made/deep/created.txt
     Should Be Equal    ${mode}    644

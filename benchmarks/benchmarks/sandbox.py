@@ -149,6 +149,10 @@ def _check_apply(report: ApplyReport, fixture: _ApplyFixture) -> None:
             f"apply ended {report.plan.phase.value}, {len(report.to_write)} of {fixture.files} "
             "files written"
         )
+    sample = fixture.directory / "project" / report.to_write[-1].path
+    data = sample.read_bytes()
+    if b" \n" in data or b"\t\n" in data:
+        raise RuntimeError(f"{sample} still has trailing whitespace after the apply")
 
 
 @dataclass
@@ -189,6 +193,24 @@ def _read_each(root: Path, files: list[str]) -> int:
     return total
 
 
+def _copy_each(root: Path, target: Path, files: list[str]) -> None:
+    """Copy each of ``files`` from ``root`` to ``target`` (created), directories made as met."""
+    made: set[str] = set()
+    for rel in files:
+        parent = rel.rpartition("/")[0]
+        if parent not in made:
+            os.makedirs(os.path.join(target, parent), exist_ok=True)
+            made.add(parent)
+        shutil.copyfile(os.path.join(root, rel), os.path.join(target, rel))
+
+
+def _check_copy(target: Path, files: list[str], expected_bytes: int) -> None:
+    """Raise unless ``target`` holds every file with all their bytes."""
+    copied = sum(os.path.getsize(os.path.join(target, rel)) for rel in files)
+    if copied != expected_bytes:
+        raise RuntimeError(f"the copy holds {copied} of {expected_bytes} bytes")
+
+
 # -- benchmarks -----------------------------------------------------------------------------
 
 
@@ -204,7 +226,12 @@ class Apply10k:
 
     def setup(self) -> None:
         self._tmp = temp_dir("agents-bench-sandbox-")
-        self.fixture = _build_apply_fixture(self._tmp.__enter__() / "run")
+        directory = self._tmp.__enter__()
+        try:
+            self.fixture = _build_apply_fixture(directory / "run")
+        except BaseException:
+            self._tmp.__exit__(None, None, None)  # asv runs no teardown after a failed setup
+            raise
 
     def teardown(self) -> None:
         self.fixture.close()
@@ -240,12 +267,16 @@ class Populate:
         self._tmp = temp_dir("agents-bench-populate-")
         self.directory = self._tmp.__enter__()
         self.root = self.directory / "project"
-        self.files = _write_files(
-            self.root,
-            POPULATE_DIRECTORIES,
-            POPULATE_FILES // POPULATE_DIRECTORIES,
-            POPULATE_FILE_BYTES,
-        )
+        try:
+            self.files = _write_files(
+                self.root,
+                POPULATE_DIRECTORIES,
+                POPULATE_FILES // POPULATE_DIRECTORIES,
+                POPULATE_FILE_BYTES,
+            )
+        except BaseException:
+            self._tmp.__exit__(None, None, None)  # asv runs no teardown after a failed setup
+            raise
         self.bytes = sum(os.path.getsize(self.root / rel) for rel in self.files)
         self.target = _populate_target(self.directory, 0)
 
@@ -289,21 +320,3 @@ class Populate:
         return statistics.median(populates) / statistics.median(reads)
 
     track_populate_vs_read_ratio.unit = "ratio"  # type: ignore[attr-defined]
-
-
-def _copy_each(root: Path, target: Path, files: list[str]) -> None:
-    """Copy each of ``files`` from ``root`` to ``target`` (created), directories made as met."""
-    made: set[str] = set()
-    for rel in files:
-        parent = rel.rpartition("/")[0]
-        if parent not in made:
-            os.makedirs(os.path.join(target, parent), exist_ok=True)
-            made.add(parent)
-        shutil.copyfile(os.path.join(root, rel), os.path.join(target, rel))
-
-
-def _check_copy(target: Path, files: list[str], expected_bytes: int) -> None:
-    """Raise unless ``target`` holds every file with all their bytes."""
-    copied = sum(os.path.getsize(os.path.join(target, rel)) for rel in files)
-    if copied != expected_bytes:
-        raise RuntimeError(f"populate copied {copied} of {expected_bytes} bytes")

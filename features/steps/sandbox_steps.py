@@ -18,8 +18,9 @@ from plan_steps import leaves, plan_store, the_plan_id
 from cleveragents.domain.locks import ResourceType
 from cleveragents.domain.plans import PlanPhase
 from cleveragents.plans import apply as apply_module
-from cleveragents.plans.apply import PlanApplier, temp_path
+from cleveragents.plans.apply import ApplyError, PlanApplier, temp_path
 from cleveragents.plans.executor import PlanExecutor
+from cleveragents.runtime.tokens import CancellationToken, CancelReason
 from cleveragents.store.changes import ChangeStore
 from cleveragents.store.jobs import JobStore
 from cleveragents.store.locks import LockService
@@ -355,3 +356,54 @@ def step_execute_again(context: Any) -> None:
 @then('the plan\'s phase after that is "{phase}"')
 def step_phase_after(context: Any, phase: str) -> None:
     assert context.report.plan.phase is PlanPhase(phase), context.report.plan
+
+
+@when('the recorded old content of "{path}" is lost')
+def step_lose_base(context: Any, path: str) -> None:
+    db_path = context.db_url.removeprefix("sqlite:///")
+    with closing(sqlite3.connect(db_path)) as raw, raw:
+        raw.execute("UPDATE changes SET base_content = NULL WHERE path = ?", (path,))
+
+
+@then('the directory "{path}" is gone')
+def step_dir_gone(context: Any, path: str) -> None:
+    assert not (context.tmp / path).exists(), list((context.tmp / path).iterdir())
+
+
+@when("an apply of the plan runs with a token that is already cancelled")
+def step_cancelled_apply(context: Any) -> None:
+    token = CancellationToken()
+    token.cancel(CancelReason.CANCELLED)
+    try:
+        PlanApplier(plan_store(context).db).apply(the_plan_id(context), token=token)
+    except ApplyError as exc:
+        context.apply_error = exc.message
+    else:
+        raise AssertionError("a cancelled apply completed")
+
+
+@then('the apply stopped with "{text}"')
+def step_apply_stopped(context: Any, text: str) -> None:
+    assert text in context.apply_error, context.apply_error
+
+
+@given('the project "{project}" has a symlink "{link}" to its file "{target}"')
+def step_inside_link(context: Any, project: str, link: str, target: str) -> None:
+    (context.tmp / project / link).symlink_to(target)
+
+
+@when('the project\'s symlink "{link}" is pointed outside the project')
+def step_link_outside(context: Any, link: str) -> None:
+    path = context.tmp / "repo" / link
+    path.unlink()
+    outside = Path(tempfile.mkdtemp(prefix="agents-outside-"))
+    context.cleanups.append(lambda: shutil.rmtree(outside, ignore_errors=True))
+    (outside / "secret.txt").write_text("secret\n", encoding="utf-8")
+    path.symlink_to(outside / "secret.txt")
+
+
+@then('the plan\'s job "{kind}" failed with "{text}"')
+def step_job_failed(context: Any, kind: str, text: str) -> None:
+    job = _plan_job(context)
+    assert job.kind == kind and job.status.value == "failed", job
+    assert text in (job.error_message or ""), job.error_message

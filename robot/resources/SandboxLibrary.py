@@ -43,16 +43,18 @@ class SandboxLibrary:
     ) -> str:
         """Write ``files`` text files over ``dirs`` directories under ``root``
         (``dNN/fNNNNN.txt``); every ``dirty_every``-th one has lines ending in spaces or tabs
-        (some CRLF, some without a final newline), the others have whitespace only inside or at
-        the start of lines. Also writes two files a ``**/*.txt`` action does not select, both
-        with trailing whitespace: ``assets/blob.bin`` (binary) and ``README.md``. Returns
-        ``root``."""
+        (some CRLF, some without a final newline, some executable), the others have whitespace
+        only inside or at the start of lines. Also writes two files a ``**/*.txt`` action does
+        not select, both with trailing whitespace: ``assets/blob.bin`` (binary) and
+        ``README.md``. Returns ``root``."""
         base = Path(root)
         count, spread, every = int(files), int(dirs), int(dirty_every)
         for index in range(count):
             path = base / f"d{index % spread:02d}" / f"f{index:05d}.txt"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(_text_file(index, dirty=index % every == 0))
+        for index in range(3, count, 50):  # executable files to strip: they must stay so
+            os.chmod(base / f"d{index % spread:02d}" / f"f{index:05d}.txt", 0o755)
         (base / "assets").mkdir(parents=True, exist_ok=True)
         (base / "assets" / "blob.bin").write_bytes(
             bytes(range(256)) + b"\x00binary  \n\t \n" + bytes(range(255, -1, -1)) + b"  \n"
@@ -89,6 +91,18 @@ class SandboxLibrary:
                 found[path.relative_to(base).as_posix()] = path.read_bytes()
         logger.info(f"{len(found)} files under {root}")
         return found
+
+    @keyword
+    def snapshot_modes(self, root: str) -> dict[str, str]:
+        """Every file under ``root`` (``.git`` excluded): its permission bits in octal."""
+        base = Path(root)
+        modes = {}
+        for directory, subdirs, names in os.walk(base):
+            subdirs[:] = [name for name in subdirs if name != ".git"]
+            for name in names:
+                path = Path(directory) / name
+                modes[path.relative_to(base).as_posix()] = self.file_mode(str(path))
+        return modes
 
     @keyword
     def strip_trailing_whitespace(self, snapshot: Snapshot, suffix: str = ".txt") -> Snapshot:
@@ -130,7 +144,9 @@ class SandboxLibrary:
         if extra:
             problems.append(f"{len(extra)} unexpected: {extra[:5]}")
         if different:
-            shown = [f"{p}: {actual[p][:60]!r}, expected {expected[p][:60]!r}" for p in different[:5]]
+            shown = [
+                f"{p}: {actual[p][:60]!r}, expected {expected[p][:60]!r}" for p in different[:5]
+            ]
             problems.append(f"{len(different)} different:\n  " + "\n  ".join(shown))
         if problems:
             raise AssertionError(
@@ -211,7 +227,9 @@ class SandboxLibrary:
         wrong = []
         paths = [change["path"] for change in changes]
         if paths != self.changed_paths(before, after):
-            wrong.append(f"paths {paths[:5]}... differ from {self.changed_paths(before, after)[:5]}")
+            wrong.append(
+                f"paths {paths[:5]}... differ from {self.changed_paths(before, after)[:5]}"
+            )
         for change in changes:
             path = change["path"]
             if path not in before or path not in after:
@@ -265,8 +283,10 @@ class SandboxLibrary:
             check=False,
             stdin=subprocess.DEVNULL,
         )
-        logger.info(f"git {' '.join(args)} (in {root}) -> {completed.returncode}\n"
-                    f"{completed.stdout[-2000:]}{completed.stderr[-2000:]}")
+        logger.info(
+            f"git {' '.join(args)} (in {root}) -> {completed.returncode}\n"
+            f"{completed.stdout[-2000:]}{completed.stderr[-2000:]}"
+        )
         if completed.returncode != 0:
             raise AssertionError(
                 f"git {' '.join(args)} exited {completed.returncode}:\n{completed.stderr}"

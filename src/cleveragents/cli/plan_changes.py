@@ -112,6 +112,9 @@ def _show_stat(reviewed: Any) -> int:
             detail = f"+{added:,} -{removed:,}" + (
                 f" ({kind.value})" if kind is not ChangeKind.MODIFIED else ""
             )
+            base_mode, mode = item.change.base_mode, item.change.mode
+            if kind is ChangeKind.MODIFIED and base_mode != mode:
+                detail += f" (mode {base_mode:o} -> {mode:o})"
         rows.append((item.change.path, detail))
     if not rows:
         return 0

@@ -38,6 +38,7 @@ from cleveragents.plans.executor import PlanExecutor, PlanRunReport
 from cleveragents.plans.locking import run_is_live
 from cleveragents.plans.runner import PLAN_ID_VARIABLE
 from cleveragents.runtime.processes import end_processes_with_env
+from cleveragents.store.changes import ChangeStore
 from cleveragents.store.changes_feed import ChangeDetector
 from cleveragents.store.jobs import JobStore
 from cleveragents.store.locks import LockService
@@ -355,15 +356,18 @@ def _status_json(plan: Plan, nodes: list[Subplan]) -> dict[str, Any]:
 
 @app.command()
 def status(ctx: typer.Context, plan_id: PlanRef, json_out: JsonOption = False) -> None:
-    """Where a plan is: its phase, profile, leaf counts and each subplan's state."""
-    plans = PlanStore(state(ctx).db())
+    """Where a plan is: its phase, profile, leaf counts, recorded changes and each subplan's
+    state."""
+    db = state(ctx).db()
+    plans = PlanStore(db)
     plan = plans.get(plan_id)
     nodes = plans.subplans(plan_id)
-    document = _status_json(plan, nodes)
+    document = {**_status_json(plan, nodes), "changes": ChangeStore(db).summary(plan_id)}
     if json_out:
         print_json(document)
         return
     counts = document["counts"]
+    changes = document["changes"]
     key_values(
         [
             ("plan", plan.id),
@@ -372,6 +376,11 @@ def status(ctx: typer.Context, plan_id: PlanRef, json_out: JsonOption = False) -
             ("phase", plan.phase.value),
             ("job", plan.job_id or "-"),
             ("leaves", "  ".join(f"{name} {count}" for name, count in counts.items())),
+            (
+                "changes",
+                "  ".join(f"{name} {changes[name]}" for name in ("created", "modified", "deleted"))
+                + f"  (applied {changes['applied']})",
+            ),
             ("error", plan.error_message or "-"),
         ]
     )

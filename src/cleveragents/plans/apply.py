@@ -13,7 +13,6 @@ and writes the rest.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import logging
 import os
@@ -49,8 +48,6 @@ PROJECT_LOCK_TTL_S = 600.0  # locks.project_ttl's default
 NAMED_CONFLICTS = 5  # conflicts the one-line message names before "and N more"
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
-Progress = Callable[[int, int], None]  # (files done, files in all)
-
 
 class PlanNotApplicableError(InvalidInputError):
     """Only an executed plan can be applied."""
@@ -83,16 +80,14 @@ def temp_path(target: str, plan_id: str) -> str:
 
 
 def _file_state(path: str) -> tuple[str, int] | None:
-    """``(sha256, mode)`` of the regular file ``path``; None when there is none."""
+    """``(sha256, mode)`` of the file ``path`` (known to be a regular file); None when none."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     except FileNotFoundError:
         return None
     with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise OSError(errno.EINVAL, "not a regular file")
-        return hashlib.file_digest(handle, "sha256").hexdigest(), info.st_mode & 0o777
+        mode = os.fstat(handle.fileno()).st_mode & 0o777
+        return hashlib.file_digest(handle, "sha256").hexdigest(), mode
 
 
 class PlanApplier:
@@ -119,7 +114,6 @@ class PlanApplier:
         *,
         dry_run: bool = False,
         token: CancellationToken | None = None,
-        progress: Progress | None = None,
     ) -> ApplyReport:
         """Check and write the plan's changes. :class:`PlanNotApplicableError` for a plan not
         ``executed``; :class:`ApplyConflictError` listing every conflict (nothing written);
@@ -142,7 +136,7 @@ class PlanApplier:
                 locks, ResourceType.PLAN, plan_id, owner, self.plan_lock_ttl_s, self.clock()
             )
             try:
-                return self._apply_locked(plan_id, owner, locks, token, progress)
+                return self._apply_locked(plan_id, owner, locks, token)
             finally:
                 locks.release(ResourceType.PLAN, plan_id, owner)
         finally:
@@ -173,7 +167,6 @@ class PlanApplier:
         owner: str,
         locks: LockService,
         token: CancellationToken | None,
-        progress: Progress | None,
     ) -> ApplyReport:
         plan = self._applicable(plan_id)  # again: it may have moved on while we waited
         report = self._check(plan, dry_run=False)
@@ -196,7 +189,7 @@ class PlanApplier:
         try:
             for renewer in renewers:
                 renewer.__enter__()
-            self._write(plan_id, root, report, stop, progress)
+            self._write(plan_id, root, report, stop)
         except (OSError, ApplyError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             where = f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else ""
@@ -246,7 +239,6 @@ class PlanApplier:
         root: str,
         report: ApplyReport,
         stop: CancellationToken,
-        progress: Progress | None,
     ) -> None:
         """Write the report's changes a page at a time, recording each page once it is on disk;
         ``report.written`` counts the files done."""
@@ -273,8 +265,6 @@ class PlanApplier:
             for directory in directories:
                 _sync_directory(directory)
             self.changes.mark_applied([change.id for change in page], self.clock())
-            if progress is not None:
-                progress(report.written, total)
 
 
 def _replace(target: str, content: bytes, mode: int, plan_id: str) -> None:
@@ -356,6 +346,8 @@ def _path_problem(root: str, path: str) -> str | None:
             return f"{where} a symlink in the project; refusing to write through it"
         if position < len(parts) - 1 and not stat.S_ISDIR(info.st_mode):
             return f"{'/'.join(parts[: position + 1])} is a file in the project, not a directory"
+        if position == len(parts) - 1 and not stat.S_ISREG(info.st_mode):
+            return "is not a regular file in the project (a directory, a pipe, a device)"
     return None
 
 

@@ -31,7 +31,6 @@ _LISTED = (
     _c.size,
     _c.applied_at,
 )
-INSERT_BATCH_BYTES = 16 << 20  # rows go in per batch of about this much content
 CONTENT_PAGE = 200  # rows of content read at once
 
 
@@ -77,16 +76,8 @@ class ChangeStore:
         """Make ``found`` the leaf's changes, in one transaction."""
         with self.db.write() as conn:
             conn.execute(delete(changes).where(_c.subplan_id == subplan_id))
-            batch: list[dict[str, Any]] = []
-            size = 0
-            for change in found:
-                batch.append(_row(plan_id, subplan_id, change))
-                size += change.size
-                if size >= INSERT_BATCH_BYTES:
-                    conn.execute(insert(changes), batch)
-                    batch, size = [], 0
-            if batch:
-                conn.execute(insert(changes), batch)
+            if found:
+                conn.execute(insert(changes), [_row(plan_id, subplan_id, c) for c in found])
 
     def for_plan(self, plan_id: str) -> list[FileChange]:
         """The plan's changes by path (and subplan, for two leaves changing one path)."""
@@ -128,7 +119,5 @@ class ChangeStore:
 
     def mark_applied(self, ids: Sequence[int], at: datetime) -> None:
         """Record that ``ids`` are written to the project."""
-        if not ids:
-            return
         with self.db.write() as conn:
             conn.execute(update(changes).where(_c.id.in_(list(ids))).values(applied_at=at))

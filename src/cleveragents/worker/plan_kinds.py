@@ -39,6 +39,13 @@ def plan_kinds(
     )
 
 
+def _refuse_cancelled(ctx: JobContext) -> None:
+    """A job cancelled while its last worker died does not run (nor resume its plan)."""
+    assert ctx.db is not None, "the worker passes its database"
+    if ctx.job.cancel_requested:
+        raise JobCancelled("cancelled before it ran")
+
+
 def run_plan_execute(
     payload: PlanPayload, ctx: JobContext, plan_lock_ttl_s: float = PLAN_LOCK_TTL_S
 ) -> dict[str, Any]:
@@ -47,9 +54,8 @@ def run_plan_execute(
     A cancelled or shut-down job stops the plan's subplans; the job's status follows the token
     (a worker shutdown puts the job back in the queue, and the next run resumes the plan).
     """
-    assert ctx.db is not None, "the worker passes its database"
-    if ctx.job.cancel_requested:  # cancelled while its last worker died: do not resume it
-        raise JobCancelled("cancelled before it ran")
+    _refuse_cancelled(ctx)
+    assert ctx.db is not None
     executor = PlanExecutor(ctx.db, clock=ctx.clock, plan_lock_ttl_s=plan_lock_ttl_s)
     report = executor.execute(payload.plan_id, token=ctx.token)
     result = {
@@ -77,9 +83,8 @@ def run_plan_apply(
     stopped by a cancel or a worker shutdown leaves the plan ``applying``; the next run of the
     job (after a shutdown it is queued again) completes it.
     """
-    assert ctx.db is not None, "the worker passes its database"
-    if ctx.job.cancel_requested:
-        raise JobCancelled("cancelled before it ran")
+    _refuse_cancelled(ctx)
+    assert ctx.db is not None
     applier = PlanApplier(
         ctx.db,
         clock=ctx.clock,
