@@ -257,7 +257,7 @@ Feature: Sandboxed subplans, reviewable changes and an atomic plan apply
     And the project "repo" holds what the plan recorded
     And no temp file of an apply is left in the project "repo"
 
-  Scenario: a full disk mid-apply leaves every file old or new, and a re-run completes it
+  Scenario: a full disk mid-apply leaves every file as it was, and a re-run completes it
     Given a sandboxed action "edit.toml" running
       """
       printf 'ONE\n' > a.txt; printf 'BEE\n' > b.txt
@@ -266,9 +266,8 @@ Feature: Sandboxed subplans, reviewable changes and an atomic plan apply
     And the disk is full from the second file written on
     And I run `plan apply [plan]`
     Then the exit code is 1
-    And stderr is one line containing "apply stopped after 1 of 2 files: No space left on device"
-    And the project's file "a.txt" holds "ONE\n"
-    And the project's file "b.txt" holds "bee\n"
+    And stderr is one line containing "apply stopped after 0 of 2 files: No space left on device"
+    And the project "repo" is byte for byte as it was
     And no temp file of an apply is left in the project "repo"
     And the plan's phase is "applying"
     When the disk has room again
@@ -413,8 +412,35 @@ Feature: Sandboxed subplans, reviewable changes and an atomic plan apply
     And the disk is full from the second file written on
     And I run `plan apply [plan] --async`
     And I run `worker run --burst`
-    Then the plan's job "plan.apply" failed with "apply stopped after 1 of 2 files"
+    Then the plan's job "plan.apply" failed with "apply stopped after 0 of 2 files"
     When the disk has room again
     And I run `plan apply [plan]`
     Then the exit code is 0
     And the project "repo" holds what the plan recorded
+
+  Scenario: builtin:replace in place rewrites text files atomically and skips binary ones; a bad pattern is refused
+    Given the action file "tidy.toml" holds
+      """
+      [action]
+      builtin = "replace"
+      isolation = "in-place"
+      [action.params]
+      pattern = "e+"
+      replacement = "E"
+      """
+    When I run `plan run --project repo --action [tmp]/tidy.toml`
+    Then the exit code is 0
+    And the project's file "b.txt" holds "bE\n"
+    And the project's file "a.txt" holds "onE\ntwo\nthrE\n"
+    And the plan's only leaf's output is "6 replacements in 5 of 6 files (1 not UTF-8 text or unreadable)"
+    And the plan has no recorded changes
+    Given the action file "bad.toml" holds
+      """
+      [action]
+      builtin = "replace"
+      [action.params]
+      pattern = "("
+      """
+    When I run `plan run --project repo --action [tmp]/bad.toml`
+    Then the exit code is 2
+    And stderr is one line containing "action.params.pattern: Value error, not a valid regular expression"

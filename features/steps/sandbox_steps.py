@@ -18,7 +18,7 @@ from plan_steps import leaves, plan_store, the_plan_id
 from cleveragents.domain.locks import ResourceType
 from cleveragents.domain.plans import PlanPhase
 from cleveragents.plans import apply as apply_module
-from cleveragents.plans.apply import ApplyError, PlanApplier, temp_path
+from cleveragents.plans.apply import ApplyError, PlanApplier
 from cleveragents.plans.executor import PlanExecutor
 from cleveragents.runtime.tokens import CancellationToken, CancelReason
 from cleveragents.store.changes import ChangeStore
@@ -251,17 +251,18 @@ class _Crash(BaseException):
 
 @when("an apply of the plan crashes after writing {count:d} file, leaving its temp file behind")
 def step_crash(context: Any, count: int) -> None:
-    real = apply_module._replace
+    real = apply_module._commit
     calls = {"n": 0}
+    torn: list[str] = []
 
-    def replace(target: str, content: bytes, mode: int, plan_id: str) -> None:
+    def commit(temp: str, target: str) -> None:
         calls["n"] += 1
         if calls["n"] > count:
-            Path(temp_path(target, plan_id)).write_bytes(content[:1])  # torn, never renamed
+            torn.append(temp)
             raise _Crash()
-        real(target, content, mode, plan_id)
+        real(temp, target)
 
-    apply_module._replace = replace  # type: ignore[assignment]
+    apply_module._commit = commit  # type: ignore[assignment]
     try:
         PlanApplier(plan_store(context).db).apply(the_plan_id(context))
     except _Crash:
@@ -269,9 +270,9 @@ def step_crash(context: Any, count: int) -> None:
     else:
         raise AssertionError("the apply did not reach the crash")
     finally:
-        apply_module._replace = real  # type: ignore[assignment]
-    left = list((context.tmp / "repo").rglob("*.tmp"))
-    assert left, "the crash left no temp file to clean up"
+        apply_module._commit = real  # type: ignore[assignment]
+    # kill -9 runs no clean-up: what it leaves is the temp file of the file it was renaming.
+    Path(torn[0]).write_bytes(b"half of it")
 
 
 @when("the disk is full from the second file written on")
@@ -407,3 +408,9 @@ def step_job_failed(context: Any, kind: str, text: str) -> None:
     job = _plan_job(context)
     assert job.kind == kind and job.status.value == "failed", job
     assert text in (job.error_message or ""), job.error_message
+
+
+@then('the plan\'s only leaf\'s output is "{text}"')
+def step_only_leaf_output(context: Any, text: str) -> None:
+    (leaf,) = leaves(context)
+    assert (leaf.output_tail or "").strip() == text, leaf.output_tail
