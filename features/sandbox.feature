@@ -300,10 +300,13 @@ Feature: Sandboxed subplans, reviewable changes and an atomic plan apply
     Then the exit code is 0
     And stdout contains "applied: 1 file written (modified 1)"
     And the project's file "docs/more.md" holds "more\n"
+    When I run `plan run --project repo --action builtin:replace --apply --json`
+    Then the exit code is 0
+    And every line of stdout is one JSON document, the last one with "phase" "applied"
     When I run `plan run --project repo --action builtin:replace --apply --async`
     Then the exit code is 2
     And stderr is one line containing "--apply runs here, after the execution"
-    And the scenario has 1 plan
+    And the scenario has 2 plans
 
   Scenario: an in-place plan has nothing to apply
     When I run `plan run --project repo --action builtin:count-lines`

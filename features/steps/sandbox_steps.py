@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import sqlite3
@@ -311,7 +312,7 @@ def _now() -> Any:
     return utcnow()
 
 
-@then("the scenario has {count:d} plan")
+@then("the scenario has {count:d} plans")
 def step_plan_count(context: Any, count: int) -> None:
     db_path = context.db_url.removeprefix("sqlite:///")
     with closing(sqlite3.connect(db_path)) as raw:
@@ -410,7 +411,13 @@ def step_job_failed(context: Any, kind: str, text: str) -> None:
     assert text in (job.error_message or ""), job.error_message
 
 
-@then('the plan\'s only leaf\'s output is "{text}"')
+@then("the plan's only leaf's output is \"{text}\"")
 def step_only_leaf_output(context: Any, text: str) -> None:
     (leaf,) = leaves(context)
     assert (leaf.output_tail or "").strip() == text, leaf.output_tail
+
+
+@then('every line of stdout is one JSON document, the last one with "{field}" "{value}"')
+def step_json_lines(context: Any, field: str, value: str) -> None:
+    documents = [json.loads(line) for line in context.result.stdout.splitlines()]
+    assert documents and documents[-1][field] == value, documents[-1:]

@@ -3,6 +3,7 @@ them to the project."""
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Annotated, Any
 
@@ -166,15 +167,19 @@ def _applier(app_state: AppState) -> PlanApplier:
     )
 
 
-def apply_now(app_state: AppState, plan_id: str, *, dry_run: bool, json_out: bool) -> None:
-    """Apply (or dry-run) here and report; the exit code says how it went."""
+def apply_now(
+    app_state: AppState, plan_id: str, *, dry_run: bool, json_out: bool, one_line: bool = False
+) -> None:
+    """Apply (or dry-run) here and report; the exit code says how it went. ``one_line``: the
+    JSON outcome as one line (after `plan run --json`'s JSON Lines events)."""
+    emit = _json_line if one_line else print_json
     applier = _applier(app_state)
     with interrupt_to_token() as token:
         try:
             report = applier.apply(plan_id, dry_run=dry_run, token=token)
         except ApplyConflictError as exc:
             if json_out:
-                print_json(
+                emit(
                     {
                         "plan_id": plan_id,
                         "applied": False,
@@ -189,15 +194,20 @@ def apply_now(app_state: AppState, plan_id: str, *, dry_run: bool, json_out: boo
                 error(f"plan {plan_id}: apply interrupted; run `agents plan apply {plan_id}` again")
                 raise typer.Exit(INTERRUPTED_EXIT) from None
             raise
-    _report(report, json_out)
+    _report(report, json_out, emit)
 
 
-def _report(report: ApplyReport, json_out: bool) -> None:
+def _json_line(document: Any) -> None:
+    sys.stdout.write(json.dumps(document, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def _report(report: ApplyReport, json_out: bool, emit: Any = print_json) -> None:
     kinds = dict.fromkeys(ChangeKind, 0)
     for change in report.to_write:
         kinds[change.kind] += 1
     if json_out:
-        print_json(
+        emit(
             {
                 "plan_id": report.plan.id,
                 "phase": report.plan.phase.value,

@@ -189,7 +189,7 @@ def run(
         line(f"plan {plan.id}")
     _execute(ctx, plan.id, run_async, wait, json_out)
     if apply:
-        plan_changes.apply_now(app_state, plan.id, dry_run=False, json_out=json_out)
+        plan_changes.apply_now(app_state, plan.id, dry_run=False, json_out=json_out, one_line=True)
 
 
 @app.command()
