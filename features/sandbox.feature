@@ -292,7 +292,8 @@ Feature: Sandboxed subplans, reviewable changes and an atomic plan apply
     And another live process holds the lock of the project "repo"
     And I run `plan apply [plan]`
     Then the exit code is 3
-    And stderr is one line containing "is locked by"
+    And stderr is one line containing "error: project repo ("
+    And stderr contains "is locked by"
     And the project "repo" is byte for byte as it was
 
   Scenario: plan run --apply executes then applies; with --async it is refused before anything
@@ -447,3 +448,22 @@ Feature: Sandboxed subplans, reviewable changes and an atomic plan apply
     When I run `plan run --project repo --action [tmp]/bad.toml`
     Then the exit code is 2
     And stderr is one line containing "action.params.pattern: Value error, not a valid regular expression"
+
+  Scenario: a chmod made in the project since the run is kept; one that contradicts the plan's is a conflict
+    Given a sandboxed action "edit.toml" running
+      """
+      printf 'ONE\n' > a.txt; chmod 755 run.sh
+      """
+    When I run `plan run --project repo --action [tmp]/edit.toml`
+    And the project's file "a.txt" gets mode 600
+    And the project's file "run.sh" gets mode 700
+    And I run `plan apply [plan]`
+    Then the exit code is 3
+    And stderr contains "conflict: run.sh: its mode was changed in the project since the plan ran"
+    And stderr does not contain "a.txt"
+    When the project's file "run.sh" gets mode 644
+    And I run `plan apply [plan]`
+    Then the exit code is 0
+    And the project's file "a.txt" holds "ONE\n"
+    And the file "repo/a.txt" has mode 600
+    And the file "repo/run.sh" has mode 755

@@ -83,7 +83,8 @@ Sandboxed Sed Over 300 Files Leaves The Project Untouched Until Apply Writes Exa
     Agents Should Fail    2    ^error: plan ${plan} is applied; only an executed plan can be applied
     ...    plan    apply    ${plan}
     # git sees the same: exactly the dirty files modified since the base commit.
-    ${git changed}=    Git    ${root}    diff    --name-only    ${base commit}
+    ${git changed}=    Git    ${root}    -c    core.quotePath=false    diff    --name-only
+    ...    ${base commit}
     ${git changed}=    Split To Lines    ${git changed}
     Should Be Equal    ${git changed}    ${dirty}
     Apply Should Have Left Nothing Behind    ${root}
@@ -162,7 +163,7 @@ Two Applies Of One Plan Started Together: Exactly One Writes
     # or (had it come after) told the plan is applied already.
     IF    ${loser.rc} == 3
         Should Match Regexp    ${loser.stderr}
-        ...    ^error: (project|plan) \\S+ is locked by \\S+ \\(host \\S+, pid ${WINNER PID}\\)
+        ...    ^error: (project \\S+ \\(\\S+\\)|plan \\S+) is locked by \\S+ \\(host \\S+, pid ${WINNER PID}\\)
     ELSE
         Should Be Equal As Integers    ${loser.rc}    2    msg=the loser exited ${loser.rc}
         Should Match Regexp    ${loser.stderr}
@@ -201,7 +202,7 @@ Two Applies Of Two Plans Of One Project Started Together: One Waits Its Turn
     Should Be Equal As Integers    ${loser.rc}    3
     ...    msg=the second apply exited ${loser.rc}; expected 3 (the project is locked)
     Should Match Regexp    ${loser.stderr}
-    ...    ^error: project \\S+ is locked by \\S+ \\(host \\S+, pid ${WINNER PID}\\)
+    ...    ^error: project \\S+ \\(\\S+\\) is locked by \\S+ \\(host \\S+, pid ${WINNER PID}\\)
     ${only winner}=    Take Files    ${before}    ${expected}    ${won files}
     Files Should Be    ${root}    ${only winner}    msg=after the race
     ${status}=    Plan Status    ${lost}

@@ -421,3 +421,8 @@ def step_only_leaf_output(context: Any, text: str) -> None:
 def step_json_lines(context: Any, field: str, value: str) -> None:
     documents = [json.loads(line) for line in context.result.stdout.splitlines()]
     assert documents and documents[-1][field] == value, documents[-1:]
+
+
+@when('the project\'s file "{path}" gets mode {mode}')
+def step_chmod(context: Any, path: str, mode: str) -> None:
+    (context.tmp / "repo" / path).chmod(int(mode, 8))

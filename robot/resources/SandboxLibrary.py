@@ -43,8 +43,9 @@ class SandboxLibrary:
     ) -> str:
         """Write ``files`` text files over ``dirs`` directories under ``root``
         (``dNN/fNNNNN.txt``); every ``dirty_every``-th one has lines ending in spaces or tabs
-        (some CRLF, some without a final newline, some executable), the others have whitespace
-        only inside or at the start of lines. Also writes two files a ``**/*.txt`` action does
+        (some CRLF, some without a final newline, some executable, two with a space or non-ASCII
+        letters in their names), the others have whitespace only inside or at the start of
+        lines. Also writes two files a ``**/*.txt`` action does
         not select, both with trailing whitespace: ``assets/blob.bin`` (binary) and
         ``README.md``. Returns ``root``."""
         base = Path(root)
@@ -53,6 +54,8 @@ class SandboxLibrary:
             path = base / f"d{index % spread:02d}" / f"f{index:05d}.txt"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(_text_file(index, dirty=index % every == 0))
+        for rel in ("d00/with space.txt", "d01/ünï cödé.txt"):  # names git has to quote
+            (base / rel).write_bytes(b"odd name  \nsecond\t\n")
         for index in range(3, count, 50):  # executable files to strip: they must stay so
             os.chmod(base / f"d{index % spread:02d}" / f"f{index:05d}.txt", 0o755)
         (base / "assets").mkdir(parents=True, exist_ok=True)

@@ -32,7 +32,12 @@ from cleveragents.domain.changes import (
 from cleveragents.domain.clock import utcnow
 from cleveragents.domain.locks import ResourceType
 from cleveragents.domain.plans import Plan, PlanPhase
-from cleveragents.errors import AgentsError, ApplyConflictError, InvalidInputError
+from cleveragents.errors import (
+    AgentsError,
+    ApplyConflictError,
+    InvalidInputError,
+    LockConflictError,
+)
 from cleveragents.plans.executor import PLAN_LOCK_TTL_S, make_owner
 from cleveragents.plans.locking import LockRenewer, acquire_lock
 from cleveragents.runtime.files import write_all
@@ -125,14 +130,12 @@ class PlanApplier:
             return self._check(plan, dry_run=True)
         owner = make_owner()
         locks = LockService(self.db)
-        acquire_lock(
-            locks,
-            ResourceType.PROJECT,
-            plan.project_id,
-            owner,
-            self.project_lock_ttl_s,
-            self.clock(),
-        )
+        project_id, ttl = plan.project_id, self.project_lock_ttl_s
+        try:
+            acquire_lock(locks, ResourceType.PROJECT, project_id, owner, ttl, self.clock())
+        except LockConflictError as exc:  # name the project as its user knows it
+            named = f"project {plan.project_name} ({project_id})"
+            raise LockConflictError(exc.message.replace(f"project {project_id}", named)) from None
         try:
             acquire_lock(
                 locks, ResourceType.PLAN, plan_id, owner, self.plan_lock_ttl_s, self.clock()
@@ -218,11 +221,15 @@ class PlanApplier:
         for change in found:
             if change.path in clashing:
                 continue
-            reason, done = check_against_project(root, change)
-            if reason is None:
-                (report.already if done else report.to_write).append(change)
+            verdict = check_against_project(root, change)
+            if verdict.conflict is not None:
+                conflicts.append(Conflict(path=change.path, reason=verdict.conflict))
+            elif verdict.done:
+                report.already.append(change)
+            elif verdict.mode is not None and verdict.mode != change.mode:
+                report.to_write.append(change.model_copy(update={"mode": verdict.mode}))
             else:
-                conflicts.append(Conflict(path=change.path, reason=reason))
+                report.to_write.append(change)
         if conflicts:
             conflicts.sort(key=lambda conflict: conflict.path)
             named = ", ".join(c.path for c in conflicts[:NAMED_CONFLICTS])
@@ -369,15 +376,24 @@ def _prune_empty_parents(root: str, path: str) -> None:
         parts.pop()
 
 
-def check_against_project(root: str, change: FileChange) -> tuple[str | None, bool]:
-    """``(why the change cannot be applied, whether it is applied already)`` as the project
-    under ``root`` is now: ``(None, False)`` means it can be written."""
+@dataclass(frozen=True)
+class Verdict:
+    """A change against the project now: a conflict, already applied, or to be written (with
+    ``mode`` when a chmod made in the project since is kept)."""
+
+    conflict: str | None = None
+    done: bool = False
+    mode: int | None = None
+
+
+def check_against_project(root: str, change: FileChange) -> Verdict:
+    """Whether ``change`` can be written to the project under ``root`` as it is now."""
     reason = unsafe_path_reason(change.path)
     if reason is not None:
-        return f"the path {reason}", False
+        return Verdict(f"the path {reason}")
     reason = _path_problem(root, change.path)
     if reason is not None:
-        return reason, False
+        return Verdict(reason)
     return _against_project(root, change)
 
 
@@ -405,22 +421,42 @@ def _path_problem(root: str, path: str) -> str | None:
     return None
 
 
-def _against_project(root: str, change: FileChange) -> tuple[str | None, bool]:
-    """``(conflict reason, already applied)`` for ``change`` against the project now."""
+def _against_project(root: str, change: FileChange) -> Verdict:
+    """``change`` against the project's file as it is now."""
     try:
         now = _file_state(os.path.join(root, change.path))
     except OSError as exc:
-        return f"cannot be read in the project: {exc.strerror}", False
-    base = (change.base_sha256, change.base_mode) if change.base_sha256 else None
-    new = (change.new_sha256, change.mode) if change.new_sha256 else None
-    if now == new:
-        return None, True
-    if now is not None and base is not None and now[0] == base[0]:
-        return None, False  # the content the subplan started from (a mode change of its own)
-    if now is None and base is None:
-        return None, False
+        return Verdict(f"cannot be read in the project: {exc.strerror}")
+    if change.kind is ChangeKind.DELETED:
+        if now is None:
+            return Verdict(done=True)
+        if now[0] == change.base_sha256:
+            return Verdict()
+        return Verdict("changed in the project since the plan ran")
+    if change.kind is ChangeKind.CREATED:
+        if now is None:
+            return Verdict()
+        if now == (change.new_sha256, change.mode):
+            return Verdict(done=True)
+        return Verdict("exists in the project now (the plan would create it)")
     if now is None:
-        return "was deleted in the project since the plan ran", False
-    if base is None:
-        return "exists in the project now (the plan would create it)", False
-    return "changed in the project since the plan ran", False
+        return Verdict("was deleted in the project since the plan ran")
+    sha, mode = now
+    if sha not in (change.base_sha256, change.new_sha256):
+        return Verdict("changed in the project since the plan ran")
+    merged = _merge_modes(change.base_mode, change.mode, mode)
+    if merged is None:
+        return Verdict("its mode was changed in the project since the plan ran")
+    if sha == change.new_sha256 and merged == mode:
+        return Verdict(done=True)
+    return Verdict(mode=merged)
+
+
+def _merge_modes(base: int | None, ours: int | None, theirs: int) -> int | None:
+    """The mode to write when the subplan went ``base -> ours`` and the project ``base ->
+    theirs``: whichever side changed it (both, only if they agree); None when they disagree."""
+    if theirs == base or theirs == ours:
+        return ours
+    if ours == base:
+        return theirs  # a chmod made in the project since is kept
+    return None

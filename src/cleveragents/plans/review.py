@@ -97,5 +97,5 @@ def review(
     chosen = [change for change in listed if path_matches(change.path, filters)]
     contents = store.contents([change.id for change in chosen], with_base=True)
     for change, (old, new) in zip(chosen, contents, strict=True):
-        conflict = clashes.get(change.path) or check_against_project(root, change)[0]
+        conflict = clashes.get(change.path) or check_against_project(root, change).conflict
         yield ReviewedChange(change=change, old=old, new=new, conflict=conflict)
