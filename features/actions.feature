@@ -73,6 +73,7 @@ Feature: Actions
       """
     When I load the action file "markers.toml"
     Then the action has "builtin" equal to "fail-on-marker"
+    And the action has "isolation" equal to "in-place"
     And the action has "command" equal to null
     And the action has "params" equal to {"marker": "TODO"}
 

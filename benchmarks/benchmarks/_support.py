@@ -584,7 +584,8 @@ class PlanFixture:
 
 
 def write_leaf_action(path: Path, *, builtin: str | None = None, command: Any = None) -> Path:
-    """An action file running ``builtin`` (a name) or ``command`` (an argv) on one file per leaf.
+    """An action file running ``builtin`` (a name) or ``command`` (an argv) on one file per leaf,
+    in place: the dispatcher's overhead against a bare thread pool, which has no sandbox either.
 
     ``strategy = "flat"`` with at most and at least one file per subplan: N files make exactly
     N leaves under the root (``Decomposer._chunks`` cuts ``max(ceil(N / 1), 2)`` chunks of 1).
@@ -593,7 +594,8 @@ def write_leaf_action(path: Path, *, builtin: str | None = None, command: Any = 
         raise ValueError("give exactly one of builtin or command")
     runs = f"builtin = {json.dumps(builtin)}" if builtin else f"command = {json.dumps(command)}"
     path.write_text(
-        f'[action]\ndescription = "benchmark leaf"\n{runs}\n\n[action.decompose]\n'
+        f'[action]\ndescription = "benchmark leaf"\n{runs}\nisolation = "in-place"\n\n'
+        "[action.decompose]\n"
         'strategy = "flat"\nmax_files_per_subplan = 1\nmin_files_per_subplan = 1\n',
         encoding="utf-8",
     )

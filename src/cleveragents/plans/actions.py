@@ -71,6 +71,17 @@ class ActionSpec(BaseModel):
     profile: dict[str, Any] = Field(default_factory=dict)
     source: str = BUILTIN_SOURCE
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_isolation(cls, data: Any) -> Any:
+        """A built-in that only reads runs in place unless told otherwise: a sandbox would copy
+        files it never changes. Everything else defaults to a sandbox."""
+        if isinstance(data, dict) and data.get("isolation") is None:
+            builtin = BUILTIN_ACTIONS.get(str(data.get("builtin")))
+            if builtin is not None and not builtin.writes:
+                return {**data, "isolation": IN_PLACE}
+        return data
+
     @field_validator("name")
     @classmethod
     def _valid_name(cls, name: str) -> str:
@@ -200,7 +211,6 @@ def builtin_action(name: str) -> ActionSpec:
         builtin=name,
         params={},  # given, so that validation fills in the defaults
         include=list(builtin.include),
-        isolation=SANDBOX if builtin.writes else IN_PLACE,  # a read-only built-in needs no copy
         source=BUILTIN_SOURCE,
     )
 

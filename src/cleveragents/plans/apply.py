@@ -195,7 +195,7 @@ class PlanApplier:
             for renewer in renewers:
                 renewer.__enter__()
             self._write(plan_id, root, report, stop)
-        except (OSError, ApplyError) as exc:
+        except (OSError, AgentsError) as exc:  # a full disk, a busy database, a stop
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             where = f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else ""
             message = (
