@@ -18,6 +18,7 @@ nox.options.sessions = [
     "lint",
     "typecheck",
     "unit_tests",
+    "postgres_tests",
     "integration_tests",
     "coverage_report",
     "migrations",
@@ -56,7 +57,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def unit_tests(session: nox.Session) -> None:
     """behave features against real temp-file SQLite databases, under coverage."""
-    session.install("-e", ".[test]")
+    session.install("-e", ".[test,postgres]")
     shutil.rmtree(COVERAGE_DIR, ignore_errors=True)
     session.run(
         "coverage",
@@ -70,10 +71,38 @@ def unit_tests(session: nox.Session) -> None:
     )
 
 
+# The store and worker features, which must hold on both databases. Scenarios tagged @sqlite test
+# SQLite's own policy (its write lock) and stay out of this run.
+POSTGRES_FEATURES = [
+    "features/queue.feature",
+    "features/job_transitions.feature",
+    "features/worker.feature",
+    "features/locks.feature",
+]
+
+
+@nox.session
+def postgres_tests(session: nox.Session) -> None:
+    """The same Alembic revisions and the store and worker features against a real PostgreSQL
+    server: tools/pgcluster.py initdb's a throwaway cluster (127.0.0.1 only), runs the steps
+    below against it (AGENTS_TEST_POSTGRES_URL), and stops it by its pid."""
+    session.install("-e", ".[test,postgres]")
+    features = " ".join(session.posargs or POSTGRES_FEATURES)
+    script = (
+        'export AGENTS_DATABASE_URL="$AGENTS_TEST_POSTGRES_URL" AGENTS_CONFIG=/nonexistent.toml'
+        " && alembic upgrade head && alembic check && alembic downgrade base"
+        " && alembic upgrade head && alembic check"
+        f" && coverage run -m behave --format progress --tags=-sqlite {features}"
+    )
+    session.run(
+        "python", "tools/pgcluster.py", "run", "--", "sh", "-c", script, env=_coverage_env()
+    )
+
+
 @nox.session
 def integration_tests(session: nox.Session) -> None:
     """Robot Framework suites: the real `agents` command and real worker processes."""
-    session.install("-e", ".[test]")
+    session.install("-e", ".[test,postgres]")
     session.run(
         "coverage",
         "run",

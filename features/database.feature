@@ -53,9 +53,15 @@ Feature: The database
     When I open the database "sqlite:///[tmp]"
     Then opening fails with "cannot open database sqlite:///[tmp]: unable to open database file"
 
-  Scenario: a PostgreSQL URL is refused clearly by this version, its password hidden
-    When I open the database "postgresql+psycopg://app:hunter22@db.example/agents"
-    Then opening fails with "postgresql+psycopg://app:[REDACTED]@db.example/agents: this version of agents supports SQLite only"
+  Scenario Outline: a database URL agents cannot use is refused in one line, its password hidden
+    When I open the database "<url>"
+    Then opening fails with "<message>"
+
+    Examples:
+      | url                                                  | message                                                                                                                    |
+      | mysql://app:hunter22@db.example/agents               | cannot open database mysql://app:[REDACTED]@db.example/agents: agents supports SQLite (sqlite:///PATH) or PostgreSQL        |
+      | postgresql+psycopg2://app:hunter22@db.example/agents | postgresql+psycopg2://app:[REDACTED]@db.example/agents: PostgreSQL is reached through psycopg 3: use a postgresql+psycopg:// URL |
+      | postgresql+psycopg://app:hunter22@127.0.0.1:1/agents | cannot open database postgresql+psycopg://app:[REDACTED]@127.0.0.1:1/agents: connection failed                            |
 
   Scenario: a database that loses its tables mid-run gives a clear error
     When the table "async_jobs" disappears

@@ -282,6 +282,7 @@ Feature: The AsyncWorker
     When worker "A" does its housekeeping
     Then the jobs finished 8 days ago are gone
 
+  @sqlite
   Scenario: a locked database makes a worker wait and retry, never die or lose an outcome
     Given worker "W" runs in the background on a database that gives up on locks quickly
     When I enqueue a "sleep" job "J" with payload '{"seconds": 0.3}'

@@ -34,7 +34,7 @@ def upgrade() -> None:
         sa.Column("run_after", UTCDateTime(), nullable=False),
         sa.Column("worker_id", sa.String(64), nullable=True),
         sa.Column("last_heartbeat", UTCDateTime(), nullable=True),
-        sa.Column("cancel_requested", sa.Boolean(), server_default=sa.text("0"), nullable=False),
+        sa.Column("cancel_requested", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("started_at", UTCDateTime(), nullable=True),
         sa.Column("finished_at", UTCDateTime(), nullable=True),

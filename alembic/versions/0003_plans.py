@@ -34,7 +34,7 @@ def upgrade() -> None:
         sa.Column("leaf_count", sa.Integer(), nullable=False),
         sa.Column("job_id", sa.String(26), nullable=True),
         sa.Column("owner", sa.String(255), nullable=True),
-        sa.Column("cancel_requested", sa.Boolean(), server_default=sa.text("0"), nullable=False),
+        sa.Column("cancel_requested", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("started_at", UTCDateTime(), nullable=True),
         sa.Column("finished_at", UTCDateTime(), nullable=True),

@@ -10,6 +10,7 @@ from contextlib import closing
 from typing import Any
 
 from behave import given, then, when
+from sqlalchemy.pool import NullPool
 from typer.testing import CliRunner
 
 from cleveragents.cli.app import app
@@ -17,6 +18,8 @@ from cleveragents.cli.app import app
 
 def newest_plan_id(context: Any) -> str | None:
     """The id of the plan created last in the scenario's database, if any."""
+    if not context.db_url.startswith("sqlite:///"):
+        return _newest_plan_id_sqlalchemy(context)
     path = context.db_url.removeprefix("sqlite:///")
     try:
         with closing(sqlite3.connect(path)) as raw:
@@ -24,6 +27,20 @@ def newest_plan_id(context: Any) -> str | None:
     except sqlite3.Error:
         return None
     return str(row[0]) if row else None
+
+
+def _newest_plan_id_sqlalchemy(context: Any) -> str | None:
+    """The same, on a server database (one engine per scenario)."""
+    from sqlalchemy import create_engine, exc, text
+
+    if not hasattr(context, "lookup_engine"):
+        context.lookup_engine = create_engine(context.db_url, poolclass=NullPool)
+    try:
+        with context.lookup_engine.connect() as conn:
+            plan_id = conn.execute(text("SELECT id FROM plans ORDER BY id DESC LIMIT 1")).scalar()
+    except exc.DBAPIError:
+        return None
+    return str(plan_id) if plan_id else None
 
 
 def fill(context: Any, text: str) -> str:

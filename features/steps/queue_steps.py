@@ -254,16 +254,18 @@ def step_refused_transition(context: Any, current: str, target: str) -> None:
 
 @then("a job enqueued alone and one enqueued in bulk are stored byte for byte alike")
 def step_bulk_same_row(context: Any) -> None:
-    import sqlite3
+    from sqlalchemy import text
 
     alone = context.queue.enqueue("sleep", {"seconds": 1.5}).id
     (bulk,) = context.queue.enqueue_many([context.queue.build("sleep", {"seconds": 1.5})])
-    raw = sqlite3.connect(context.db_url.removeprefix("sqlite:///"))
-    try:
+    db = open_db(context)
+    with db.engine.connect() as conn:  # the stored values as the database holds them
         rows = [
-            raw.execute("SELECT * FROM async_jobs WHERE id = ?", (job_id,)).fetchone()[1:]
+            tuple(
+                conn.execute(text("SELECT * FROM async_jobs WHERE id = :id"), {"id": job_id}).one()[
+                    1:
+                ]
+            )
             for job_id in (alone, bulk)
         ]
-    finally:
-        raw.close()
     assert rows[0] == rows[1], rows

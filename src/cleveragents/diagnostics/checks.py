@@ -93,7 +93,28 @@ def check_database(ctx: Context) -> CheckResult:
             f"SQLite {facts['sqlite_version']}, WAL, busy timeout {facts['busy_timeout_ms']} ms",
             facts,
         )
-    return CheckResult("database", Status.OK, f"{facts['dialect']} reachable", facts)
+    return _check_postgresql(facts)
+
+
+CONNECTIONS_WARN = 0.8  # of max_connections in use: workers are about to be refused
+
+
+def _check_postgresql(facts: dict[str, Any]) -> CheckResult:
+    """The server's version and how many of its connections are in use."""
+    used, limit = facts["connections"], facts["max_connections"]
+    summary = (
+        f"PostgreSQL {facts['server_version']}, database {facts['database']} as "
+        f"{facts['user']}, {used} of {limit} connections in use"
+    )
+    if used >= CONNECTIONS_WARN * limit:
+        return CheckResult(
+            "database",
+            Status.WARN,
+            summary,
+            facts,
+            "raise max_connections on the server, or lower async.max_workers per worker",
+        )
+    return CheckResult("database", Status.OK, summary, facts)
 
 
 def check_schema(ctx: Context) -> CheckResult:

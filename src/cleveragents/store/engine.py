@@ -1,8 +1,13 @@
-"""The engine and every piece of SQLite policy, in one place.
+"""The engine and every piece of database policy, in one place.
 
-Writers start their transactions with ``BEGIN IMMEDIATE`` so that two writers never both read and
-then collide on the upgrade to a write lock ("database is locked" despite busy_timeout); readers use
-a plain deferred ``BEGIN`` and, under WAL, never wait for writers.
+SQLite: writers start their transactions with ``BEGIN IMMEDIATE`` so that two writers never both
+read and then collide on the upgrade to a write lock ("database is locked" despite busy_timeout);
+readers use a plain deferred ``BEGIN`` and, under WAL, never wait for writers.
+
+PostgreSQL (``postgresql+psycopg://``, psycopg 3): READ COMMITTED transactions; the claim's row
+locks (``FOR UPDATE SKIP LOCKED``) and the conditional updates decide every race. Each write
+transaction ends with ``NOTIFY agents`` (delivered at commit, folded into one per transaction), so
+idle workers and watchers wake on any commit as they do on SQLite's ``data_version``.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from cleveragents.errors import DatabaseUnavailableError, StoreError
 from cleveragents.settings import SQLiteSettings
 
 IMMEDIATE = "agents_immediate"
+NOTIFY_CHANNEL = "agents"  # PostgreSQL: every write transaction notifies it at commit
+SUPPORTED = "SQLite (sqlite:///PATH) or PostgreSQL (postgresql+psycopg://USER@HOST/DB)"
 WAL_SWITCH_RETRY_S = 0.01
 POOL_SIZE = 8  # a worker holds its loop, heartbeat and detector connections; the CLI one more
 
@@ -92,10 +99,14 @@ class Database:
             raise DatabaseUnavailableError(
                 f"cannot open database: {self.safe_url!r} is not a database URL"
             ) from None
-        if parsed.get_backend_name() != "sqlite":
+        self.dialect = parsed.get_backend_name()
+        self.path: Path | None = None
+        if self.dialect == "postgresql":
+            self._open_postgresql(url, parsed.get_driver_name())
+            return
+        if self.dialect != "sqlite":
             raise DatabaseUnavailableError(
-                f"cannot open database {self.safe_url}: this version of agents supports SQLite "
-                "only (sqlite:///PATH); PostgreSQL support is planned"
+                f"cannot open database {self.safe_url}: agents supports {SUPPORTED}"
             )
         database = parsed.database or ""
         if not database or database == ":memory:":
@@ -108,19 +119,46 @@ class Database:
         self.writer = self.engine.execution_options(**{IMMEDIATE: True})
         _install_sqlite_policy(self.engine, sqlite or SQLiteSettings())
 
+    def _open_postgresql(self, url: str, driver: str) -> None:
+        if driver != "psycopg":
+            raise DatabaseUnavailableError(
+                f"cannot open database {self.safe_url}: PostgreSQL is reached through psycopg 3: "
+                "use a postgresql+psycopg:// URL"
+            )
+        try:
+            import psycopg  # noqa: F401 - only to say clearly when the extra is missing
+        except ImportError:
+            raise DatabaseUnavailableError(
+                f"cannot open database {self.safe_url}: PostgreSQL needs psycopg 3: "
+                "pip install 'cleveragents[postgres]'"
+            ) from None
+        # "format" (positional %s): the hot-path statements run on the driver's cursor with
+        # positional parameters, as they do on SQLite.
+        self.engine = create_engine(
+            url, pool_size=POOL_SIZE, max_overflow=16, paramstyle="format", pool_pre_ping=True
+        )
+        self.writer = self.engine.execution_options()
+
+    @property
+    def notifies(self) -> bool:
+        """Whether commits are announced with NOTIFY (PostgreSQL)."""
+        return self.dialect == "postgresql"
+
     def exists(self) -> bool:
-        """Whether the database is there already (opening would create an SQLite file)."""
-        return self.path.exists()
+        """Whether the database is there already (opening would create an SQLite file; a
+        PostgreSQL database is created by its administrator, so it is assumed to be)."""
+        return self.path is None or self.path.exists()
 
     def open(self) -> None:
         """Make sure the database can be reached (and, for SQLite, that the file is one)."""
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise DatabaseUnavailableError(
-                f"cannot open database {self.safe_url}: cannot create {self.path.parent}: "
-                f"{error.strerror}"
-            ) from None
+        if self.path is not None:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise DatabaseUnavailableError(
+                    f"cannot open database {self.safe_url}: cannot create {self.path.parent}: "
+                    f"{error.strerror}"
+                ) from None
         try:
             with self.engine.connect() as conn:
                 conn.exec_driver_sql("SELECT 1").close()
@@ -136,10 +174,13 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A write transaction (``BEGIN IMMEDIATE`` on SQLite); commits on success."""
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite); commits on success (with a
+        NOTIFY on PostgreSQL)."""
         try:
             with self.writer.begin() as conn:
                 yield conn
+                if self.dialect == "postgresql":
+                    conn.exec_driver_sql(f"NOTIFY {NOTIFY_CHANNEL}")
         except exc.OperationalError as error:
             raise StoreError(f"database error: {str(error.orig).splitlines()[0]}") from error
 

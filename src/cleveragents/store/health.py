@@ -21,7 +21,8 @@ SAMPLE = 20  # ids named in a report, at most
 
 
 def database_facts(db: Database) -> dict[str, Any]:
-    """The dialect and, for SQLite, the pragmas in force on a connection of ours."""
+    """The dialect and, for SQLite, the pragmas in force on a connection of ours; for
+    PostgreSQL the server version, database, user and connections in use."""
     with db.read() as conn:
         facts: dict[str, Any] = {"dialect": conn.dialect.name}
         if conn.dialect.name == "sqlite":
@@ -29,6 +30,21 @@ def database_facts(db: Database) -> dict[str, Any]:
             facts["journal_mode"] = conn.execute(text("PRAGMA journal_mode")).scalar()
             facts["busy_timeout_ms"] = conn.execute(text("PRAGMA busy_timeout")).scalar()
             facts["foreign_keys"] = bool(conn.execute(text("PRAGMA foreign_keys")).scalar())
+        elif conn.dialect.name == "postgresql":
+            row = conn.execute(
+                text(
+                    "SELECT current_setting('server_version'), current_database(), current_user,"
+                    " current_setting('max_connections')::int,"
+                    " (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database())"
+                )
+            ).one()
+            facts.update(
+                server_version=row[0],
+                database=row[1],
+                user=row[2],
+                max_connections=row[3],
+                connections=row[4],
+            )
         return facts
 
 

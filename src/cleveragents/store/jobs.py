@@ -100,10 +100,16 @@ _BULK_COLUMNS = (
     "id", "kind", "plan_id", "phase", "status", "priority", "payload_json", "attempts",
     "max_attempts", "run_after", "cancel_requested", "created_at",
 )  # fmt: skip
-_BULK_INSERT = (
-    f"INSERT INTO async_jobs ({', '.join(_BULK_COLUMNS)}) "
-    f"VALUES ({', '.join('?' for _ in _BULK_COLUMNS)})"
-)
+_PLACEHOLDERS = {"qmark": "?", "format": "%s"}  # SQLite's, and PostgreSQL's as engine.py sets it
+
+
+def _bulk_insert(paramstyle: str) -> str:
+    marker = _PLACEHOLDERS[paramstyle]
+    return (
+        f"INSERT INTO async_jobs ({', '.join(_BULK_COLUMNS)}) "
+        f"VALUES ({', '.join(marker for _ in _BULK_COLUMNS)})"
+    )
+
 
 _RECORD_OUTCOME = (
     update(async_jobs)
@@ -222,7 +228,7 @@ class JobStore:
                     )
                     converted[id(job)] = shared
                 rows.append((job_id, *shared))
-            conn.exec_driver_sql(_BULK_INSERT, rows)
+            conn.exec_driver_sql(_bulk_insert(dialect.paramstyle), rows)
         return ids
 
     # -- read -------------------------------------------------------------------------------

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, case, delete, func, literal, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.sql.dml import ReturningInsert
 
 from cleveragents.domain.ids import new_id
 from cleveragents.domain.locks import Lock, ResourceType, describe_owner
@@ -26,28 +29,33 @@ _l = locks.c
 
 # Acquire and release are the hot verbs (a lock round trip per plan phase, and the benchmark's
 # unit): written once as Core statements, compiled once per dialect (see hot.py).
-_NEW = sqlite_insert(locks).values(
-    id=bindparam("b_id"),
-    owner_id=bindparam("b_owner"),
-    resource_type=bindparam("b_type"),
-    resource_id=bindparam("b_rid"),
-    acquired_at=bindparam("b_now"),
-    expires_at=bindparam("b_expires"),
-)
-_ACQUIRE = _NEW.on_conflict_do_update(
-    index_elements=[_l.resource_type, _l.resource_id],
-    set_={
-        "owner_id": _NEW.excluded.owner_id,
-        # re-entry keeps the original acquisition time; a takeover starts a new one
-        "acquired_at": case(
-            (_l.owner_id == _NEW.excluded.owner_id, _l.acquired_at),
-            else_=_NEW.excluded.acquired_at,
-        ),
-        "expires_at": _NEW.excluded.expires_at,
-    },
-    # only the caller's own lock, or an expired one, is updated: otherwise nothing is returned
-    where=(_l.owner_id == _NEW.excluded.owner_id) | (_l.expires_at <= bindparam("b_now")),
-).returning(*locks.c)
+def _acquire_statement(dialect_name: str) -> ReturningInsert[Any]:
+    """The acquire, for SQLite or PostgreSQL (the same ``ON CONFLICT`` clause in both)."""
+    insert = postgresql_insert if dialect_name == "postgresql" else sqlite_insert
+    new = insert(locks).values(
+        id=bindparam("b_id"),
+        owner_id=bindparam("b_owner"),
+        resource_type=bindparam("b_type"),
+        resource_id=bindparam("b_rid"),
+        acquired_at=bindparam("b_now"),
+        expires_at=bindparam("b_expires"),
+    )
+    return new.on_conflict_do_update(
+        index_elements=[_l.resource_type, _l.resource_id],
+        set_={
+            "owner_id": new.excluded.owner_id,
+            # re-entry keeps the original acquisition time; a takeover starts a new one
+            "acquired_at": case(
+                (_l.owner_id == new.excluded.owner_id, _l.acquired_at),
+                else_=new.excluded.acquired_at,
+            ),
+            "expires_at": new.excluded.expires_at,
+        },
+        # only the caller's own lock, or an expired one, is updated: otherwise nothing returns
+        where=(_l.owner_id == new.excluded.owner_id) | (_l.expires_at <= bindparam("b_now")),
+    ).returning(*locks.c)
+
+
 _RELEASE = delete(locks).where(
     _l.resource_type == bindparam("b_type"),
     _l.resource_id == bindparam("b_rid"),
@@ -69,7 +77,9 @@ def _compiled(conn: Connection) -> tuple[CompiledStatement, CompiledStatement]:
     dialect = conn.dialect
     if dialect.name not in _HOT:  # compiling twice in a race is harmless
         _HOT[dialect.name] = (
-            CompiledStatement(_ACQUIRE, dialect, _PARAM_TYPES, list(locks.c)),
+            CompiledStatement(
+                _acquire_statement(dialect.name), dialect, _PARAM_TYPES, list(locks.c)
+            ),
             CompiledStatement(_RELEASE, dialect, _PARAM_TYPES),
         )
     return _HOT[dialect.name]

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 # view of the scripts, so a new revision without this bump fails the suite.
 HEAD_REVISION = "0005"
 
+MIGRATION_LOCK_KEY = 0x6167656E7473  # "agents": the PostgreSQL advisory lock migrations hold
 _PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -64,9 +65,12 @@ def upgrade(db: Database, revision: str = "head") -> tuple[str | None, str | Non
 
     On SQLite the write transaction is ``BEGIN IMMEDIATE`` and DDL is transactional, so two
     processes that start on a fresh database at once cannot both create the tables: the second
-    waits, then finds the schema already at head.
+    waits, then finds the schema already at head. PostgreSQL gets the same from an advisory lock.
     """
     with db.write() as conn:
+        if conn.dialect.name == "postgresql":
+            # One migrator at a time (held until commit); the next then finds the schema at head.
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         before = _current(conn)
         if before != HEAD_REVISION or revision != "head":
             from alembic import command

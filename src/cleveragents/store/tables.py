@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.types import TypeDecorator
@@ -82,7 +83,7 @@ async_jobs = Table(
     Column("run_after", UTCDateTime(), nullable=False),
     Column("worker_id", String(64), nullable=True),
     Column("last_heartbeat", UTCDateTime(), nullable=True),
-    Column("cancel_requested", Boolean(), nullable=False, server_default=text("0")),
+    Column("cancel_requested", Boolean(), nullable=False, server_default=false()),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("started_at", UTCDateTime(), nullable=True),
     Column("finished_at", UTCDateTime(), nullable=True),
@@ -154,7 +155,7 @@ plans = Table(
     Column("leaf_count", Integer, nullable=False),
     Column("job_id", String(26), nullable=True),
     Column("owner", String(255), nullable=True),
-    Column("cancel_requested", Boolean(), nullable=False, server_default=text("0")),
+    Column("cancel_requested", Boolean(), nullable=False, server_default=false()),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("started_at", UTCDateTime(), nullable=True),
     Column("finished_at", UTCDateTime(), nullable=True),
