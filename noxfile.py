@@ -66,18 +66,24 @@ def unit_tests(session: nox.Session) -> None:
         "behave",
         "--format",
         "progress",
+        "--tags=-postgres",  # postgres_tests runs those, against a server
         *session.posargs,
         env=_coverage_env(),
     )
 
 
-# The store and worker features, which must hold on both databases. Scenarios tagged @sqlite test
-# SQLite's own policy (its write lock) and stay out of this run.
+# The store, worker, plan and change features, which must hold on both databases, and the
+# PostgreSQL-only ones. Scenarios tagged @sqlite test SQLite's own policy (its write lock, its
+# error texts) and stay out of this run.
 POSTGRES_FEATURES = [
+    "features/postgres.feature",
     "features/queue.feature",
     "features/job_transitions.feature",
     "features/worker.feature",
     "features/locks.feature",
+    "features/projects.feature",
+    "features/plans.feature",
+    "features/sandbox.feature",
 ]
 
 

@@ -46,6 +46,9 @@ def before_all(context: Any) -> None:
 
 def before_scenario(context: Any, scenario: Any) -> None:
     """Each scenario gets its own directory, database and config file."""
+    if "postgres" in scenario.effective_tags and not POSTGRES_URL:
+        scenario.skip("needs a PostgreSQL server: `nox -s postgres_tests` starts one")
+        return
     context.tmp = Path(tempfile.mkdtemp(prefix="agents-feature-"))
     context.db_url = _scenario_database(context)
     context.env = {
@@ -58,6 +61,8 @@ def before_scenario(context: Any, scenario: Any) -> None:
 
 def after_scenario(context: Any, scenario: Any) -> None:
     """Stop whatever the scenario started and remove its files."""
+    if not hasattr(context, "cleanups"):
+        return  # skipped before it started
     for cleanup in reversed(context.cleanups):
         cleanup()
     shutil.rmtree(context.tmp, ignore_errors=True)

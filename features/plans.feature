@@ -243,6 +243,7 @@ Feature: Plans: decompose a project, run its leaf subplans in parallel, resume w
     When I run `plan show [plan] --json`
     Then the JSON document has "action_definition.builtin" equal to "noop"
 
+  @sqlite
   Scenario: progress that cannot be recorded stops the run
     Given a journal for a plan of project "repo"
     When the table "plan_events" disappears

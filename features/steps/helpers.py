@@ -137,3 +137,17 @@ def wait_until(predicate: Callable[[], bool], what: str, timeout: float = DEADLI
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         pause.wait(0.01)
+
+
+def execute_sql(context: Any, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
+    """Run one statement on the scenario's database (SQLite or PostgreSQL) and commit; the rows
+    it returned. For steps that damage or inspect what the code under test stored."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    if not hasattr(context, "sql_engine"):
+        context.sql_engine = create_engine(context.db_url, poolclass=NullPool)
+        context.cleanups.append(context.sql_engine.dispose)
+    with context.sql_engine.begin() as conn:
+        result = conn.execute(text(sql), params or {})
+        return list(result) if result.returns_rows else []

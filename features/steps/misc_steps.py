@@ -6,7 +6,7 @@ import threading
 from typing import Any
 
 from behave import given, then, when
-from helpers import open_db
+from helpers import open_db, wait_until
 
 from cleveragents.domain.durations import parse_duration
 from cleveragents.domain.redaction import redact
@@ -64,7 +64,8 @@ def step_open_fails(context: Any, text: str) -> None:
 def step_concurrent_migrate(context: Any, n: int) -> None:
     errors: list[BaseException] = []
     barrier = threading.Barrier(n)
-    context.db_url = f"sqlite:///{context.tmp / 'fresh.db'}"
+    if context.db_url.startswith("sqlite"):  # a server database is fresh for each scenario already
+        context.db_url = f"sqlite:///{context.tmp / 'fresh.db'}"
 
     def migrate() -> None:
         try:
@@ -227,3 +228,28 @@ def step_open_contended(context: Any) -> None:
 def step_waited_for_lock(context: Any) -> None:
     assert context.error is None, context.error.message
     assert current_revision(open_db(context)) == HEAD_REVISION
+
+
+@given("a change detector listening on the database")
+def step_detector(context: Any) -> None:
+    from cleveragents.store.changes_feed import ChangeDetector
+
+    context.detector = ChangeDetector(open_db(context))
+    context.cleanups.append(context.detector.close)
+
+
+@then("the detector has seen nothing")
+def step_detector_quiet(context: Any) -> None:
+    assert not context.detector.changed()
+
+
+@when("another connection enqueues a job")
+def step_other_enqueue(context: Any) -> None:
+    from cleveragents.worker.queue import JobQueue
+
+    JobQueue(open_db(context)).enqueue("noop", {})
+
+
+@then("the detector sees a change within the deadline")
+def step_detector_saw(context: Any) -> None:
+    wait_until(context.detector.changed, "the detector to see the commit")

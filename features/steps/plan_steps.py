@@ -10,7 +10,7 @@ from typing import Any
 
 from behave import given, then, when
 from cli_steps import newest_plan_id, run_cli
-from helpers import DEADLINE_S, make_worker, open_db, wait_until
+from helpers import DEADLINE_S, execute_sql, make_worker, open_db, wait_until
 
 from cleveragents.domain.clock import utcnow
 from cleveragents.domain.ids import new_id, new_ids
@@ -419,12 +419,7 @@ def step_journal_stop(context: Any) -> None:
 
 @given("the plan's stored action is damaged")
 def step_damage_action(context: Any) -> None:
-    import sqlite3
-    from contextlib import closing
-
-    with closing(sqlite3.connect(context.db_url.removeprefix("sqlite:///"))) as raw:
-        raw.execute("UPDATE plans SET action_json = ?", ('{"name": "x", "bogus": 1}',))
-        raw.commit()
+    execute_sql(context, "UPDATE plans SET action_json = :a", {"a": '{"name": "x", "bogus": 1}'})
 
 
 @given("a command of that plan is still running")
@@ -543,14 +538,11 @@ def step_file_appears(context: Any, name: str) -> None:
 
 @given('the job "{label}" has a cancel request')
 def step_job_cancel_flag(context: Any, label: str) -> None:
-    import sqlite3
-    from contextlib import closing
-
-    with closing(sqlite3.connect(context.db_url.removeprefix("sqlite:///"))) as raw:
-        raw.execute(
-            "UPDATE async_jobs SET cancel_requested = 1 WHERE id = ?", (context.ids[label],)
-        )
-        raw.commit()
+    execute_sql(
+        context,
+        "UPDATE async_jobs SET cancel_requested = :yes WHERE id = :id",
+        {"yes": True, "id": context.ids[label]},
+    )
 
 
 @when("{count:d} deadlines are set an hour ahead and cancelled, and one is due at once")

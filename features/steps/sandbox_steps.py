@@ -6,14 +6,13 @@ import hashlib
 import json
 import os
 import shutil
-import sqlite3
 import subprocess
 import tempfile
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 from behave import given, then, when
+from helpers import execute_sql
 from plan_steps import leaves, plan_store, the_plan_id
 
 from cleveragents.domain.locks import ResourceType
@@ -226,17 +225,19 @@ def step_file_holds(context: Any, path: str, text: str) -> None:
 
 @when('a recorded change is rewritten to the path "{path}"')
 def step_tamper(context: Any, path: str) -> None:
-    db_path = context.db_url.removeprefix("sqlite:///")
-    with closing(sqlite3.connect(db_path)) as raw, raw:
-        raw.execute("UPDATE changes SET path = ? WHERE id = (SELECT min(id) FROM changes)", (path,))
+    execute_sql(
+        context,
+        "UPDATE changes SET path = :path WHERE id = (SELECT min(id) FROM changes)",
+        {"path": path},
+    )
     if "/" in path and not path.startswith(("/", "..")) and "evil" in path:
         # a creation through the symlink: the change no longer has a base in the project
-        with closing(sqlite3.connect(db_path)) as raw, raw:
-            raw.execute(
-                "UPDATE changes SET change = 'created', base_sha256 = NULL, base_mode = NULL"
-                " WHERE path = ?",
-                (path,),
-            )
+        execute_sql(
+            context,
+            "UPDATE changes SET change = 'created', base_sha256 = NULL, base_mode = NULL"
+            " WHERE path = :path",
+            {"path": path},
+        )
 
 
 @then('nothing was written outside the project "{project}"')
@@ -314,9 +315,7 @@ def _now() -> Any:
 
 @then("the scenario has {count:d} plans")
 def step_plan_count(context: Any, count: int) -> None:
-    db_path = context.db_url.removeprefix("sqlite:///")
-    with closing(sqlite3.connect(db_path)) as raw:
-        assert raw.execute("SELECT count(*) FROM plans").fetchone()[0] == count
+    assert execute_sql(context, "SELECT count(*) FROM plans")[0][0] == count
 
 
 @then('the plan\'s job "{kind}" succeeded')
@@ -340,13 +339,14 @@ def _plan_job(context: Any) -> Any:
 
 @when("the plan's leaf is put back to running under a dead run")
 def step_dead_run(context: Any) -> None:
-    db_path = context.db_url.removeprefix("sqlite:///")
-    with closing(sqlite3.connect(db_path)) as raw, raw:
-        raw.execute("UPDATE subplans SET state = 'running' WHERE is_leaf = 1")
-        raw.execute(
-            "UPDATE plans SET phase = 'executing', owner = ?",
-            (f"{os.uname().nodename}:999999:dead",),
-        )
+    execute_sql(
+        context, "UPDATE subplans SET state = 'running' WHERE is_leaf = :yes", {"yes": True}
+    )
+    execute_sql(
+        context,
+        "UPDATE plans SET phase = 'executing', owner = :owner",
+        {"owner": f"{os.uname().nodename}:999999:dead"},
+    )
 
 
 @when("the plan is executed again")
@@ -362,9 +362,7 @@ def step_phase_after(context: Any, phase: str) -> None:
 
 @when('the recorded old content of "{path}" is lost')
 def step_lose_base(context: Any, path: str) -> None:
-    db_path = context.db_url.removeprefix("sqlite:///")
-    with closing(sqlite3.connect(db_path)) as raw, raw:
-        raw.execute("UPDATE changes SET base_content = NULL WHERE path = ?", (path,))
+    execute_sql(context, "UPDATE changes SET base_content = NULL WHERE path = :p", {"p": path})
 
 
 @then('the directory "{path}" is gone')

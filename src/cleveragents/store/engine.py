@@ -29,6 +29,9 @@ from cleveragents.errors import DatabaseUnavailableError, StoreError
 from cleveragents.settings import SQLiteSettings
 
 IMMEDIATE = "agents_immediate"
+# What the database reports about itself (locked, gone, a table missing: "no such table" is an
+# OperationalError on SQLite, "relation does not exist" a ProgrammingError on PostgreSQL).
+_DATABASE_ERRORS = (exc.OperationalError, exc.ProgrammingError)
 NOTIFY_CHANNEL = "agents"  # PostgreSQL: every write transaction notifies it at commit
 SUPPORTED = "SQLite (sqlite:///PATH) or PostgreSQL (postgresql+psycopg://USER@HOST/DB)"
 WAL_SWITCH_RETRY_S = 0.01
@@ -181,7 +184,7 @@ class Database:
                 yield conn
                 if self.dialect == "postgresql":
                     conn.exec_driver_sql(f"NOTIFY {NOTIFY_CHANNEL}")
-        except exc.OperationalError as error:
+        except _DATABASE_ERRORS as error:
             raise StoreError(f"database error: {str(error.orig).splitlines()[0]}") from error
 
     @contextmanager
@@ -190,7 +193,7 @@ class Database:
         try:
             with self.engine.connect() as conn:
                 yield conn
-        except exc.OperationalError as error:
+        except _DATABASE_ERRORS as error:
             raise StoreError(f"database error: {str(error.orig).splitlines()[0]}") from error
 
     def dispose(self) -> None:

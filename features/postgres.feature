@@ -1,0 +1,26 @@
+@postgres
+Feature: PostgreSQL, where workers on many machines share one queue
+  These scenarios need a PostgreSQL server (the nox postgres_tests session starts a throwaway
+  one); the store and worker features run against it as well as against SQLite.
+
+  Scenario: diagnostics names the server's version and the connections in use
+    When I run `diagnostics --no-probe`
+    Then stdout contains "fail  schema"
+    And stdout contains "remedy: agents db upgrade"
+    When I run `db upgrade`
+    And I run `diagnostics --no-probe`
+    Then stdout contains "database      PostgreSQL 15"
+    And stdout contains "connections in use"
+    When I run `diagnostics --no-probe --format json`
+    Then the JSON document has "checks.0.details.dialect" equal to "postgresql"
+
+  Scenario: a commit anywhere wakes a listening change detector at once, and only once
+    Given a change detector listening on the database
+    Then the detector has seen nothing
+    When another connection enqueues a job
+    Then the detector sees a change within the deadline
+    And the detector has seen nothing
+
+  Scenario: several processes starting on a fresh database at once migrate it once
+    When 6 processes' worth of connections migrate a fresh database at once
+    Then every migration succeeded and the schema is at head
