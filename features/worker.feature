@@ -122,6 +122,24 @@ Feature: The AsyncWorker
     When worker "A" runs one pass after the jobs finish
     Then job "J" belongs to worker "B"
 
+  Scenario: a worker restarted with its dead predecessor's host and pid neither inherits nor hides its jobs
+    Given a "gate" job "J" with payload '{"name": "J"}'
+    And worker "A" with 1 threads and stale_after=30
+    And worker "A" runs one pass
+    And gate "J" has started
+    When worker "A2" starts on the host and with the pid worker "A" had, with stale_after=30
+    Then worker "A2" has an id of its own, not worker "A"'s
+    And job "J" belongs to worker "A"
+    When 31 seconds pass
+    And worker "A2" does its housekeeping
+    Then job "J" is queued
+    And worker "A" is registered as lost
+    When gate "J" opens
+    And worker "A2" runs one pass
+    And worker "A2" runs one pass after the jobs finish
+    Then job "J" is succeeded
+    And job "J" belongs to worker "A2"
+
   Scenario: a job whose worker died on its last attempt is failed, saying why
     Given a "gate" job "J" with payload '{"name": "J"}' and max attempts 1
     And worker "A" with 1 threads

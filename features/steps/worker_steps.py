@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from behave import given, then, when
-from helpers import DEADLINE_S, make_worker, open_db, wait_until
+from helpers import DEADLINE_S, make_worker, open_db, settings, wait_until
 
 from cleveragents.domain.jobs import JobOutcome, JobStatus, WorkerStatus
 from cleveragents.errors import AgentsError
@@ -352,3 +352,27 @@ def step_logged(context: Any, text: str) -> None:
 @when("the lock is released")
 def step_release_lock(context: Any) -> None:
     context.lock_holder.rollback()
+
+
+@when('worker "{name}" starts on the host and with the pid worker "{old}" had, with stale_after=30')
+def step_worker_restarted(context: Any, name: str, old: str) -> None:
+    from cleveragents.worker.worker import AsyncWorker
+
+    before = context.workers[old]
+    worker = AsyncWorker(
+        open_db(context),
+        settings(max_workers=1, stale_after=30),
+        registry=context.registry,
+        clock=context.clock,
+        hostname=before.hostname,
+        pid=before.pid,
+    )
+    context.workers[name] = worker
+    worker.start(now=context.clock(), heartbeat=False)
+
+
+@then('worker "{name}" has an id of its own, not worker "{old}"\'s')
+def step_new_identity(context: Any, name: str, old: str) -> None:
+    new, before = context.workers[name], context.workers[old]
+    assert (new.hostname, new.pid) == (before.hostname, before.pid)
+    assert new.id != before.id, new.id
