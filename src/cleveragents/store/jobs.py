@@ -389,44 +389,53 @@ class JobStore:
 
         A job with attempts left goes back to queued; one without is failed with a message that
         says its worker was lost. Workers whose heartbeat is as old are marked lost. One write
-        transaction, so two workers recovering at once cannot both act on a job.
+        transaction, with the stale rows locked (``FOR UPDATE SKIP LOCKED``) and staleness
+        checked again by each update, so two workers recovering at once never both act on a job
+        and a job claimed anew meanwhile stays with its new worker.
         """
         cutoff = now - timedelta(seconds=stale_after)
         report = RecoveryReport()
+        still_stale = (_c.status == JobStatus.RUNNING.value, _c.last_heartbeat < cutoff)
         with self.db.write() as conn:
+            # PostgreSQL: the rows are locked, and a second recoverer skips them; SQLite's write
+            # transaction is exclusive anyway. The updates check staleness again, so a job that
+            # was recovered and claimed anew meanwhile is never taken from its new worker.
             stale = conn.execute(
-                select(_c.id, _c.attempts, _c.max_attempts, _c.worker_id).where(
-                    _c.status == JobStatus.RUNNING.value, _c.last_heartbeat < cutoff
-                )
+                select(_c.id, _c.attempts, _c.max_attempts)
+                .where(*still_stale)
+                .with_for_update(skip_locked=True)
             ).all()
-            for job_id, attempts, max_attempts, _worker in stale:
-                if can_requeue(attempts, max_attempts):
-                    report.requeued.append(job_id)
-                else:
-                    report.failed.append(job_id)
-            if report.requeued:
-                conn.execute(
-                    update(async_jobs)
-                    .where(_c.id.in_(report.requeued), _c.status == JobStatus.RUNNING.value)
-                    .values(
-                        status=JobStatus.QUEUED.value,
-                        worker_id=None,
-                        started_at=None,
-                        last_heartbeat=None,
-                    )
+            requeue = [job_id for job_id, tries, most in stale if can_requeue(tries, most)]
+            fail = [job_id for job_id, tries, most in stale if not can_requeue(tries, most)]
+            if requeue:
+                report.requeued = sorted(
+                    conn.execute(
+                        update(async_jobs)
+                        .where(_c.id.in_(requeue), *still_stale)
+                        .values(
+                            status=JobStatus.QUEUED.value,
+                            worker_id=None,
+                            started_at=None,
+                            last_heartbeat=None,
+                        )
+                        .returning(_c.id)
+                    ).scalars()
                 )
-            if report.failed:
-                conn.execute(
-                    update(async_jobs)
-                    .where(_c.id.in_(report.failed), _c.status == JobStatus.RUNNING.value)
-                    .values(
-                        status=JobStatus.FAILED.value,
-                        finished_at=now,
-                        error_message=(
-                            "worker lost: no heartbeat for over "
-                            f"{stale_after:g} s and no attempts left"
-                        ),
-                    )
+            if fail:
+                report.failed = sorted(
+                    conn.execute(
+                        update(async_jobs)
+                        .where(_c.id.in_(fail), *still_stale)
+                        .values(
+                            status=JobStatus.FAILED.value,
+                            finished_at=now,
+                            error_message=(
+                                "worker lost: no heartbeat for over "
+                                f"{stale_after:g} s and no attempts left"
+                            ),
+                        )
+                        .returning(_c.id)
+                    ).scalars()
                 )
             lost = conn.execute(
                 update(workers)

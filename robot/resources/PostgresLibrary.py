@@ -1,0 +1,178 @@
+"""Keywords for running the `agents` suites against a real PostgreSQL server.
+
+One throwaway cluster per suite (``tools/pgcluster.py``: initdb into a temp dir, 127.0.0.1 only,
+run as an unprivileged user when we are root), one database of its own per test. The Robot
+process only starts and stops the server and reads what the `agents` processes wrote (their logs,
+the files their jobs appended to): everything the tests check in the database goes through the
+real `agents` command, started by AgentsLibrary.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from robot.api import logger
+from robot.api.deco import keyword, library
+from robot.libraries.BuiltIn import BuiltIn
+from robot.utils import timestr_to_secs
+
+# tools/ is no package: pgcluster.py (standard library only) is imported from its directory.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+
+from pgcluster import Cluster
+
+_RECOVERED = re.compile(
+    r"recovered: requeued (?P<requeued>.+?); failed (?P<failed>.+?); workers lost"
+)
+_STARTED = re.compile(r"worker (?P<id>\S+) started with \d+ threads")
+_CLAIMED = re.compile(r"claimed \S+ (?P<id>[0-9A-Z]{26}) \(attempt")
+_PAUSE = threading.Event()  # never set: waiting on it is a pause between polls, not a sync
+LOG_POLL_INTERVAL_S = 0.01  # reading a log file costs next to nothing
+
+
+@library(scope="GLOBAL", auto_keywords=False)
+class PostgresLibrary:
+    """A throwaway PostgreSQL cluster, a database per test, and readers of worker logs."""
+
+    ROBOT_LISTENER_API_VERSION = 3
+
+    def __init__(self) -> None:
+        self.ROBOT_LIBRARY_LISTENER = self
+        self._cluster: Cluster | None = None
+        self._databases = 0
+
+    # -- the cluster --------------------------------------------------------------------------
+
+    @keyword
+    def start_postgresql_cluster(self) -> str:
+        """Start a throwaway cluster (initdb, 127.0.0.1 only); return its `agents` database URL."""
+        if self._cluster is not None:
+            raise AssertionError("a PostgreSQL cluster is already running")
+        cluster = Cluster()
+        cluster.start()  # stops and removes whatever it started if it fails
+        self._cluster = cluster
+        logger.info(f"PostgreSQL cluster in {cluster.temp_dir}, pid {cluster.pid}: {cluster.url}")
+        return cluster.url
+
+    @keyword
+    def stop_postgresql_cluster(self) -> None:
+        """Stop the cluster (fast shutdown, harder if need be) and remove its directory.
+
+        Safe to call when it never started or is stopped already. Fails if anything of it is
+        left: a server process or the directory.
+        """
+        cluster, self._cluster = self._cluster, None
+        if cluster is None:
+            return
+        temp_dir = cluster.temp_dir
+        cluster.stop()
+        if temp_dir.exists():
+            raise AssertionError(f"the cluster's directory {temp_dir} is still there")
+        logger.info(f"PostgreSQL cluster stopped; {temp_dir} removed")
+
+    @keyword
+    def create_postgresql_database(self, name: str | None = None) -> str:
+        """Create a database of the running cluster; return its SQLAlchemy URL.
+
+        Without ``name`` it is named after the current test (``t3_diagnostics_against_...``),
+        numbered so that no two tests of the run share one.
+        """
+        cluster = self._running()
+        self._databases += 1
+        if name is None:
+            test = BuiltIn().get_variable_value("${TEST NAME}", "suite")
+            slug = re.sub(r"[^a-z0-9]+", "_", str(test).lower()).strip("_")
+            name = f"t{self._databases}_{slug}"[:63]
+        url = cluster.create_database(name)
+        logger.info(f"database {name}: {url}")
+        return url
+
+    @keyword
+    def postgresql_major_version(self) -> str:
+        """The major version of the running server (``15``), from its data directory."""
+        return (self._running().data_dir / "PG_VERSION").read_text(encoding="utf-8").strip()
+
+    def _running(self) -> Cluster:
+        if self._cluster is None:
+            raise AssertionError("no PostgreSQL cluster: call `Start PostgreSQL Cluster` first")
+        return self._cluster
+
+    # -- what the processes wrote -------------------------------------------------------------
+
+    @keyword
+    def count_lines(self, path: str) -> dict[str, int]:
+        """How often each line occurs in a text file (empty when it does not exist)."""
+        file = Path(path)
+        lines = file.read_text(encoding="utf-8").splitlines() if file.exists() else []
+        counts = dict(Counter(lines))
+        logger.info(f"{path}: {len(lines)} line(s), {len(counts)} distinct")
+        return counts
+
+    @keyword
+    def wait_until_log_matches(self, path: str, pattern: str, timeout: str = "30s") -> str:
+        """Poll a log file until one of its lines matches ``pattern`` (a regular expression,
+        searched); return that line.
+
+        By path, not by process handle: AgentsLibrary finds a process's log by the text of its
+        handle, which is the same for processes started with the same arguments.
+        """
+        file = Path(path)
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timestr_to_secs(timeout)
+        while True:
+            text = file.read_text(encoding="utf-8", errors="replace") if file.exists() else ""
+            for line in text.splitlines():
+                if regex.search(line):
+                    return line
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"no line of {path} matches {pattern!r} after {timeout}")
+            _PAUSE.wait(LOG_POLL_INTERVAL_S)
+
+    @keyword
+    def worker_id_in_log(self, path: str) -> str:
+        """The id a worker logged at start-up (``worker ID started with N threads``)."""
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+        found = _STARTED.findall(text)
+        if len(found) != 1:
+            raise AssertionError(f"expected one start-up line in {path}, found {found}")
+        return str(found[0])
+
+    @keyword
+    def jobs_claimed_in_log(self, path: str) -> list[str]:
+        """The ids of the jobs a worker logged as claimed (`-v`), in order."""
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+        return _CLAIMED.findall(text)
+
+    @keyword
+    def jobs_recovered_in_logs(self, *paths: str) -> dict[str, Any]:
+        """What the ``recovered: requeued ...; failed ...; workers lost ...`` lines of these
+        worker logs add up to: ``{"requeued": [ids], "failed": [ids], "lines": [lines]}``. A
+        job requeued twice is listed twice."""
+        requeued: list[str] = []
+        failed: list[str] = []
+        lines: list[str] = []
+        for path in paths:
+            for line in Path(path).read_text(encoding="utf-8", errors="replace").splitlines():
+                match = _RECOVERED.search(line)
+                if match is None:
+                    continue
+                lines.append(line)
+                for ids, target in ((match["requeued"], requeued), (match["failed"], failed)):
+                    if ids != "none":
+                        target.extend(ids.split(", "))
+        logger.info("recovery lines:\n" + "\n".join(lines))
+        return {"requeued": requeued, "failed": failed, "lines": lines}
+
+    # -- listener -----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """At the end of the run: stop a cluster that the suite teardown did not (interrupted)."""
+        if self._cluster is not None:
+            self._cluster.stop()
+            self._cluster = None
