@@ -24,3 +24,19 @@ Feature: PostgreSQL, where workers on many machines share one queue
   Scenario: several processes starting on a fresh database at once migrate it once
     When 6 processes' worth of connections migrate a fresh database at once
     Then every migration succeeded and the schema is at head
+
+  Scenario: an idle worker's empty claims wake nobody; claiming or finishing a job does
+    Given a job queue in a temporary database
+    And a "gate" job "J" with payload '{"name": "J"}'
+    And a change detector listening on the database
+    And worker "A" with 1 threads
+    When worker "A" runs one pass
+    Then the detector sees a change within the deadline
+    When worker "A" runs one pass
+    Then the detector has seen nothing
+    When gate "J" opens
+    And worker "A" runs one pass after the jobs finish
+    Then the detector sees a change within the deadline
+    And job "J" is succeeded
+    When worker "A" runs one pass
+    Then the detector has seen nothing

@@ -176,16 +176,22 @@ class Database:
         return f"cannot open database {self.safe_url}: {text}"
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
+    def write(self, *, notify: bool = True) -> Iterator[Connection]:
         """A write transaction (``BEGIN IMMEDIATE`` on SQLite); commits on success (with a
-        NOTIFY on PostgreSQL)."""
+        NOTIFY on PostgreSQL, unless ``notify`` is False: the caller then calls
+        :meth:`announce` itself when it changed something others wait for)."""
         try:
             with self.writer.begin() as conn:
                 yield conn
-                if self.dialect == "postgresql":
-                    conn.exec_driver_sql(f"NOTIFY {NOTIFY_CHANNEL}")
+                if notify:
+                    self.announce(conn)
         except _DATABASE_ERRORS as error:
             raise StoreError(f"database error: {str(error.orig).splitlines()[0]}") from error
+
+    def announce(self, conn: Connection) -> None:
+        """Tell listeners (PostgreSQL) that this transaction, once committed, changed something."""
+        if self.dialect == "postgresql":
+            conn.exec_driver_sql(f"NOTIFY {NOTIFY_CHANNEL}")
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

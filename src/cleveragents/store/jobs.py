@@ -279,12 +279,16 @@ class JobStore:
         many outcomes were recorded (an outcome is not recorded when the job is no longer this
         worker's: recovery gave it to another worker after this one looked dead).
         """
-        with self.db.write() as conn:
+        # An empty pass announces nothing: an idle worker's claims must not wake every listener
+        # (itself included) on PostgreSQL, which would turn idling into a busy loop.
+        with self.db.write(notify=False) as conn:
             recorded = self._record(conn, worker_id, outcomes)
-            if limit <= 0:
-                return [], recorded
-            claim, _ = self._compiled(conn)
-            rows = claim.execute(conn, {"b_worker": worker_id, "b_now": now, "b_limit": limit})
+            rows = []
+            if limit > 0:
+                claim, _ = self._compiled(conn)
+                rows = claim.execute(conn, {"b_worker": worker_id, "b_now": now, "b_limit": limit})
+            if recorded or rows:
+                self.db.announce(conn)
         jobs = [_job_from(dict(zip(_COLUMN_NAMES, row, strict=True))) for row in rows]
         jobs.sort(key=lambda job: (job.priority, job.id))
         return jobs, recorded
