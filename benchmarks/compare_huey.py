@@ -40,7 +40,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -53,6 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchmarks import _support
 from benchmarks._machine import busy_s, log, own_s, wait_quiet
+from benchmarks._peers import PeerTable, markdown, revision
 
 DEFAULT_ANCHORS = os.environ.get("AGENTS_BENCH_ANCHORS", "/work/shared/bench/anchors")
 DEFAULT_HUEY_PYTHON = os.environ.get("AGENTS_BENCH_HUEY_PYTHON", "/tmp/anchors-venv/bin/python")
@@ -161,19 +161,8 @@ def huey_round(args: argparse.Namespace) -> dict[str, float]:
 
 def table(values: dict[str, list[float]]) -> list[tuple[str, ...]]:
     """Rows: figure, ours, huey, ratio, target (medians over the rounds)."""
-    med = {k: statistics.median(v) for k, v in values.items()}
-    rows: list[tuple[str, ...]] = []
-
-    def rate(label: str, ours: str, huey: str | None, target: str = "") -> None:
-        theirs = f"{med[huey]:,.0f} /s" if huey else "-"
-        ratio = f"{med[ours] / med[huey]:.2f}x" if huey else "-"
-        rows.append((label, f"{med[ours]:,.0f} /s", theirs, ratio, target))
-
-    def ms(label: str, ours: str, huey: str, target: str = "") -> None:
-        # For latency the ratio is huey / ours: above 1 means we pick up faster.
-        ratio = f"{med[huey] / med[ours]:.2f}x"
-        rows.append((label, f"{med[ours]:.2f} ms", f"{med[huey]:.2f} ms", ratio, target))
-
+    peers = PeerTable(values)
+    med, rows, rate, ms = peers.med, peers.rows, peers.rate, peers.ms
     rate(
         "end to end, 5,000 noops, 4 threads: ours in-process worker start -> all recorded; "
         "huey first start -> last done, default poll",
@@ -202,48 +191,13 @@ def table(values: dict[str, list[float]]) -> list[tuple[str, ...]]:
     ms("pickup latency p99, vs huey with 10 ms polling", "p99_ms", "huey_p99_ms:fast")
     rate("enqueue, one job per call", "enqueue_rate", "huey_enqueue_rate", ">= 4,000 /s")
     rate("enqueue_many, 10,000 jobs (built beforehand)", "enqueue_many_rate", None, ">= 50,000 /s")
-    rows.append(
-        (
-            "idle worker CPU, % of one core",
-            f"{med['idle_cpu_percent']:.2f} %",
-            "-",
-            "-",
-            "< 2 %",
-        )
-    )
+    peers.ours_only("idle worker CPU, % of one core", f"{med['idle_cpu_percent']:.2f} %", "< 2 %")
     return rows
-
-
-def revision() -> str:
-    """Which `agents` is measured: its checkout's commit (``-dirty`` if src/ has uncommitted
-    changes), or ``$AGENTS_BENCH_REVISION`` for a snapshot outside git (``PYTHONPATH=snap/src``)."""
-    import cleveragents
-
-    root = Path(cleveragents.__file__).resolve().parents[2]
-    label = os.environ.get("AGENTS_BENCH_REVISION")
-    if label:
-        return f"{label} (from {root})"
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "src", "alembic"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-    except OSError:
-        return str(root)
-    return (head or str(root)) + ("-dirty" if dirty else "")
 
 
 def render(rows: list[tuple[str, ...]]) -> str:
     """A Markdown table."""
-    head = ("figure (medians)", "ours", "huey", "ours vs huey", "target")
-    lines = ["| " + " | ".join(head) + " |", "|---|---:|---:|---:|---|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
+    return markdown(rows, "ours", "huey")
 
 
 def main() -> None:

@@ -74,7 +74,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchmarks import postgres as pg
 from benchmarks._machine import busy_s, log, own_s, wait_quiet
-from compare_huey import revision
+from benchmarks._peers import PeerTable, markdown, revision
 
 DEFAULT_ANCHORS = os.environ.get("AGENTS_BENCH_ANCHORS", "/work/shared/bench/anchors")
 DEFAULT_PYTHON = os.environ.get(
@@ -336,18 +336,8 @@ class Sitting:
 
 def table(values: dict[str, list[float]], jobs: int) -> list[tuple[str, ...]]:
     """Rows: figure, agents, procrastinate, ratio, target (medians over the rounds)."""
-    med = {k: statistics.median(v) for k, v in values.items()}
-    rows: list[tuple[str, ...]] = []
-
-    def rate(label: str, ours: str, theirs: str | None, target: str = "") -> None:
-        peer = f"{med[theirs]:,.0f} /s" if theirs else "-"
-        ratio = f"{med[ours] / med[theirs]:.2f}x" if theirs else "-"
-        rows.append((label, f"{med[ours]:,.0f} /s", peer, ratio, target))
-
-    def ms(label: str, ours: str, theirs: str, target: str = "") -> None:
-        # For latency the ratio is procrastinate / agents: above 1 means agents picks up faster.
-        ratio = f"{med[theirs] / med[ours]:.2f}x"
-        rows.append((label, f"{med[ours]:.2f} ms", f"{med[theirs]:.2f} ms", ratio, target))
+    peers = PeerTable(values)
+    med, rows, rate, ms = peers.med, peers.rows, peers.rate, peers.ms
 
     n = f"{jobs:,}"
     rate(
@@ -378,24 +368,13 @@ def table(values: dict[str, list[float]], jobs: int) -> list[tuple[str, ...]]:
         "enqueue_rate",
         "p_defer_rate",
     )
-    rows.append(
-        (
-            "idle worker CPU, % of one core",
-            f"{med['idle_cpu_percent']:.2f} %",
-            "-",
-            "-",
-            "< 2 %",
-        )
-    )
+    peers.ours_only("idle worker CPU, % of one core", f"{med['idle_cpu_percent']:.2f} %", "< 2 %")
     return rows
 
 
 def render(rows: list[tuple[str, ...]]) -> str:
     """A Markdown table."""
-    head = ("figure (medians)", "agents", "procrastinate", "agents vs procrastinate", "target")
-    lines = ["| " + " | ".join(head) + " |", "|---|---:|---:|---:|---|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
+    return markdown(rows, "agents", "procrastinate")
 
 
 def parse_args() -> argparse.Namespace:

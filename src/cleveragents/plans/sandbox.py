@@ -30,6 +30,8 @@ from cleveragents.runtime.files import write_all
 
 STAMP_NS = 946_684_800_123_456_789  # 2000-01-01T00:00:00.123456789Z: no tool writes this mtime
 CHUNK_BYTES = 1 << 20
+# rmtree's error hook: "onexc" from Python 3.12 on, where "onerror" is deprecated.
+_ON_ERROR = "onexc" if sys.version_info >= (3, 12) else "onerror"
 PERMISSIONS = 0o777
 _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
@@ -88,10 +90,8 @@ def remove_tree(path: Path) -> None:
                 os.chmod(parent, stat.S_IRWXU)
         func(name)
 
-    if sys.version_info >= (3, 12):  # pragma: no cover (the interpreter decides; tests run 3.11)
-        shutil.rmtree(path, onexc=retry)
-    else:
-        shutil.rmtree(path, onerror=retry)
+    hook: dict[str, Any] = {_ON_ERROR: retry}
+    shutil.rmtree(path, **hook)
 
 
 class Workspace:
