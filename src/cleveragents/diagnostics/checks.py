@@ -12,7 +12,7 @@ from typing import Any
 from cleveragents.domain.jobs import WorkerStatus
 from cleveragents.domain.locks import ResourceType
 from cleveragents.errors import AgentsError
-from cleveragents.runtime.processes import owner_alive
+from cleveragents.runtime.owners import holder_is_live
 from cleveragents.settings import LoadedSettings
 from cleveragents.store.engine import Database
 from cleveragents.store.health import (
@@ -247,7 +247,7 @@ def check_executing_plans(ctx: Context) -> CheckResult:
     orphaned = []
     for plan_id, owner, phase in executing_plans(ctx.db):
         lock = locks.get(ResourceType.PLAN, plan_id)
-        live = lock is not None and not lock.is_stale(ctx.now) and owner_alive(lock.owner_id)
+        live = holder_is_live(lock, ctx.now)
         if not live:
             orphaned.append({"plan": plan_id, "owner": owner, "phase": phase})
     if orphaned:

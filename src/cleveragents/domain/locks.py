@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from cleveragents.domain.owners import describe_owner, parse_owner
+
 
 class ResourceType(StrEnum):
     """What a lock protects."""
@@ -39,28 +41,14 @@ class Lock(BaseModel):
 
     def to_json(self, now: datetime) -> dict[str, Any]:
         """The ``locks list --json`` shape."""
-        host, pid = owner_host_pid(self.owner_id)
+        owner = parse_owner(self.owner_id)
         return {
             "resource_type": self.resource_type.value,
             "resource_id": self.resource_id,
             "owner_id": self.owner_id,
-            "host": host,
-            "pid": pid,
+            "host": owner.host if owner else None,
+            "pid": owner.pid if owner else None,
             "acquired_at": self.acquired_at.isoformat(),
             "expires_at": self.expires_at.isoformat(),
             "stale": self.is_stale(now),
         }
-
-
-def owner_host_pid(owner_id: str) -> tuple[str | None, int | None]:
-    """The host and pid in an owner id of the form ``host:pid:nonce``, where it has them."""
-    parts = owner_id.split(":")
-    if len(parts) >= 3 and parts[1].isdigit():
-        return parts[0], int(parts[1])
-    return None, None
-
-
-def describe_owner(owner_id: str) -> str:
-    """``owner-id (host H, pid N)``, or the bare id when it names neither."""
-    host, pid = owner_host_pid(owner_id)
-    return f"{owner_id} (host {host}, pid {pid})" if host is not None else owner_id

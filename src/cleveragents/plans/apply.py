@@ -31,6 +31,7 @@ from cleveragents.domain.changes import (
 )
 from cleveragents.domain.clock import utcnow
 from cleveragents.domain.locks import ResourceType
+from cleveragents.domain.owners import new_owner
 from cleveragents.domain.plans import Plan, PlanPhase
 from cleveragents.errors import (
     AgentsError,
@@ -38,7 +39,7 @@ from cleveragents.errors import (
     InvalidInputError,
     LockConflictError,
 )
-from cleveragents.plans.executor import PLAN_LOCK_TTL_S, make_owner
+from cleveragents.plans.executor import PLAN_LOCK_TTL_S
 from cleveragents.plans.locking import LockRenewer, acquire_lock
 from cleveragents.runtime.files import write_all
 from cleveragents.runtime.tokens import CancellationToken, CancelReason
@@ -128,7 +129,7 @@ class PlanApplier:
         plan = self._applicable(plan_id)
         if dry_run:
             return self._check(plan, dry_run=True)
-        owner = make_owner()
+        owner = new_owner()
         locks = LockService(self.db)
         project_id, ttl = plan.project_id, self.project_lock_ttl_s
         try:

@@ -8,7 +8,6 @@ A watcher thread turns ``agents plan cancel`` (a flag on the plan's row) into th
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -16,8 +15,8 @@ from datetime import datetime
 from pathlib import Path
 
 from cleveragents.domain.clock import utcnow
-from cleveragents.domain.ids import new_id
 from cleveragents.domain.locks import ResourceType
+from cleveragents.domain.owners import new_owner
 from cleveragents.domain.plans import Plan, PlanPhase, SubplanCounts, SubplanState
 from cleveragents.errors import ActionError, AgentsError, PlanError, StoreError
 from cleveragents.plans.actions import ActionSpec
@@ -84,11 +83,6 @@ class PlanRunReport:
         return self.plan.phase is PlanPhase.EXECUTED
 
 
-def make_owner() -> str:
-    """This run's owner string: host, pid and a nonce (``host:pid:nonce``)."""
-    return f"{os.uname().nodename}:{os.getpid()}:{new_id()[-8:]}"
-
-
 class PlanExecutor:
     """Executes plans stored in ``db``."""
 
@@ -119,7 +113,7 @@ class PlanExecutor:
         """Run the plan's pending leaves and move it to its final phase; never raises for a
         failed subplan (the report says what happened). Raises for a plan that cannot execute
         (not found, wrong phase, already executing elsewhere)."""
-        owner = make_owner()
+        owner = new_owner()
         previous = self.store.get(plan_id)  # not found: nothing is locked or changed
         locks = LockService(self.db)
         acquire_plan_lock(locks, plan_id, owner, self.plan_lock_ttl_s, self.clock())

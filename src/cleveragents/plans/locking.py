@@ -11,7 +11,7 @@ from datetime import datetime
 from cleveragents.domain.locks import Lock, ResourceType
 from cleveragents.domain.plans import Plan, PlanPhase
 from cleveragents.errors import AgentsError, LockConflictError, LockExpiredError
-from cleveragents.runtime.processes import owner_alive
+from cleveragents.runtime.owners import holder_is_live, owner_alive
 from cleveragents.store.locks import LockService
 
 log = logging.getLogger("cleveragents.plans")
@@ -52,8 +52,7 @@ def run_is_live(locks: LockService, plan: Plan, now: datetime) -> bool:
     """Whether a live run holds the executing plan: an unexpired lock whose holder may be alive."""
     if plan.phase is not PlanPhase.EXECUTING:
         return False
-    holder = locks.get(ResourceType.PLAN, plan.id)
-    return holder is not None and not holder.is_stale(now) and owner_alive(holder.owner_id)
+    return holder_is_live(locks.get(ResourceType.PLAN, plan.id), now)
 
 
 class LockRenewer:

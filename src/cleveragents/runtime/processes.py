@@ -195,21 +195,3 @@ def end_processes_with_env(name: str, value: str, proc_root: str = "/proc") -> i
     for pgid in groups:
         _signal_group(pgid, signal.SIGKILL)
     return len(groups)
-
-
-def owner_alive(owner: str) -> bool:
-    """Whether the process named by an owner string (``host:pid:nonce``) still runs.
-
-    Another host's process cannot be checked from here, so it counts as alive.
-    """
-    host, _, rest = owner.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != os.uname().nodename or not pid_text.isdigit():
-        return True
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -18,7 +18,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.dml import ReturningInsert
 
 from cleveragents.domain.ids import new_id
-from cleveragents.domain.locks import Lock, ResourceType, describe_owner
+from cleveragents.domain.locks import Lock, ResourceType
+from cleveragents.domain.owners import describe_owner
 from cleveragents.errors import LockConflictError, LockExpiredError
 from cleveragents.store.engine import Database
 from cleveragents.store.hot import CompiledStatement

@@ -28,8 +28,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cleveragents.domain.clock import Clock, utcnow
-from cleveragents.domain.ids import new_id
 from cleveragents.domain.jobs import AsyncJob, JobOutcome, JobStatus, RecoveryReport
+from cleveragents.domain.owners import new_owner
 from cleveragents.domain.redaction import redact
 from cleveragents.errors import AgentsError, StoreError
 from cleveragents.runtime.tokens import CancellationToken, CancelReason, JobCancelled
@@ -56,11 +56,6 @@ class _Running:
     token: CancellationToken
 
 
-def make_worker_id(hostname: str, pid: int) -> str:
-    """Unique per process and start: host, pid, and a fresh ULID."""
-    return f"{hostname[:28]}-{pid}-{new_id()}"
-
-
 class AsyncWorker:
     """One worker process's job runner. See the module docstring for its shape."""
 
@@ -80,7 +75,7 @@ class AsyncWorker:
         self.clock = clock
         self.hostname = hostname or socket.gethostname()
         self.pid = os.getpid() if pid is None else pid
-        self.id = make_worker_id(self.hostname, self.pid)
+        self.id = new_owner(self.hostname, self.pid)
         self.jobs = JobStore(db)
         self.workers = WorkerStore(db)
         self.max_workers = settings.max_workers

@@ -1,0 +1,31 @@
+"""Liveness of owners: does the process an owner id names still run, does a live owner hold a lock.
+
+The one place these rules live; plan runs, lock takeover and diagnostics all ask here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import psutil
+
+from cleveragents.domain.locks import Lock
+from cleveragents.domain.owners import parse_owner, this_host
+
+
+def owner_alive(owner_id: str) -> bool:
+    """Whether the process an owner id names may still run.
+
+    Only a process of this host can be checked; another host's, or an id that names no process,
+    counts as alive (its lock's expiry is what frees it).
+    """
+    owner = parse_owner(owner_id)
+    if owner is None or owner.host != this_host():
+        return True
+    return psutil.pid_exists(owner.pid)
+
+
+def holder_is_live(lock: Lock | None, now: datetime) -> bool:
+    """Whether ``lock`` is held by a live owner: it exists, has not expired, and its holder may
+    still run. A plan whose lock fails this has no live run, whatever its phase says."""
+    return lock is not None and not lock.is_stale(now) and owner_alive(lock.owner_id)
