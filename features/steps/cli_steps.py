@@ -191,12 +191,12 @@ def step_age_heartbeat(context: Any, seconds: int) -> None:
 
 @given("the heartbeat of workers is broken")
 def step_break_all_heartbeats(context: Any) -> None:
-    from cleveragents.worker.worker import AsyncWorker
+    from cleveragents.worker.upkeep import Upkeep
 
-    original = AsyncWorker.beat
+    original = Upkeep.beat
 
-    def broken(self: AsyncWorker, now: Any = None) -> None:
+    def broken(self: Upkeep, now: Any = None) -> None:
         raise RuntimeError("heartbeat broke")
 
-    AsyncWorker.beat = broken  # type: ignore[method-assign]
-    context.cleanups.append(lambda: setattr(AsyncWorker, "beat", original))
+    Upkeep.beat = broken  # type: ignore[method-assign]
+    context.cleanups.append(lambda: setattr(Upkeep, "beat", original))

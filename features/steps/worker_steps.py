@@ -281,7 +281,7 @@ def step_break_heartbeat(context: Any, name: str) -> None:
     def broken(now: Any = None) -> None:
         raise RuntimeError("disk on fire")
 
-    worker.beat = broken  # type: ignore[method-assign]
+    worker.upkeep.beat = broken  # type: ignore[method-assign]
 
 
 @then('worker "{name}" stopped because of "{text}"')

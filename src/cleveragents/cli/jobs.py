@@ -16,7 +16,7 @@ from cleveragents.domain.jobs import JobStatus
 from cleveragents.errors import InvalidInputError
 from cleveragents.store.jobs import JobStore
 from cleveragents.worker.queue import JobQueue
-from cleveragents.worker.worker import log_recovery
+from cleveragents.worker.upkeep import log_recovery
 
 app = typer.Typer(help="Background jobs in the async_jobs table.", no_args_is_help=True)
 

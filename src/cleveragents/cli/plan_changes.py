@@ -3,25 +3,20 @@ them to the project."""
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Annotated, Any
 
 import typer
 from rich.syntax import Syntax
 
-from cleveragents.cli.plan_jobs import (
-    INTERRUPTED_EXIT,
-    enqueue_phase,
-    interrupt_to_token,
-    refuse_if_queued,
-)
-from cleveragents.cli.render import error, line, out, print_json
+from cleveragents.cli.plan_jobs import INTERRUPTED_EXIT, enqueue_phase, interrupt_to_token
+from cleveragents.cli.render import error, json_line, line, out, print_json
 from cleveragents.cli.state import AppState, state
 from cleveragents.domain.changes import ChangeKind
 from cleveragents.domain.jobs import JobPhase
 from cleveragents.domain.plans import Plan
 from cleveragents.errors import ApplyConflictError
+from cleveragents.plans import lifecycle
 from cleveragents.plans.actions import IN_PLACE
 from cleveragents.plans.apply import ApplyError, ApplyReport, PlanApplier
 from cleveragents.plans.review import ReviewedChange, review
@@ -151,7 +146,7 @@ def apply(
     app_state = state(ctx)
     db = app_state.db()
     plan = PlanStore(db).get(plan_id)
-    refuse_if_queued(db, plan)
+    lifecycle.refuse_if_queued(db, plan)
     applier = _applier(app_state)
     if run_async and not dry_run:
         applier.check_applicable(plan_id)
@@ -172,7 +167,7 @@ def apply_now(
 ) -> None:
     """Apply (or dry-run) here and report; the exit code says how it went. ``one_line``: the
     JSON outcome as one line (after `plan run --json`'s JSON Lines events)."""
-    emit = _json_line if one_line else print_json
+    emit = json_line if one_line else print_json
     applier = _applier(app_state)
     with interrupt_to_token() as token:
         try:
@@ -195,11 +190,6 @@ def apply_now(
                 raise typer.Exit(INTERRUPTED_EXIT) from None
             raise
     _report(report, json_out, emit)
-
-
-def _json_line(document: Any) -> None:
-    sys.stdout.write(json.dumps(document, default=str) + "\n")
-    sys.stdout.flush()
 
 
 def _report(report: ApplyReport, json_out: bool, emit: Any = print_json) -> None:

@@ -16,14 +16,10 @@ from cleveragents.cli.state import AppState
 from cleveragents.domain.clock import utcnow
 from cleveragents.domain.jobs import JobPhase, JobStatus
 from cleveragents.domain.plans import Plan
-from cleveragents.errors import ConflictError
+from cleveragents.plans import lifecycle
 from cleveragents.runtime.tokens import CancellationToken, CancelReason
-from cleveragents.store.jobs import JobStore
-from cleveragents.store.plans import PlanStore
-from cleveragents.worker.queue import JobQueue
 
 INTERRUPTED_EXIT = 130  # Ctrl-C or SIGTERM, as a shell reports it
-JOB_KINDS = {JobPhase.EXECUTE: "plan.execute", JobPhase.APPLY: "plan.apply"}
 
 
 @contextmanager
@@ -47,38 +43,21 @@ def interrupt_to_token() -> Iterator[CancellationToken]:
             signal.signal(sig, handler)
 
 
-def refuse_if_queued(db: Any, plan: Plan) -> None:
-    """A plan whose job is queued or running is the worker's to work on."""
-    if plan.job_id:
-        job = JobStore(db).get(plan.job_id)
-        if not job.status.is_terminal:
-            raise ConflictError(
-                f"plan {plan.id} already has job {job.id} ({job.status.value}); "
-                f"follow it with `agents plan watch {plan.id}` or stop it with "
-                f"`agents plan cancel {plan.id}`"
-            )
-
-
 def enqueue_phase(
     app_state: AppState, plan: Plan, phase: JobPhase, wait: bool, json_out: bool
 ) -> None:
-    """Queue the job that runs ``phase`` of ``plan``; print its id, or wait for it (exit 1 if it
-    did not succeed)."""
+    """Queue the job that runs ``phase`` of ``plan`` (attempts from ``async.max_attempts``);
+    print its id, or wait for it (exit 1 if it did not succeed)."""
     db = app_state.db()
-    jobs = JobStore(db)
-    queue = JobQueue(db)
-    new_job = queue.build(JOB_KINDS[phase], {"plan_id": plan.id}, max_attempts=3).model_copy(
-        update={"plan_id": plan.id, "phase": phase}
-    )
-    job = jobs.enqueue(new_job, utcnow())
-    PlanStore(db).set_job(plan.id, job.id)
+    attempts = app_state.settings().settings.async_.max_attempts
+    job = lifecycle.enqueue_phase(db, plan, phase, max_attempts=attempts, now=utcnow())
     if not wait:
         if json_out:
             print_json({"plan_id": plan.id, "job_id": job.id})
         else:
             line(job.id)
         return
-    finished = queue.wait(job.id)
+    finished = lifecycle.wait_for_job(db, job.id)
     if json_out:
         print_json(finished.to_json())
     else:

@@ -2,47 +2,42 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from cleveragents.cli import plan_changes
-from cleveragents.cli.plan_jobs import (
-    INTERRUPTED_EXIT,
-    enqueue_phase,
-    interrupt_to_token,
-    refuse_if_queued,
-)
+from cleveragents.cli.plan_jobs import INTERRUPTED_EXIT, enqueue_phase, interrupt_to_token
 from cleveragents.cli.progress import PlanProgressView, ProgressMode, choose_mode, summary
-from cleveragents.cli.render import key_values, line, plans_table, print_json, subplan_tree
+from cleveragents.cli.render import (
+    key_values,
+    line,
+    plan_json,
+    plan_status_json,
+    plans_table,
+    print_json,
+    subplan_tree,
+)
 from cleveragents.cli.state import AppState, JsonOption, state
 from cleveragents.domain.clock import utcnow
 from cleveragents.domain.jobs import JobPhase
 from cleveragents.domain.plans import (
-    EXECUTABLE_PHASES,
     EventKind,
     Plan,
     PlanEvent,
     PlanPhase,
     Subplan,
-    tree_states,
 )
 from cleveragents.domain.profile import PROFILE_FIELDS, FailureMode
-from cleveragents.errors import ConflictError, InvalidInputError
+from cleveragents.errors import InvalidInputError
+from cleveragents.plans import lifecycle
 from cleveragents.plans.actions import resolve_action
 from cleveragents.plans.creation import create_plan
 from cleveragents.plans.executor import PlanExecutor, PlanRunReport
-from cleveragents.plans.locking import run_is_live
-from cleveragents.plans.runner import PLAN_ID_VARIABLE
-from cleveragents.runtime.processes import end_processes_with_env
+from cleveragents.plans.lifecycle import Activity, CancelOutcome
 from cleveragents.store.changes import ChangeStore
-from cleveragents.store.changes_feed import ChangeDetector
-from cleveragents.store.jobs import JobStore
-from cleveragents.store.locks import LockService
-from cleveragents.store.plans import EVENT_PAGE, PlanStore
+from cleveragents.store.plans import PlanStore
 from cleveragents.store.projects import ProjectStore
 
 app = typer.Typer(help="Plans: an action applied to a project, in parallel.", no_args_is_help=True)
@@ -92,8 +87,6 @@ WaitOption = Annotated[
 EventsJsonOption = Annotated[
     bool, typer.Option("--json", help="Print progress events as JSON Lines.")
 ]
-WATCH_CHECK_S = 0.02  # how often watch looks for a commit (a cheap PRAGMA on SQLite)
-WATCH_REREAD_S = 1.0  # re-read the plan at least this often
 
 
 def _create(
@@ -149,7 +142,7 @@ def create(
         state(ctx), project, action, _overrides(max_parallel, failure_mode, timeout, retries)
     )
     if json_out:
-        print_json(_status_json(plan, nodes))
+        print_json(plan_status_json(plan, nodes))
     else:
         line(plan.id)
 
@@ -217,9 +210,10 @@ def _execute(
     plan = plans.get(plan_id)
     if run_async is None:
         run_async = bool(app_state.settings().get("async.enabled"))
-    refuse_if_queued(db, plan)
+    lifecycle.refuse_if_queued(db, plan)
     if run_async:
-        _enqueue(app_state, plan, wait, json_out)
+        lifecycle.check_executable(db, plan, utcnow())
+        enqueue_phase(app_state, plan, JobPhase.EXECUTE, wait, json_out)
         return
     view = PlanProgressView(plan, plans.subplans(plan_id, leaves_only=True), choose_mode(json_out))
     executor = PlanExecutor(db, plan_lock_ttl_s=app_state.settings().settings.locks.plan_ttl)
@@ -255,41 +249,19 @@ def _finish(mode: ProgressMode, report: PlanRunReport, interrupted: bool) -> Non
         raise typer.Exit(1)
 
 
-def _enqueue(app_state: AppState, plan: Plan, wait: bool, json_out: bool) -> None:
-    if plan.phase not in EXECUTABLE_PHASES:
-        raise ConflictError(f"plan {plan.id} is {plan.phase.value}; it cannot be executed")
-    if run_is_live(LockService(app_state.db()), plan, utcnow()):
-        raise ConflictError(f"plan {plan.id} is already executing (owner {plan.owner})")
-    enqueue_phase(app_state, plan, JobPhase.EXECUTE, wait, json_out)
-
-
 @app.command()
 def cancel(ctx: typer.Context, plan_id: PlanRef) -> None:
     """Stop a plan: its running subplans are cancelled (process groups terminated), its job too.
 
     The plan can be resumed later with `agents plan execute`.
     """
-    db = state(ctx).db()
-    plans = PlanStore(db)
-    plan = plans.get(plan_id)
-    jobs = JobStore(db)
-    locks = LockService(db)
-    job = jobs.get(plan.job_id) if plan.job_id else None
-    active_job = job is not None and not job.status.is_terminal
-    if active_job:
-        assert job is not None
-        jobs.cancel(job.id, utcnow())  # first, so recovery cannot hand it to a worker again
-    if plan.phase is PlanPhase.EXECUTING and plan.owner and not run_is_live(locks, plan, utcnow()):
-        end_processes_with_env(PLAN_ID_VARIABLE, plan_id)  # what the dead run left running
-        plans.abandon(plan_id, plan.owner, utcnow(), f"cancelled; its run ({plan.owner}) is gone")
+    outcome = lifecycle.cancel(state(ctx).db(), plan_id, utcnow())
+    if outcome is CancelOutcome.RUN_GONE:
         line(f"plan {plan_id} cancelled (its run had stopped)")
-        return
-    if plan.phase is not PlanPhase.EXECUTING and not active_job:
-        raise ConflictError(f"plan {plan_id} is not executing (phase {plan.phase.value})")
-    if plan.phase is PlanPhase.EXECUTING:
-        plans.request_cancel(plan_id)
+    elif outcome is CancelOutcome.REQUESTED:
         line(f"plan {plan_id}: cancel requested")
     else:
+        plan = PlanStore(state(ctx).db()).get(plan_id)
         line(f"plan {plan_id}: its job {plan.job_id} was cancelled")
 
 
@@ -307,51 +279,9 @@ def list_(
     project_id = ProjectStore(db).get(project).id if project else None
     plans = PlanStore(db).find(project_id, limit)
     if json_out:
-        print_json([_plan_json(plan) for plan in plans])
+        print_json([plan_json(plan) for plan in plans])
     else:
         plans_table(plans)
-
-
-def _plan_json(plan: Plan) -> dict[str, Any]:
-    return {
-        "id": plan.id,
-        "project": plan.project_name,
-        "action": plan.action_name,
-        "phase": plan.phase.value,
-        "created_at": plan.created_at.isoformat(),
-        "started_at": plan.started_at.isoformat() if plan.started_at else None,
-        "finished_at": plan.finished_at.isoformat() if plan.finished_at else None,
-        "job_id": plan.job_id,
-    }
-
-
-def _status_json(plan: Plan, nodes: list[Subplan]) -> dict[str, Any]:
-    leaves = [node for node in nodes if node.is_leaf]
-    states = tree_states(nodes)
-    tally = dict.fromkeys(("pending", "running", "completed", "failed", "cancelled"), 0)
-    for leaf in leaves:
-        tally[leaf.state.value] += 1
-    return {
-        **_plan_json(plan),
-        "profile": plan.profile.as_json(),
-        "counts": tally,
-        "subplans": [
-            {
-                "id": node.id,
-                "parent_id": node.parent_id,
-                "depth": node.depth,
-                "label": node.label,
-                "state": states[node.id].value,
-                "files": node.files,
-                "exit_code": node.exit_code,
-                "error_message": node.error_message,
-                "started_at": node.started_at.isoformat() if node.started_at else None,
-                "finished_at": node.finished_at.isoformat() if node.finished_at else None,
-            }
-            for node in nodes
-        ],
-        "error_message": plan.error_message,
-    }
 
 
 @app.command()
@@ -362,7 +292,7 @@ def status(ctx: typer.Context, plan_id: PlanRef, json_out: JsonOption = False) -
     plans = PlanStore(db)
     plan = plans.get(plan_id)
     nodes = plans.subplans(plan_id)
-    document = {**_status_json(plan, nodes), "changes": ChangeStore(db).summary(plan_id)}
+    document = {**plan_status_json(plan, nodes), "changes": ChangeStore(db).summary(plan_id)}
     if json_out:
         print_json(document)
         return
@@ -396,7 +326,7 @@ def show(ctx: typer.Context, plan_id: PlanRef, json_out: JsonOption = False) -> 
     plan = plans.get(plan_id)
     nodes = plans.subplans(plan_id)
     if json_out:
-        print_json({**_status_json(plan, nodes), "action_definition": plan.action})
+        print_json({**plan_status_json(plan, nodes), "action_definition": plan.action})
         return
     key_values(
         [
@@ -422,28 +352,14 @@ def watch(ctx: typer.Context, plan_id: PlanRef, json_out: EventsJsonOption = Fal
     db = state(ctx).db()
     plans = PlanStore(db)
     plan = plans.get(plan_id)
-    if not _active(db, plan) and plan.phase is PlanPhase.CREATED:
-        raise ConflictError(
-            f"plan {plan_id} is not executing (phase created); "
-            f"start it with `agents plan execute {plan_id}`"
-        )
-    after = plans.last_event_id(plan_id)
     view = PlanProgressView(plan, plans.subplans(plan_id, leaves_only=True), choose_mode(json_out))
-    detector = ChangeDetector(db)
-    pause = threading.Event()
-    try:
-        with view:
-            while True:
-                after = _follow(plans, plan_id, after, view)
-                plan = plans.get(plan_id)
-                if not _active(db, plan):
-                    after = _follow(plans, plan_id, after, view)
-                    break
-                deadline = time.monotonic() + WATCH_REREAD_S
-                while time.monotonic() < deadline and not detector.changed():
-                    pause.wait(WATCH_CHECK_S)
-    finally:
-        detector.close()
+    with view:
+        plan, ended = lifecycle.follow(db, plan_id, view.handle, utcnow)
+    if ended is Activity.RUN_GONE:
+        line(
+            f"plan {plan.id}: its run ({plan.owner}) is gone; "
+            f"resume it with `agents plan execute {plan.id}`"
+        )
     counts = plans.counts(plan_id)
     if view.mode is not ProgressMode.JSON:
         failed = [
@@ -454,32 +370,6 @@ def watch(ctx: typer.Context, plan_id: PlanRef, json_out: EventsJsonOption = Fal
         summary(plan, counts, failed)
     if plan.phase is not PlanPhase.EXECUTED:
         raise typer.Exit(1)
-
-
-def _follow(plans: PlanStore, plan_id: str, after: int, view: PlanProgressView) -> int:
-    """Show every event after ``after``, page by page; returns the last id shown."""
-    while True:
-        page = plans.events(plan_id, after)
-        for event in page:
-            view.handle(event)
-            after = event.id
-        if len(page) < EVENT_PAGE:
-            return after
-
-
-def _active(db: Any, plan: Plan) -> bool:
-    """Executing by a live run, or about to be: its job is queued or running."""
-    if plan.job_id and not JobStore(db).get(plan.job_id).status.is_terminal:
-        return True
-    if plan.phase is PlanPhase.EXECUTING:
-        if not run_is_live(LockService(db), plan, utcnow()):
-            line(
-                f"plan {plan.id}: its run ({plan.owner}) is gone; "
-                f"resume it with `agents plan execute {plan.id}`"
-            )
-            return False
-        return True
-    return False
 
 
 app.command()(plan_changes.diff)

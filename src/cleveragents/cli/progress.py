@@ -7,13 +7,11 @@ Handling an event only sets the leaf's state, so seeing one twice changes nothin
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
 import time
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import Any
 
 from rich.console import Group
 from rich.live import Live
@@ -21,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
 
-from cleveragents.cli.render import out
+from cleveragents.cli.render import json_line, out
 from cleveragents.domain.plans import EventKind, Plan, PlanEvent, Subplan, SubplanCounts
 
 RUNNING_SHOWN = 12  # rows of "now running" in the live display
@@ -89,7 +87,7 @@ class PlanProgressView:
                 else:
                     self._running_since.pop(event.subplan_id, None)
             if self.mode is ProgressMode.JSON:
-                _write(event.as_json())
+                json_line(event.as_json())
             elif self.mode is ProgressMode.PLAIN:
                 self._plain(event)
 
@@ -146,11 +144,6 @@ class PlanProgressView:
             return ""
         rate = done_now / max(time.monotonic() - self._started, 1e-6)
         return f"ETA {remaining / rate:.0f}s"
-
-
-def _write(document: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(document, default=str) + "\n")
-    sys.stdout.flush()
 
 
 def _line(text: str) -> None:

@@ -15,7 +15,7 @@ from rich.tree import Tree
 
 from cleveragents.domain.jobs import AsyncJob, WorkerInfo
 from cleveragents.domain.locks import Lock
-from cleveragents.domain.plans import Plan, Subplan
+from cleveragents.domain.plans import Plan, Subplan, tree_states
 from cleveragents.domain.projects import Project
 
 # No emoji codes: ids, paths and owner ids like host:1234:abc must print as they are.
@@ -26,6 +26,12 @@ err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 def print_json(document: Any) -> None:
     """Exactly one JSON document on stdout."""
     sys.stdout.write(json.dumps(document, indent=2, sort_keys=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def json_line(document: Any) -> None:
+    """One JSON document on one line of stdout (JSON Lines: events, outcomes after events)."""
+    sys.stdout.write(json.dumps(document, default=str) + "\n")
     sys.stdout.flush()
 
 
@@ -228,3 +234,47 @@ def diagnostics_table(checks: Sequence[Any], status: str, duration_ms: float) ->
         )
     out.print(table)
     return True
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    """A plan as `plan list --json` shows it."""
+    return {
+        "id": plan.id,
+        "project": plan.project_name,
+        "action": plan.action_name,
+        "phase": plan.phase.value,
+        "created_at": plan.created_at.isoformat(),
+        "started_at": plan.started_at.isoformat() if plan.started_at else None,
+        "finished_at": plan.finished_at.isoformat() if plan.finished_at else None,
+        "job_id": plan.job_id,
+    }
+
+
+def plan_status_json(plan: Plan, nodes: list[Subplan]) -> dict[str, Any]:
+    """A plan with its profile, leaf counts and every subplan: `plan status --json`'s shape."""
+    leaves = [node for node in nodes if node.is_leaf]
+    states = tree_states(nodes)
+    tally = dict.fromkeys(("pending", "running", "completed", "failed", "cancelled"), 0)
+    for leaf in leaves:
+        tally[leaf.state.value] += 1
+    return {
+        **plan_json(plan),
+        "profile": plan.profile.as_json(),
+        "counts": tally,
+        "subplans": [
+            {
+                "id": node.id,
+                "parent_id": node.parent_id,
+                "depth": node.depth,
+                "label": node.label,
+                "state": states[node.id].value,
+                "files": node.files,
+                "exit_code": node.exit_code,
+                "error_message": node.error_message,
+                "started_at": node.started_at.isoformat() if node.started_at else None,
+                "finished_at": node.finished_at.isoformat() if node.finished_at else None,
+            }
+            for node in nodes
+        ],
+        "error_message": plan.error_message,
+    }

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
 
 from cleveragents.diagnostics.checks import CheckResult, Status
 from cleveragents.domain.jobs import JobStatus, NewJob
-from cleveragents.store.changes_feed import ChangeDetector
+from cleveragents.runtime.waiting import Stop, wait_until
 from cleveragents.store.engine import Database
 from cleveragents.store.jobs import JobStore
 
 PROBE_KIND = "diagnostics.probe"
-CHECK_EVERY_S = 0.005  # how often the wait looks for a commit (a cheap PRAGMA on SQLite)
 
 
-def run_probe(db: Database, timeout_s: float, clock: Callable[[], datetime]) -> CheckResult:
+def run_probe(
+    db: Database, timeout_s: float, clock: Callable[[], datetime], stop: Stop | None = None
+) -> CheckResult:
     """Enqueue a probe job, wait up to ``timeout_s`` for a worker to run it, remove it."""
     jobs = JobStore(db)
     started = time.monotonic()
@@ -25,19 +25,16 @@ def run_probe(db: Database, timeout_s: float, clock: Callable[[], datetime]) -> 
         NewJob(kind=PROBE_KIND, payload={"schema_version": 1}, priority=0, max_attempts=1),
         clock(),
     )
-    detector = ChangeDetector(db)
-    pause = threading.Event()
     try:
-        deadline = started + timeout_s
-        current = jobs.get(job.id)
-        while not current.status.is_terminal and time.monotonic() < deadline:
-            if detector.changed():
-                current = jobs.get(job.id)
-            else:
-                pause.wait(CHECK_EVERY_S)
+        current = wait_until(
+            db,
+            lambda: jobs.get(job.id),
+            lambda found: found.status.is_terminal,
+            timeout=timeout_s - (time.monotonic() - started),
+            stop=stop,
+        )
         latency_ms = (time.monotonic() - started) * 1000
     finally:
-        detector.close()
         jobs.delete(job.id)
     details = {"job_id": job.id, "timeout_s": timeout_s}
     if current.status is JobStatus.SUCCEEDED:

@@ -42,7 +42,7 @@ from cleveragents.domain.jobs import (
 from cleveragents.errors import InvalidJobTransitionError, JobNotFoundError
 from cleveragents.store.engine import Database
 from cleveragents.store.hot import CompiledStatement
-from cleveragents.store.tables import async_jobs, workers
+from cleveragents.store.tables import async_jobs, plans, workers
 
 PRUNE_BATCH = 1000
 # A literal, not a bound parameter: the planner sees which status the claim reads.
@@ -180,10 +180,15 @@ class JobStore:
     # -- enqueue ----------------------------------------------------------------------------
 
     def enqueue(self, job: NewJob, now: datetime) -> AsyncJob:
-        """Insert one queued job and return it."""
+        """Insert one queued job and return it. A job that runs a plan's phase becomes that
+        plan's job (``plans.job_id``) in the same transaction."""
         values = _row_values(job, new_id(), now)
         with self.db.write() as conn:
             conn.execute(_INSERT, values)
+            if job.plan_id is not None:
+                conn.execute(
+                    update(plans).where(plans.c.id == job.plan_id).values(job_id=values["id"])
+                )
         return AsyncJob(
             id=values["id"],
             kind=job.kind,

@@ -4,22 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from cleveragents.domain.jobs import JobPhase
 from cleveragents.domain.plans import PlanPhase
 from cleveragents.errors import ApplyConflictError
 from cleveragents.plans.apply import PROJECT_LOCK_TTL_S, ApplyError, PlanApplier
 from cleveragents.plans.executor import PLAN_LOCK_TTL_S, PlanExecutor
+from cleveragents.plans.lifecycle import PHASE_KINDS, PlanPayload
 from cleveragents.runtime.tokens import JobCancelled
 from cleveragents.worker.kinds import JobContext, JobFailed, JobKind
-
-
-class PlanPayload(BaseModel):
-    """Which plan to work on."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    plan_id: str = Field(min_length=26, max_length=26)
 
 
 def plan_kinds(
@@ -34,8 +26,10 @@ def plan_kinds(
         return run_plan_apply(payload, ctx, plan_lock_ttl_s, project_lock_ttl_s)
 
     return (
-        JobKind("plan.execute", PlanPayload, execute, "Execute or resume a plan."),
-        JobKind("plan.apply", PlanPayload, apply, "Apply an executed plan's changes."),
+        JobKind(PHASE_KINDS[JobPhase.EXECUTE], PlanPayload, execute, "Execute or resume a plan."),
+        JobKind(
+            PHASE_KINDS[JobPhase.APPLY], PlanPayload, apply, "Apply an executed plan's changes."
+        ),
     )
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -11,14 +9,11 @@ from typing import Any
 from cleveragents.domain.clock import Clock, utcnow
 from cleveragents.domain.jobs import AsyncJob, NewJob
 from cleveragents.errors import InvalidInputError
-from cleveragents.store.changes_feed import ChangeDetector
+from cleveragents.runtime.waiting import Stop, wait_until
 from cleveragents.store.engine import Database
 from cleveragents.store.jobs import JobStore
 from cleveragents.worker.builtin_kinds import default_registry
 from cleveragents.worker.kinds import KindRegistry
-
-WAIT_CHECK_INTERVAL_S = 0.005  # how often `wait` looks for a commit; a status read only follows one
-WAIT_REREAD_S = 1.0  # re-read the job at least this often, whatever the detector says
 
 
 class JobQueue:
@@ -31,7 +26,6 @@ class JobQueue:
         self.store = JobStore(db)
         self.registry = registry or default_registry()
         self.clock = clock
-        self._pause = threading.Event()  # never set: waits without busy-looping
 
     def build(
         self,
@@ -66,27 +60,13 @@ class JobQueue:
         """Enqueue jobs built with :meth:`build`, all in one transaction."""
         return self.store.enqueue_many(list(jobs), self.clock())
 
-    def wait(self, job_id: str, timeout: float | None = None) -> AsyncJob:
-        """Block until the job has finished or ``timeout`` seconds passed; returns it as it is."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        detector = ChangeDetector(self.db)
-        try:
-            job = self.store.get(job_id)
-            last_read = time.monotonic()
-            while not job.status.is_terminal:
-                now = time.monotonic()
-                if deadline is not None and now >= deadline:
-                    return job
-                if detector.changed() or now - last_read >= WAIT_REREAD_S:
-                    job = self.store.get(job_id)
-                    last_read = now
-                    continue
-                left = (
-                    WAIT_CHECK_INTERVAL_S
-                    if deadline is None
-                    else min(WAIT_CHECK_INTERVAL_S, deadline - now)
-                )
-                self._pause.wait(max(left, 0))
-            return job
-        finally:
-            detector.close()
+    def wait(self, job_id: str, timeout: float | None = None, stop: Stop | None = None) -> AsyncJob:
+        """Block until the job has finished, ``timeout`` seconds passed or ``stop`` is set;
+        returns the job as it is then."""
+        return wait_until(
+            self.db,
+            lambda: self.store.get(job_id),
+            lambda job: job.status.is_terminal,
+            timeout=timeout,
+            stop=stop,
+        )

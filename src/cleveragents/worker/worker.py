@@ -6,9 +6,10 @@ Shape (after huey's ``loop(now)`` and procrastinate's worker):
   as there are free threads, in one transaction; hand claimed jobs to the pool; cancel jobs that
   ran past ``job_timeout``. Tests drive it directly with an injected ``now``.
 - ``run()`` loops on ``run_once``, waking when a job finishes, when another connection commits
-  (``ChangeDetector``), or every ``poll_interval``; never ``time.sleep``.
-- A heartbeat thread refreshes the worker row and its jobs, turns ``cancel_requested`` into the
-  jobs' tokens, recovers stale jobs of dead workers and prunes old finished jobs.
+  (``runtime.waiting``), or every ``poll_interval``; never ``time.sleep``.
+- A heartbeat thread (``upkeep.Upkeep``) refreshes the worker row and its jobs, turns
+  ``cancel_requested`` into the jobs' tokens, recovers stale jobs of dead workers and prunes old
+  finished jobs. Each job runs on a pool thread (``execution.JobRunner``).
 - ``stop()`` (idempotent, thread-safe, what signal handlers call) starts a staged shutdown: stop
   claiming, let running jobs finish within ``shutdown_grace``, cancel the rest through their
   tokens, put them back to ``queued``, mark the worker stopped.
@@ -22,17 +23,14 @@ import os
 import socket
 import threading
 import time
-import traceback
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from cleveragents.domain.clock import Clock, utcnow
 from cleveragents.domain.jobs import AsyncJob, JobOutcome, JobStatus, RecoveryReport
 from cleveragents.domain.owners import new_owner
-from cleveragents.domain.redaction import redact
-from cleveragents.errors import AgentsError, StoreError
-from cleveragents.runtime.tokens import CancellationToken, CancelReason, JobCancelled
+from cleveragents.errors import StoreError
+from cleveragents.runtime.tokens import CancellationToken, CancelReason
+from cleveragents.runtime.waiting import wait_for_change
 from cleveragents.settings import AsyncSettings
 from cleveragents.store.changes_feed import ChangeDetector
 from cleveragents.store.engine import Database
@@ -40,20 +38,25 @@ from cleveragents.store.jobs import JobStore
 from cleveragents.store.locks import LockService
 from cleveragents.store.workers import WorkerStore
 from cleveragents.worker.builtin_kinds import default_registry
-from cleveragents.worker.kinds import JobContext, JobFailed, KindRegistry
+from cleveragents.worker.execution import JobRunner, RunningJob
+from cleveragents.worker.kinds import KindRegistry
+from cleveragents.worker.upkeep import Upkeep
 
 log = logging.getLogger("cleveragents.worker")
 
-CHANGE_CHECK_INTERVAL_S = 0.005  # how often an idle worker looks at PRAGMA data_version
 CANCEL_CHECK_INTERVAL_S = 0.05  # how often a busy worker asks for cancel requests
-CLEANUP_INTERVAL_S = 300.0  # how often finished jobs past their TTL are pruned
 SHUTDOWN_TOKEN_WAIT_S = 10.0  # how long cancelled jobs get to return during a shutdown
 
 
-@dataclass
-class _Running:
-    job: AsyncJob
-    token: CancellationToken
+class _Wakeup:
+    """What ends an idle wait: a job finished, :meth:`AsyncWorker.stop`, or a signal's flag
+    (which a handler sets without a lock; see :meth:`AsyncWorker.request_stop`)."""
+
+    def __init__(self, worker: AsyncWorker) -> None:
+        self._worker = worker
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._worker._wake.wait(timeout) or self._worker._should_stop()
 
 
 class AsyncWorker:
@@ -84,18 +87,25 @@ class AsyncWorker:
         )
         self._lock = threading.Lock()
         self._finished_job = threading.Condition(self._lock)
-        self._running: dict[str, _Running] = {}
+        self._running: dict[str, RunningJob] = {}
         self._outcomes: list[JobOutcome] = []
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._heartbeat_stop = threading.Event()
-        self._heartbeat_thread: threading.Thread | None = None
         self._started = False
         self._finished = False
         self._last_cancel_check: datetime | None = None
-        self._last_recovery = 0.0
-        self._last_cleanup = 0.0
         self.fatal_error: BaseException | None = None
+        self._runner = JobRunner(self.registry, self.id, clock, db, settings.job_timeout)
+        self.upkeep = Upkeep(
+            self.id,
+            self.jobs,
+            self.workers,
+            settings,
+            clock,
+            counters=lambda: {**self.counters, "jobs_running": self.running_count},
+            on_cancel=self._apply_cancel_requests,
+            on_fatal=self._fatal,
+        )
         self.token_wait_s = SHUTDOWN_TOKEN_WAIT_S
         self._stop_reason = ""
         self.counters = {
@@ -120,10 +130,7 @@ class AsyncWorker:
             log.info("purged %d expired lock(s)", purged)
         self.housekeeping(now, force=True)
         if heartbeat:
-            self._heartbeat_thread = threading.Thread(
-                target=self._heartbeat_loop, name="agents-heartbeat", daemon=True
-            )
-            self._heartbeat_thread.start()
+            self.upkeep.start()
 
     def stop(self) -> None:
         """Ask the worker to stop claiming and shut down gracefully. Idempotent, thread-safe."""
@@ -178,7 +185,7 @@ class AsyncWorker:
             )
 
     def _start_job(self, job: AsyncJob) -> None:
-        entry = _Running(job=job, token=CancellationToken())
+        entry = RunningJob(job=job, token=CancellationToken())
         with self._lock:
             self._running[job.id] = entry
         log.debug("claimed %s %s (attempt %d/%d)", job.kind, job.id, job.attempts, job.max_attempts)
@@ -210,50 +217,12 @@ class AsyncWorker:
 
     # -- running one job (on a pool thread) -------------------------------------------------
 
-    def _execute(self, entry: _Running) -> None:
-        job, token = entry.job, entry.token
-        result: Any = None
-        error: str | None = None
-        try:
-            kind = self.registry.get(job.kind)
-            payload = kind.parse(job.payload)
-            result = kind.handler(payload, JobContext(job, token, self.id, self.clock, self.db))
-            status = JobStatus.SUCCEEDED
-        except JobCancelled:
-            status, error = self._cancelled_outcome(token)
-        except JobFailed as failure:
-            status, error, result = JobStatus.FAILED, redact(str(failure)), failure.result
-        except AgentsError as failure:
-            status, error = JobStatus.FAILED, redact(failure.message)
-        except Exception as failure:
-            status, error = JobStatus.FAILED, redact(f"{type(failure).__name__}: {failure}")
-            log.error("job %s raised:\n%s", job.id, redact(traceback.format_exc()))
-        outcome = JobOutcome(
-            job_id=job.id,
-            status=status,
-            finished_at=self.clock(),
-            result=result,
-            error_message=error,
-        )
-        log.log(
-            logging.DEBUG if status == JobStatus.SUCCEEDED else logging.INFO,
-            "%s %s %s%s",
-            "requeued" if status == JobStatus.QUEUED else status.value,
-            job.kind,
-            job.id,
-            f": {error}" if error else "",
-        )
+    def _execute(self, entry: RunningJob) -> None:
+        outcome = self._runner.run(entry)
         with self._lock:
             self._outcomes.append(outcome)
             self._finished_job.notify_all()
         self._wake.set()
-
-    def _cancelled_outcome(self, token: CancellationToken) -> tuple[JobStatus, str | None]:
-        if token.reason == CancelReason.TIMEOUT:
-            return JobStatus.FAILED, f"timed out after {self.settings.job_timeout:g} s"
-        if token.reason == CancelReason.SHUTDOWN:
-            return JobStatus.QUEUED, None
-        return JobStatus.CANCELLED, "cancelled on request"
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -282,14 +251,10 @@ class AsyncWorker:
             self.stop()
         return self._stop.is_set()
 
-    def _pause(self, seconds: float, detector: ChangeDetector | None = None) -> None:
-        """Wait until a job finishes, another connection commits, a stop, or ``seconds``."""
-        deadline = time.monotonic() + seconds
-        while not self._should_stop():
-            if self._wake.wait(CHANGE_CHECK_INTERVAL_S):
-                return
-            if (detector is not None and detector.changed()) or time.monotonic() >= deadline:
-                return
+    def _fatal(self, error: BaseException) -> None:
+        """The heartbeat thread died: stop rather than limp on unprotected."""
+        self.fatal_error = error
+        self.stop()
 
     def _loop(self, detector: ChangeDetector, burst: bool) -> None:
         poll_interval = self.settings.poll_interval
@@ -301,7 +266,7 @@ class AsyncWorker:
                 # A busy or briefly unreachable database is not a reason to die: nothing was
                 # lost (the outcomes stay queued), so wait a poll interval and try again.
                 log.warning("queue pass failed, retrying in %g s: %s", poll_interval, error.message)
-                self._pause(poll_interval)
+                _Wakeup(self).wait(poll_interval)
                 continue
             with self._lock:
                 busy = bool(self._running) or bool(self._outcomes)
@@ -311,7 +276,7 @@ class AsyncWorker:
                 return
             if claimed and free > 0:
                 continue  # there may be more waiting
-            self._pause(poll_interval, detector)
+            wait_for_change(detector, poll_interval, stop=_Wakeup(self))
 
     def shutdown(self) -> None:
         """The staged shutdown: drain within the grace period, then requeue what is left."""
@@ -341,9 +306,7 @@ class AsyncWorker:
             requeued = self.jobs.requeue_own(self.id, stuck)
             self.counters["jobs_requeued"] += requeued
             log.warning("stopping: %d job(s) did not stop; requeued them", requeued)
-        self._heartbeat_stop.set()
-        if self._heartbeat_thread is not None:
-            self._heartbeat_thread.join()
+        self.upkeep.stop()
         self.workers.mark_stopped(self.id, self.clock(), self.counters)
         self._executor.shutdown(wait=not stuck, cancel_futures=True)
         log.info(
@@ -380,61 +343,12 @@ class AsyncWorker:
         with self._lock:
             return len(self._running)
 
-    # -- heartbeat and housekeeping ---------------------------------------------------------
+    # -- heartbeat and housekeeping (on the upkeep thread; callable directly in tests) --------
 
     def beat(self, now: datetime | None = None) -> None:
-        """One heartbeat: refresh this worker and its jobs, pick up cancel requests."""
-        now = now or self.clock()
-        counters = {**self.counters, "jobs_running": self.running_count}
-        cancel, was_alive = self.workers.heartbeat(self.id, now, counters)
-        if not was_alive:
-            log.warning(
-                "worker %s had been declared lost (late heartbeat); it is back, but the jobs "
-                "recovered meanwhile may run again elsewhere",
-                self.id,
-            )
-        self._apply_cancel_requests(cancel)
+        """One heartbeat (see :meth:`Upkeep.beat`)."""
+        self.upkeep.beat(now)
 
     def housekeeping(self, now: datetime | None = None, force: bool = False) -> RecoveryReport:
-        """Recover stale jobs (every stale_after/2) and prune expired ones (every few minutes)."""
-        now = now or self.clock()
-        mono = time.monotonic()
-        report = RecoveryReport()
-        if force or mono - self._last_recovery >= self.settings.stale_after / 2:
-            self._last_recovery = mono
-            report = self.jobs.recover_stale(now, self.settings.stale_after)
-            log_recovery(report)
-        if force or mono - self._last_cleanup >= CLEANUP_INTERVAL_S:
-            self._last_cleanup = mono
-            cutoff = now - timedelta(seconds=self.settings.job_ttl)
-            pruned = self.jobs.prune(cutoff)
-            self.workers.prune(cutoff)
-            if pruned:
-                log.info("pruned %d finished job(s) older than %g s", pruned, self.settings.job_ttl)
-        return report
-
-    def _heartbeat_loop(self) -> None:
-        interval = self.settings.heartbeat_interval
-        while not self._heartbeat_stop.wait(interval):
-            try:
-                self.beat()
-                self.housekeeping()
-            except StoreError as error:
-                log.warning("heartbeat failed, will retry: %s", error.message)
-            except BaseException as error:  # a dead heartbeat must not leave a limping worker
-                self.fatal_error = error
-                log.error("heartbeat thread died; stopping the worker:\n%s", traceback.format_exc())
-                self.stop()
-                return
-
-
-def log_recovery(report: RecoveryReport) -> None:
-    """One log line listing what a recovery pass did."""
-    if report.empty:
-        return
-    log.warning(
-        "recovered: requeued %s; failed %s; workers lost %s",
-        ", ".join(report.requeued) or "none",
-        ", ".join(report.failed) or "none",
-        ", ".join(report.lost_workers) or "none",
-    )
+        """Recovery and pruning when due (see :meth:`Upkeep.housekeeping`)."""
+        return self.upkeep.housekeeping(now, force)

@@ -1,0 +1,181 @@
+"""The plan lifecycle's rules, in one place: when a plan may run, handing a phase to a worker,
+cancelling, whether a run is live, and following a run from another process.
+
+The CLI parses options, calls these and renders what they return; the worker's plan job kinds
+run the phases. Running a phase here is :class:`PlanExecutor` / :class:`PlanApplier` themselves.
+See docs/architecture.md for the plan state machine these rules move along.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cleveragents.domain.jobs import AsyncJob, JobPhase, NewJob
+from cleveragents.domain.plans import EXECUTABLE_PHASES, Plan, PlanEvent, PlanPhase
+from cleveragents.errors import ConflictError
+from cleveragents.plans.locking import run_is_live
+from cleveragents.plans.runner import PLAN_ID_VARIABLE
+from cleveragents.runtime.processes import end_processes_with_env
+from cleveragents.runtime.waiting import Stop, wait_until
+from cleveragents.store.engine import Database
+from cleveragents.store.jobs import JobStore
+from cleveragents.store.locks import LockService
+from cleveragents.store.plans import EVENT_PAGE, PlanStore
+
+PHASE_KINDS = {JobPhase.EXECUTE: "plan.execute", JobPhase.APPLY: "plan.apply"}
+PAYLOAD_VERSION = 1
+
+
+class PlanPayload(BaseModel):
+    """The payload of the plan job kinds: which plan to work on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    plan_id: str = Field(min_length=26, max_length=26)
+
+
+def pending_job(db: Database, plan: Plan) -> AsyncJob | None:
+    """The plan's job while it is queued or running, else None."""
+    if not plan.job_id:
+        return None
+    job = JobStore(db).get(plan.job_id)
+    return None if job.status.is_terminal else job
+
+
+def refuse_if_queued(db: Database, plan: Plan) -> None:
+    """A plan whose job is queued or running is the worker's to work on."""
+    job = pending_job(db, plan)
+    if job is not None:
+        raise ConflictError(
+            f"plan {plan.id} already has job {job.id} ({job.status.value}); "
+            f"follow it with `agents plan watch {plan.id}` or stop it with "
+            f"`agents plan cancel {plan.id}`"
+        )
+
+
+def check_executable(db: Database, plan: Plan, now: datetime) -> None:
+    """Raise :class:`ConflictError` unless the plan may be executed (or resumed) now."""
+    if plan.phase not in EXECUTABLE_PHASES:
+        raise ConflictError(f"plan {plan.id} is {plan.phase.value}; it cannot be executed")
+    if run_is_live(LockService(db), plan, now):
+        raise ConflictError(f"plan {plan.id} is already executing (owner {plan.owner})")
+
+
+def enqueue_phase(
+    db: Database, plan: Plan, phase: JobPhase, *, max_attempts: int, now: datetime
+) -> AsyncJob:
+    """Queue the job that runs ``phase`` of ``plan``; the job and the plan's link to it are
+    written in one transaction. ``max_attempts`` bounds the runs a lost worker costs it."""
+    payload = {"schema_version": PAYLOAD_VERSION, **PlanPayload(plan_id=plan.id).model_dump()}
+    job = NewJob(
+        kind=PHASE_KINDS[phase],
+        payload=payload,
+        max_attempts=max_attempts,
+        plan_id=plan.id,
+        phase=phase,
+    )
+    return JobStore(db).enqueue(job, now)
+
+
+def wait_for_job(db: Database, job_id: str, stop: Stop | None = None) -> AsyncJob:
+    """Block until the job has finished (or ``stop`` is set); returns it as it is then."""
+    jobs = JobStore(db)
+    return wait_until(db, lambda: jobs.get(job_id), lambda job: job.status.is_terminal, stop=stop)
+
+
+class CancelOutcome(StrEnum):
+    """What ``cancel`` did."""
+
+    REQUESTED = "requested"  # the live run was asked to stop; it stops its subplans
+    RUN_GONE = "run gone"  # the run had died: its leftovers were ended, the plan cancelled
+    JOB_CANCELLED = "job cancelled"  # the plan was waiting for a worker: its job was cancelled
+
+
+def cancel(db: Database, plan_id: str, now: datetime) -> CancelOutcome:
+    """Stop a plan: cancel its job (first, so recovery cannot hand it to a worker again), then
+    ask its live run to stop, or, if its run is gone, end what that run left running and cancel
+    the plan. Raises :class:`ConflictError` for a plan with nothing to stop."""
+    plans = PlanStore(db)
+    plan = plans.get(plan_id)
+    job = pending_job(db, plan)
+    if job is not None:
+        JobStore(db).cancel(job.id, now)
+    if (
+        plan.phase is PlanPhase.EXECUTING
+        and plan.owner
+        and not run_is_live(LockService(db), plan, now)
+    ):
+        end_processes_with_env(PLAN_ID_VARIABLE, plan_id)  # what the dead run left running
+        plans.abandon(plan_id, plan.owner, now, f"cancelled; its run ({plan.owner}) is gone")
+        return CancelOutcome.RUN_GONE
+    if plan.phase is PlanPhase.EXECUTING:
+        plans.request_cancel(plan_id)
+        return CancelOutcome.REQUESTED
+    if job is None:
+        raise ConflictError(f"plan {plan_id} is not executing (phase {plan.phase.value})")
+    return CancelOutcome.JOB_CANCELLED
+
+
+class Activity(StrEnum):
+    """Whether anything is working on a plan."""
+
+    ACTIVE = "active"  # a live run executes it, or its job is queued or running
+    RUN_GONE = "run gone"  # it says executing, but the run that held it is gone
+    IDLE = "idle"
+
+
+def activity(db: Database, plan: Plan, now: datetime) -> Activity:
+    """Executing by a live run, or about to be (its job is queued or running)?"""
+    if pending_job(db, plan) is not None:
+        return Activity.ACTIVE
+    if plan.phase is PlanPhase.EXECUTING:
+        return Activity.ACTIVE if run_is_live(LockService(db), plan, now) else Activity.RUN_GONE
+    return Activity.IDLE
+
+
+def show_events(
+    plans: PlanStore, plan_id: str, after: int, on_event: Callable[[PlanEvent], None]
+) -> int:
+    """Hand every event after ``after`` to ``on_event``, page by page; the last id handed."""
+    while True:
+        page = plans.events(plan_id, after)
+        for event in page:
+            on_event(event)
+            after = event.id
+        if len(page) < EVENT_PAGE:
+            return after
+
+
+def follow(
+    db: Database,
+    plan_id: str,
+    on_event: Callable[[PlanEvent], None],
+    clock: Callable[[], datetime],
+    *,
+    stop: Stop | None = None,
+) -> tuple[Plan, Activity]:
+    """Follow a run from another process: every event from now on goes to ``on_event`` as it is
+    committed, until nothing works on the plan any more (or ``stop`` is set). Returns the plan
+    then, and why following ended (``IDLE``, or ``RUN_GONE`` for a run that died)."""
+    plans = PlanStore(db)
+    plan = plans.get(plan_id)
+    if activity(db, plan, clock()) is not Activity.ACTIVE and plan.phase is PlanPhase.CREATED:
+        raise ConflictError(
+            f"plan {plan_id} is not executing (phase created); "
+            f"start it with `agents plan execute {plan_id}`"
+        )
+    after = plans.last_event_id(plan_id)
+
+    def read() -> tuple[Plan, Activity]:
+        nonlocal after
+        after = show_events(plans, plan_id, after, on_event)
+        current = plans.get(plan_id)
+        return current, activity(db, current, clock())
+
+    plan, state = wait_until(db, read, lambda found: found[1] is not Activity.ACTIVE, stop=stop)
+    show_events(plans, plan_id, after, on_event)
+    return plan, state

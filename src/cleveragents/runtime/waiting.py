@@ -1,0 +1,85 @@
+"""The one way to wait for the database to change: every waiter (the worker's idle loop, `jobs
+wait`, `plan watch`, the diagnostics probe) blocks here, on the change feed, never on a sleep that a
+shutdown cannot cut short.
+
+``wait_for_change`` returns as soon as another connection commits (``ChangeDetector``: SQLite's
+``PRAGMA data_version``, PostgreSQL's ``LISTEN``), as soon as ``stop`` is set, or when the timeout
+passes. ``wait_until`` re-reads something after every commit (and at least every ``reread_s``, in
+case a commit came from this very connection) until it is what the caller waits for.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Protocol, TypeVar
+
+from cleveragents.store.changes_feed import ChangeDetector
+from cleveragents.store.engine import Database
+
+T = TypeVar("T")
+
+CHECK_INTERVAL_S = 0.005  # how often a waiter looks at the change feed (one tiny statement)
+REREAD_S = 1.0  # re-read at least this often, whatever the change feed says
+
+
+class Stop(Protocol):
+    """What can cut a wait short: a ``threading.Event``, a ``CancellationToken``, or anything
+    whose ``wait(timeout)`` returns True once the waiter should stop waiting."""
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block up to ``timeout`` seconds; True once set."""
+        ...
+
+
+def _pause(seconds: float, stop: Stop | None) -> bool:
+    """Wait ``seconds``; True if ``stop`` was set meanwhile. Without ``stop`` only a signal
+    (Ctrl-C in a terminal command) ends it early."""
+    if stop is not None:
+        return stop.wait(seconds)
+    time.sleep(seconds)
+    return False
+
+
+def wait_for_change(detector: ChangeDetector, timeout: float, stop: Stop | None = None) -> bool:
+    """Block until another connection commits or ``stop`` is set (True), or ``timeout`` seconds
+    pass (False)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if detector.changed():
+            return True
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        if _pause(min(CHECK_INTERVAL_S, left), stop):
+            return True
+
+
+def wait_until(
+    db: Database,
+    read: Callable[[], T],
+    done: Callable[[T], bool],
+    *,
+    timeout: float | None = None,
+    stop: Stop | None = None,
+    reread_s: float = REREAD_S,
+) -> T:
+    """Call ``read`` now and after every commit until ``done(value)``, ``timeout`` seconds pass
+    or ``stop`` is set; returns the last value read."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    detector = ChangeDetector(db)
+    try:
+        value = read()
+        while not done(value):
+            window = reread_s
+            if deadline is not None:
+                window = min(window, deadline - time.monotonic())
+                if window <= 0:
+                    return value
+            woken = wait_for_change(detector, window, stop)
+            if stop is not None and woken and stop.wait(0):
+                return read()
+            value = read()
+        return value
+    finally:
+        detector.close()

@@ -1,0 +1,84 @@
+"""Running one claimed job on a pool thread: its handler, its token, and the outcome it ends with.
+
+Whatever the handler does (returns, raises, is cancelled), the result is a ``JobOutcome`` for the
+worker's next pass to record; nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+from cleveragents.domain.clock import Clock
+from cleveragents.domain.jobs import AsyncJob, JobOutcome, JobStatus
+from cleveragents.domain.redaction import redact
+from cleveragents.errors import AgentsError
+from cleveragents.runtime.tokens import CancellationToken, CancelReason, JobCancelled
+from cleveragents.store.engine import Database
+from cleveragents.worker.kinds import JobContext, JobFailed, KindRegistry
+
+log = logging.getLogger("cleveragents.worker")
+
+
+@dataclass
+class RunningJob:
+    """A claimed job and the token that stops it."""
+
+    job: AsyncJob
+    token: CancellationToken
+
+
+@dataclass(frozen=True)
+class JobRunner:
+    """What running a job needs from its worker."""
+
+    registry: KindRegistry
+    worker_id: str
+    clock: Clock
+    db: Database
+    job_timeout_s: float
+
+    def run(self, entry: RunningJob) -> JobOutcome:
+        """Run the job's handler to its end; never raises."""
+        job, token = entry.job, entry.token
+        result: Any = None
+        error: str | None = None
+        try:
+            kind = self.registry.get(job.kind)
+            payload = kind.parse(job.payload)
+            context = JobContext(job, token, self.worker_id, self.clock, self.db)
+            result = kind.handler(payload, context)
+            status = JobStatus.SUCCEEDED
+        except JobCancelled:
+            status, error = self._cancelled(token)
+        except JobFailed as failure:
+            status, error, result = JobStatus.FAILED, redact(str(failure)), failure.result
+        except AgentsError as failure:
+            status, error = JobStatus.FAILED, redact(failure.message)
+        except Exception as failure:
+            status, error = JobStatus.FAILED, redact(f"{type(failure).__name__}: {failure}")
+            log.error("job %s raised:\n%s", job.id, redact(traceback.format_exc()))
+        log.log(
+            logging.DEBUG if status == JobStatus.SUCCEEDED else logging.INFO,
+            "%s %s %s%s",
+            "requeued" if status == JobStatus.QUEUED else status.value,
+            job.kind,
+            job.id,
+            f": {error}" if error else "",
+        )
+        return JobOutcome(
+            job_id=job.id,
+            status=status,
+            finished_at=self.clock(),
+            result=result,
+            error_message=error,
+        )
+
+    def _cancelled(self, token: CancellationToken) -> tuple[JobStatus, str | None]:
+        if token.reason == CancelReason.TIMEOUT:
+            return JobStatus.FAILED, f"timed out after {self.job_timeout_s:g} s"
+        if token.reason == CancelReason.SHUTDOWN:
+            return JobStatus.QUEUED, None
+        return JobStatus.CANCELLED, "cancelled on request"
