@@ -4,10 +4,10 @@ Every key has the form ``section.name`` (or a bare ``name`` at the top level). I
 file it is ``name`` under ``[section]``; in the environment it is ``AGENTS_SECTION__NAME``
 (``AGENTS_ASYNC__MAX_WORKERS=8``); on the command line it is the command's own flag.
 
-This module is the only place that reads ``os.environ`` for settings. The layers are merged here,
-by hand rather than by pydantic-settings' own sources, for two reasons: the ``async`` section is a
-Python keyword (an alias would drop the ``AGENTS_`` prefix in pydantic-settings' env source), and an
-invalid value must be reported with *where it came from*, which needs the provenance of every key.
+This module is the only place that reads ``os.environ`` for settings. The layers are merged here
+into one flat ``key -> value`` map that remembers the source of every key, and the result is
+validated by plain pydantic models: ``agents config show`` names where each value came from, and an
+invalid value is reported with its source (see docs/choices.md for why not pydantic-settings).
 """
 
 from __future__ import annotations
@@ -16,14 +16,15 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
 
 import annotated_types
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from cleveragents.domain.profile import DEFAULT_SOURCE, PROFILE_FIELDS, FailureMode
 from cleveragents.errors import ConfigError
 
 ENV_PREFIX = "AGENTS_"
@@ -100,17 +101,24 @@ class SQLiteSettings(BaseModel):
     )
 
 
+def _profile_field(name: str) -> Any:
+    """A ``[plans]`` field with the default, range and description of profile field ``name``."""
+    spec = PROFILE_FIELDS[name]
+    return Field(spec.default, ge=spec.minimum, le=spec.maximum, description=spec.description)
+
+
 class PlansSettings(BaseModel):
-    """The global layer of the automation profile (``[plans]``); plans and actions override it."""
+    """The global layer of the automation profile (``[plans]``); plans and actions override it.
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    Defaults and ranges are the profile's own (:data:`~cleveragents.domain.profile.PROFILE_FIELDS`).
+    """
 
-    max_parallel: int = Field(4, ge=1, le=32, description="Leaf subplans running at once.")
-    failure_mode: Literal["fail_fast", "continue_on_error"] = Field(
-        "fail_fast", description="fail_fast cancels the rest on the first failure."
-    )
-    timeout_s: int = Field(1800, ge=1, le=86_400, description="Seconds one subplan may run.")
-    retries: int = Field(0, ge=0, le=10, description="Extra attempts for a failed subplan.")
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, use_enum_values=True)
+
+    max_parallel: int = _profile_field("max_parallel")
+    failure_mode: FailureMode = _profile_field("failure_mode")
+    timeout_s: int = _profile_field("timeout_s")
+    retries: int = _profile_field("retries")
 
 
 class LocksSettings(BaseModel):
@@ -126,10 +134,10 @@ class LocksSettings(BaseModel):
     )
 
 
-class Settings(BaseSettings):
+class Settings(BaseModel):
     """All settings of `agents`, validated. Build it with :func:`load_settings`."""
 
-    model_config = SettingsConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     database_url: str = Field(
         "", description="SQLAlchemy URL of the database (default: an SQLite file in the data dir)."
@@ -138,18 +146,6 @@ class Settings(BaseSettings):
     sqlite: SQLiteSettings = Field(default_factory=SQLiteSettings)
     plans: PlansSettings = Field(default_factory=PlansSettings)
     locks: LocksSettings = Field(default_factory=LocksSettings)
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Only the values :func:`load_settings` merged: nothing else reads the environment."""
-        return (init_settings,)
 
 
 SECTIONS: dict[str, type[BaseModel]] = {
@@ -193,6 +189,8 @@ def describe_range(key: str) -> str:
         return f"{_bound(low)}..{_bound(high)}"
     annotation = info.annotation
     choices = getattr(annotation, "__args__", None)
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        choices = tuple(member.value for member in annotation)
     if choices and all(isinstance(c, str) for c in choices):
         return "one of " + ", ".join(choices)
     if annotation is bool:
@@ -232,7 +230,7 @@ class LoadedSettings:
 
     def source(self, key: str) -> str:
         """Where the value of ``key`` came from ("default", "config file …", "environment …")."""
-        return self.sources.get(key, "default")
+        return self.sources.get(key, DEFAULT_SOURCE)
 
 
 def _read_config_file(path: Path) -> dict[str, Any]:
@@ -296,12 +294,12 @@ def _validation_message(
     if key in flat:
         return (
             f"{key} = {flat[key]!r} is not valid: must be {describe_range(key)} "
-            f"(from {sources.get(key, 'default')})"
+            f"(from {sources.get(key, DEFAULT_SOURCE)})"
         )
     # A check across fields ("stale_after must exceed heartbeat_interval"): name the sources.
     detail = str(error["msg"]).removeprefix("Value error, ")
     involved = [k for k in flat if k.startswith(f"{key}.") and k in detail]
-    where = "; ".join(f"{k} from {sources.get(k, 'default')}" for k in involved)
+    where = "; ".join(f"{k} from {sources.get(k, DEFAULT_SOURCE)}" for k in involved)
     return f"{detail}" + (f" ({where})" if where else "")
 
 
@@ -329,7 +327,7 @@ def load_settings(
             flat[key], sources[key] = value, f"command line ({key})"
     if not flat.get("database_url"):
         flat["database_url"] = "sqlite:///" + str(default_data_dir(env) / "agents.db")
-        sources.setdefault("database_url", "default")
+        sources.setdefault("database_url", DEFAULT_SOURCE)
     try:
         settings = Settings(**_nest(flat))
     except ValidationError as exc:

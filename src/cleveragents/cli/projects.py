@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated
 
@@ -11,13 +10,13 @@ import typer
 from cleveragents.cli.render import key_values, line, print_json, projects_table
 from cleveragents.cli.state import JsonOption, state
 from cleveragents.domain.clock import utcnow
+from cleveragents.domain.names import is_valid_name
 from cleveragents.errors import InvalidInputError
 from cleveragents.store.projects import ProjectStore
 
 app = typer.Typer(help="Projects: the directories plans run over.", no_args_is_help=True)
 
 ProjectRef = Annotated[str, typer.Argument(help="The project's name (or id).", show_default=False)]
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
 @app.command()
@@ -37,7 +36,7 @@ def add(
     if not root.is_dir():
         raise InvalidInputError(f"project path {path} is not a directory")
     name = root.name if name is None else name
-    if not NAME_PATTERN.match(name):
+    if not is_valid_name(name):
         raise InvalidInputError(
             f"invalid project name {name!r}: use letters, digits, '.', '_' and '-' "
             "(up to 100, starting with a letter or digit); pass --name"

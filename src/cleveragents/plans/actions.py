@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from cleveragents.domain.names import is_valid_name
 from cleveragents.domain.profile import PROFILE_FIELDS
 from cleveragents.errors import ActionError, ActionNotFoundError, InvalidInputError
 from cleveragents.plans.builtin_actions import BUILTIN_ACTIONS, ParamsError, check_params
@@ -34,7 +35,6 @@ from cleveragents.plans.decompose import DecomposeConfig
 BUILTIN_PREFIX = "builtin:"
 BUILTIN_SOURCE = "builtin"
 ACTIONS_DIR = Path(".agents") / "actions"  # a project's own actions, as NAME.toml
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 FILES_PLACEHOLDER = "{files}"
 FILE_PLACEHOLDER = "{file}"
 SANDBOX = "sandbox"  # a workspace per leaf; changes are recorded and written by `plan apply`
@@ -85,7 +85,7 @@ class ActionSpec(BaseModel):
     @field_validator("name")
     @classmethod
     def _valid_name(cls, name: str) -> str:
-        if not NAME_PATTERN.match(name):
+        if not is_valid_name(name):
             raise ValueError(
                 f"{name!r} is not a valid name: use letters, digits, '.', '_' and '-', "
                 "starting with a letter or digit (up to 100)"
@@ -224,7 +224,7 @@ def resolve_action(ref: str, *, project_root: Path | None = None) -> ActionSpec:
     if path.is_file():
         return load_action_file(path)
     folder = None if project_root is None else project_root / ACTIONS_DIR
-    if folder is not None and NAME_PATTERN.match(ref) and (folder / f"{ref}.toml").is_file():
+    if folder is not None and is_valid_name(ref) and (folder / f"{ref}.toml").is_file():
         return load_action_file(folder / f"{ref}.toml")
     where = f", not in {folder}" if folder is not None else ""
     hint = f" (did you mean {BUILTIN_PREFIX}{ref}?)" if ref in BUILTIN_ACTIONS else ""

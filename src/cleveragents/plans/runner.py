@@ -26,17 +26,15 @@ from cleveragents.domain.changes import CapturedChange
 from cleveragents.domain.plans import Subplan
 from cleveragents.domain.redaction import redact
 from cleveragents.errors import AgentsError
-from cleveragents.plans.actions import SANDBOX, ActionSpec
+from cleveragents.plans.actions import FILE_PLACEHOLDER, FILES_PLACEHOLDER, SANDBOX, ActionSpec
 from cleveragents.plans.builtin_actions import BUILTIN_ACTIONS, ActionContext
 from cleveragents.plans.sandbox import Workspace, remove_tree
 from cleveragents.runtime.deadlines import Deadlines
 from cleveragents.runtime.processes import KILL_GRACE_S, run_command
 from cleveragents.runtime.tokens import CancellationToken, CancelReason
 
-FILES_PLACEHOLDER = "{files}"
 TIMEOUT = CancelReason.TIMEOUT
 PLAN_ID_VARIABLE = "AGENTS_PLAN_ID"  # in every command's environment; finds a dead run's leftovers
-FILE_PLACEHOLDER = "{file}"
 SCRATCH_PREFIX = "agents-plan-"  # + the plan id + "-": a run's private directory in TMPDIR
 
 RecordChanges = Callable[[str, list[CapturedChange]], None]  # (subplan id, its changes)
