@@ -355,6 +355,19 @@ Feature: Sandboxed subplans, reviewable changes and an atomic plan apply
     And the plan's only leaf failed with "sandbox: b.txt: is not a regular file in the project any more"
     And the plan has no recorded changes
 
+  Scenario: changes left on a leaf reset to pending by a run that died then are dropped on resume
+    Given a sandboxed action "edit.toml" running
+      """
+      printf 'ONE\n' > a.txt
+      """
+    When I run `plan run --project repo --action [tmp]/edit.toml`
+    And the plan's leaf is put back to pending under a dead run
+    And the project's file "b.txt" is replaced by a directory
+    And the plan is executed again
+    Then the plan's phase after that is "failed"
+    And the plan's only leaf failed with "sandbox: b.txt: is not a regular file in the project any more"
+    And the plan has no recorded changes
+
   Scenario: an apply stopped by its token leaves the plan applying, and a re-run completes it
     Given a sandboxed action "edit.toml" running
       """

@@ -238,7 +238,7 @@ def step_dead_run(context: Any, project: str, n: int) -> None:
     plan_id = result.stdout.strip()
     # the owner string names this host and a pid that cannot exist: the run is gone
     dead = f"{os.uname().nodename}:999999999:dead"
-    store.begin_execution(plan_id, dead, utcnow(), lambda _owner: False)
+    store.begin_execution(plan_id, dead, utcnow())
     now = utcnow()
     store.record(
         plan_id,

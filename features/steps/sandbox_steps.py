@@ -16,7 +16,7 @@ from helpers import execute_sql
 from plan_steps import leaves, plan_store, the_plan_id
 
 from cleveragents.domain.locks import ResourceType
-from cleveragents.domain.plans import PlanPhase
+from cleveragents.domain.plans import PlanPhase, SubplanState
 from cleveragents.plans import apply as apply_module
 from cleveragents.plans.apply import ApplyError, PlanApplier
 from cleveragents.plans.executor import PlanExecutor
@@ -337,10 +337,12 @@ def _plan_job(context: Any) -> Any:
     return JobStore(plan_store(context).db).get(plan.job_id)
 
 
-@when("the plan's leaf is put back to running under a dead run")
-def step_dead_run(context: Any) -> None:
+@when("the plan's leaf is put back to {state:w} under a dead run")
+def step_dead_run(context: Any, state: str) -> None:
     execute_sql(
-        context, "UPDATE subplans SET state = 'running' WHERE is_leaf = :yes", {"yes": True}
+        context,
+        "UPDATE subplans SET state = :state WHERE is_leaf = :yes",
+        {"state": SubplanState(state).value, "yes": True},
     )
     execute_sql(
         context,

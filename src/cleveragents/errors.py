@@ -3,6 +3,10 @@
 Each family carries the exit code the CLI uses for it (see ARCHITECTURE.md, "Exit codes"):
 1 the operation ran and failed, 2 bad usage or invalid input, 3 conflict, 4 not found.
 A class's docstring is its default message.
+
+Messages that point the user at a command (`agents plan list`, `--force`) are built here, by
+named constructors that take the ids (``PlanNotFoundError.for_id(plan_id)``), not by the store
+that detects the condition: the store knows rows, not the CLI's commands and options.
 """
 
 from __future__ import annotations
@@ -52,6 +56,11 @@ class NotFoundError(AgentsError, LookupError):
 class JobNotFoundError(NotFoundError):
     """No job with that id."""
 
+    @classmethod
+    def for_id(cls, job_id: str) -> JobNotFoundError:
+        """No job with ``job_id``."""
+        return cls(f"no job with id {job_id}")
+
 
 class ConflictError(AgentsError):
     """The operation conflicts with the current state."""
@@ -97,6 +106,40 @@ class AggregateSubplanError(PlanError):
 
 class PlanNotFoundError(NotFoundError):
     """No plan with that id."""
+
+    @classmethod
+    def for_id(cls, plan_id: str) -> PlanNotFoundError:
+        """No plan with ``plan_id``; the message names the command that lists plans."""
+        return cls(f"no plan with id {plan_id!r} (see `agents plan list`)")
+
+
+class ProjectNotFoundError(NotFoundError):
+    """No project by that name or id."""
+
+    @classmethod
+    def for_ref(cls, ref: str) -> ProjectNotFoundError:
+        """No project named (or with the id) ``ref``; the message names the listing command."""
+        return cls(f"no project named {ref!r} (see `agents project list`)")
+
+
+class ProjectInUseError(ConflictError):
+    """The project has plans, so it is kept."""
+
+    @classmethod
+    def executing(cls, project_name: str, count: int) -> ProjectInUseError:
+        """``count`` of the project's plans are executing: they must be cancelled first."""
+        return cls(
+            f"project {project_name!r} has {count} plan(s) executing; "
+            "cancel them first (`agents plan cancel PLAN`)"
+        )
+
+    @classmethod
+    def has_plans(cls, project_name: str, count: int) -> ProjectInUseError:
+        """The project has ``count`` plans and removing them too was not asked for."""
+        return cls(
+            f"project {project_name!r} has {count} plan(s); "
+            "pass --force to remove it together with its plans"
+        )
 
 
 class InvalidPlanTransitionError(InvalidTransitionError):

@@ -14,8 +14,9 @@ from typing import Any
 from sqlalchemy import RowMapping, delete, func, insert, null, select, update
 
 from cleveragents.domain.changes import CapturedChange, ChangeKind, FileChange
+from cleveragents.domain.plans import SubplanState
 from cleveragents.store.engine import Database
-from cleveragents.store.tables import changes
+from cleveragents.store.tables import changes, subplans
 
 _c = changes.c
 _LISTED = (
@@ -78,6 +79,18 @@ class ChangeStore:
             conn.execute(delete(changes).where(_c.subplan_id == subplan_id))
             if found:
                 conn.execute(insert(changes), [_row(plan_id, subplan_id, c) for c in found])
+
+    def discard(self, plan_id: str, leaf_state: SubplanState) -> int:
+        """Delete the changes recorded for the plan's leaves now in ``leaf_state``, in one
+        transaction; returns how many rows went."""
+        leaves = select(subplans.c.id).where(
+            subplans.c.plan_id == plan_id, subplans.c.state == leaf_state.value
+        )
+        with self.db.write() as conn:
+            result = conn.execute(
+                delete(changes).where(_c.plan_id == plan_id, _c.subplan_id.in_(leaves))
+            )
+        return max(result.rowcount, 0)
 
     def for_plan(self, plan_id: str) -> list[FileChange]:
         """The plan's changes by path (and subplan, for two leaves changing one path)."""

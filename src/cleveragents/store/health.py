@@ -13,7 +13,9 @@ from typing import Any
 from sqlalchemy import func, select, text
 
 from cleveragents.domain.jobs import JobStatus
+from cleveragents.domain.plans import PlanPhase
 from cleveragents.store.engine import Database
+from cleveragents.store.recovery import stuck_jobs
 from cleveragents.store.tables import async_jobs, plans
 
 _j = async_jobs.c
@@ -62,8 +64,11 @@ class QueueFacts:
 
 
 def queue_facts(db: Database, now: datetime, stale_after_s: float, timeout_s: float) -> QueueFacts:
-    """Depth by status, the oldest queued job, recent failures, stuck and overdue jobs."""
-    stale_before = now - timedelta(seconds=stale_after_s)
+    """Depth by status, the oldest queued job, recent failures, stuck and overdue jobs.
+
+    Stuck jobs are selected with :func:`~cleveragents.store.recovery.stuck_jobs`, the predicate
+    `agents jobs recover` acts on, so what is reported is what recovery fixes.
+    """
     started_before = now - timedelta(seconds=timeout_s)
     with db.read() as conn:
         counts = {status.value: 0 for status in JobStatus}
@@ -81,18 +86,21 @@ def queue_facts(db: Database, now: datetime, stale_after_s: float, timeout_s: fl
         failed = conn.execute(
             select(func.count())
             .select_from(async_jobs)
-            .where(_j.finished_at >= now - timedelta(days=1), _j.status == "failed")
-        ).scalar_one()
-        running = conn.execute(
-            select(_j.id, _j.last_heartbeat, _j.started_at).where(
-                _j.status == JobStatus.RUNNING.value
+            .where(
+                _j.finished_at >= now - timedelta(days=1),
+                _j.status == JobStatus.FAILED.value,
             )
-        ).all()
-    # the same rule `agents jobs recover` applies, so what is reported is what it fixes
-    stuck = [
-        r.id for r in running if r.last_heartbeat is not None and r.last_heartbeat < stale_before
-    ]
-    overdue = [r.id for r in running if r.started_at is not None and r.started_at < started_before]
+        ).scalar_one()
+        stuck = list(
+            conn.scalars(select(_j.id).where(stuck_jobs(now, stale_after_s)).order_by(_j.id))
+        )
+        overdue = list(
+            conn.scalars(
+                select(_j.id)
+                .where(_j.status == JobStatus.RUNNING.value, _j.started_at < started_before)
+                .order_by(_j.id)
+            )
+        )
     return QueueFacts(
         counts=counts,
         oldest_queued_at=oldest,
@@ -109,7 +117,7 @@ def executing_plans(db: Database) -> list[tuple[str, str | None, str]]:
     with db.read() as conn:
         rows = conn.execute(
             select(plans.c.id, plans.c.owner, plans.c.phase).where(
-                plans.c.phase.in_(("executing", "applying"))
+                plans.c.phase.in_((PlanPhase.EXECUTING.value, PlanPhase.APPLYING.value))
             )
         ).all()
     return [(str(row.id), row.owner, str(row.phase)) for row in rows]

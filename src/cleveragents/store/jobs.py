@@ -1,4 +1,7 @@
-"""The job queue: enqueue, claim, finish, cancel, recover and prune ``async_jobs`` rows.
+"""The job queue: enqueue, claim, finish and cancel ``async_jobs`` rows.
+
+Recovery and pruning are in ``store/recovery.py``; :class:`JobStore` inherits them, so one
+store object serves a worker's whole loop.
 
 Hot-path statements are SQLAlchemy Core (no ORM): a claim is one ``UPDATE … WHERE id IN (SELECT …
 LIMIT n FOR UPDATE SKIP LOCKED) RETURNING …`` in a write transaction. SQLite ignores the
@@ -10,7 +13,7 @@ database, not a read-then-write in Python, decides who wins a race.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -20,7 +23,6 @@ from sqlalchemy import (
     RowMapping,
     bindparam,
     case,
-    delete,
     func,
     insert,
     literal_column,
@@ -29,25 +31,14 @@ from sqlalchemy import (
 )
 
 from cleveragents.domain.ids import new_id, new_ids
-from cleveragents.domain.jobs import (
-    TERMINAL_STATUSES,
-    AsyncJob,
-    JobOutcome,
-    JobStatus,
-    NewJob,
-    RecoveryReport,
-    can_requeue,
-    check_transition,
-)
+from cleveragents.domain.jobs import AsyncJob, JobOutcome, JobStatus, NewJob, check_transition
 from cleveragents.errors import InvalidJobTransitionError, JobNotFoundError
-from cleveragents.store.engine import Database
 from cleveragents.store.hot import CompiledStatement
-from cleveragents.store.tables import async_jobs, plans, workers
+from cleveragents.store.recovery import JobMaintenance
+from cleveragents.store.tables import async_jobs, plans
 
-PRUNE_BATCH = 1000
 # A literal, not a bound parameter: the planner sees which status the claim reads.
-_QUEUED: ColumnElement[str] = literal_column("'queued'")
-_TERMINAL = [s.value for s in TERMINAL_STATUSES]
+_QUEUED: ColumnElement[str] = literal_column(f"'{JobStatus.QUEUED.value}'")
 _c = async_jobs.c
 
 
@@ -161,11 +152,8 @@ _HOT_PARAMS = {
 }
 
 
-class JobStore:
-    """Domain verbs over the ``async_jobs`` table."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
+class JobStore(JobMaintenance):
+    """Domain verbs over the ``async_jobs`` table (recovery and pruning from the base class)."""
 
     @staticmethod
     def _compiled(conn: Connection) -> tuple[CompiledStatement, CompiledStatement]:
@@ -246,7 +234,7 @@ class JobStore:
     def _get(self, conn: Connection, job_id: str) -> AsyncJob:
         row = conn.execute(select(async_jobs).where(_c.id == job_id)).first()
         if row is None:
-            raise JobNotFoundError(f"no job with id {job_id}")
+            raise JobNotFoundError.for_id(job_id)
         return _to_job(row)
 
     def find(
@@ -390,88 +378,3 @@ class JobStore:
                 f"job {job_id} cannot be cancelled: it has already {job.status.value}"
             )
         return job
-
-    # -- recovery and cleanup ---------------------------------------------------------------
-
-    def recover_stale(self, now: datetime, stale_after: float) -> RecoveryReport:
-        """Requeue running jobs whose heartbeat is older than ``stale_after`` seconds.
-
-        A job with attempts left goes back to queued; one without is failed with a message that
-        says its worker was lost. Workers whose heartbeat is as old are marked lost. One write
-        transaction, with the stale rows locked (``FOR UPDATE SKIP LOCKED``) and staleness
-        checked again by each update, so two workers recovering at once never both act on a job
-        and a job claimed anew meanwhile stays with its new worker.
-        """
-        cutoff = now - timedelta(seconds=stale_after)
-        report = RecoveryReport()
-        still_stale = (_c.status == JobStatus.RUNNING.value, _c.last_heartbeat < cutoff)
-        with self.db.write() as conn:
-            # PostgreSQL: the rows are locked, and a second recoverer skips them; SQLite's write
-            # transaction is exclusive anyway. The updates check staleness again, so a job that
-            # was recovered and claimed anew meanwhile is never taken from its new worker.
-            stale = conn.execute(
-                select(_c.id, _c.attempts, _c.max_attempts)
-                .where(*still_stale)
-                .with_for_update(skip_locked=True)
-            ).all()
-            requeue = [job_id for job_id, tries, most in stale if can_requeue(tries, most)]
-            fail = [job_id for job_id, tries, most in stale if not can_requeue(tries, most)]
-            if requeue:
-                report.requeued = sorted(
-                    conn.execute(
-                        update(async_jobs)
-                        .where(_c.id.in_(requeue), *still_stale)
-                        .values(
-                            status=JobStatus.QUEUED.value,
-                            worker_id=None,
-                            started_at=None,
-                            last_heartbeat=None,
-                        )
-                        .returning(_c.id)
-                    ).scalars()
-                )
-            if fail:
-                report.failed = sorted(
-                    conn.execute(
-                        update(async_jobs)
-                        .where(_c.id.in_(fail), *still_stale)
-                        .values(
-                            status=JobStatus.FAILED.value,
-                            finished_at=now,
-                            error_message=(
-                                "worker lost: no heartbeat for over "
-                                f"{stale_after:g} s and no attempts left"
-                            ),
-                        )
-                        .returning(_c.id)
-                    ).scalars()
-                )
-            lost = conn.execute(
-                update(workers)
-                .where(workers.c.status == "running", workers.c.last_heartbeat < cutoff)
-                .values(status="lost", jobs_running=0)
-                .returning(workers.c.id)
-            )
-            report.lost_workers = sorted(lost.scalars())
-        return report
-
-    def delete(self, job_id: str) -> bool:
-        """Remove one job whatever its status (diagnostics' probe cleans up after itself)."""
-        with self.db.write() as conn:
-            return bool(conn.execute(delete(async_jobs).where(_c.id == job_id)).rowcount)
-
-    def prune(self, finished_before: datetime, batch: int = PRUNE_BATCH) -> int:
-        """Delete finished jobs older than ``finished_before``, ``batch`` rows per transaction."""
-        total = 0
-        while True:
-            victims = (
-                select(_c.id)
-                .where(_c.finished_at < finished_before, _c.status.in_(_TERMINAL))
-                .limit(batch)
-                .scalar_subquery()
-            )
-            with self.db.write() as conn:
-                deleted = conn.execute(delete(async_jobs).where(_c.id.in_(victims))).rowcount
-            total += deleted
-            if deleted < batch:
-                return total

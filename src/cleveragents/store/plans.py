@@ -1,56 +1,43 @@
-"""Plans: their subplan trees, phases, state transitions and event logs.
+"""Plans: their rows and phases (creating, executing, finishing, applying, abandoning).
 
-Every subplan transition is written together with its ``plan_events`` row, in one transaction, so
-the event log and the subplan rows never disagree. Transitions arrive in batches (see
-``plans/journal.py``), one transaction per batch.
+A phase change is written together with its ``plan_events`` row, and with the leaf transitions
+it implies (a resume resets leaves, an abandon cancels them), in one transaction. Subplan
+progress (the leaves' rows, recorded transitions, the event log) is in ``store/plan_progress.py``;
+:class:`PlanStore` inherits those verbs, so callers keep one store object.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, insert, select, update
 
-from cleveragents.domain.plans import (
-    EventKind,
-    Plan,
-    PlanEvent,
-    PlanPhase,
-    Subplan,
-    SubplanCounts,
-    SubplanState,
-    check_plan_transition,
-)
+from cleveragents.domain.plans import Plan, PlanPhase, Subplan, SubplanState, check_plan_transition
 from cleveragents.domain.profile import AutomationProfile
 from cleveragents.errors import ConflictError, PlanNotFoundError
-from cleveragents.store.engine import Database
-from cleveragents.store.tables import changes, plan_events, plans, projects, subplans
+from cleveragents.store.plan_progress import (
+    EVENT_PAGE,
+    PlanProgress,
+    SubplanUpdate,
+    leaf_counts,
+    leaf_events,
+    plan_event,
+)
+from cleveragents.store.tables import plan_events, plans, projects, subplans
+
+__all__ = ["EVENT_PAGE", "PlanStore", "SubplanUpdate"]
 
 _p = plans.c
 _s = subplans.c
-_e = plan_events.c
 
-EVENT_PAGE = 1000
-
-
-@dataclass(frozen=True)
-class SubplanUpdate:
-    """One leaf's transition: its new state and what is known about it now."""
-
-    subplan_id: str
-    state: SubplanState
-    at: datetime
-    attempts: int
-    data: dict[str, Any]
-    exit_code: int | None = None
-    error_message: str | None = None
-    output_tail: str | None = None
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-
+# Leaves a resume sends back to pending: what failed, was cancelled, or a dead run left running.
+_RESUMED_FROM = tuple(
+    s.value for s in (SubplanState.RUNNING, SubplanState.FAILED, SubplanState.CANCELLED)
+)
+# Leaves an abandoned run leaves cancelled: what it was running and what it had yet to start.
+_ABANDONED_FROM = tuple(s.value for s in (SubplanState.RUNNING, SubplanState.PENDING))
 
 _PLAN_COLUMNS = (*plans.c, projects.c.name.label("project_name"))
 
@@ -75,57 +62,8 @@ def _to_plan(row: Row[Any]) -> Plan:
     )
 
 
-def _to_subplan(row: Row[Any]) -> Subplan:
-    m = dict(row._mapping)
-    m["files"] = m.pop("files_json")
-    m["state"] = SubplanState(m["state"])
-    return Subplan(**m)
-
-
-def _to_event(row: Row[Any]) -> PlanEvent:
-    m = row._mapping
-    return PlanEvent(
-        id=m["id"],
-        plan_id=m["plan_id"],
-        subplan_id=m["subplan_id"],
-        at=m["at"],
-        kind=EventKind(m["kind"]),
-        state=m["state"],
-        data=m["data_json"],
-    )
-
-
-def _plan_event(plan_id: str, phase: PlanPhase, at: datetime, **data: Any) -> dict[str, Any]:
-    return {
-        "plan_id": plan_id,
-        "subplan_id": None,
-        "at": at,
-        "kind": EventKind.PLAN.value,
-        "state": phase.value,
-        "data_json": data,
-    }
-
-
-_UPDATE_SUBPLAN = (
-    update(subplans)
-    .where(_s.id == bindparam("b_id"))
-    .values(
-        state=bindparam("b_state"),
-        attempts=bindparam("b_attempts"),
-        exit_code=bindparam("b_exit_code"),
-        error_message=bindparam("b_error_message"),
-        output_tail=bindparam("b_output_tail"),
-        started_at=bindparam("b_started_at"),
-        finished_at=bindparam("b_finished_at"),
-    )
-)
-
-
-class PlanStore:
-    """Domain verbs over ``plans``, ``subplans`` and ``plan_events``."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
+class PlanStore(PlanProgress):
+    """Domain verbs over ``plans`` (and, from :class:`PlanProgress`, its subplans and events)."""
 
     # -- creating and reading -------------------------------------------------------------
     def create(self, plan: Plan, nodes: Sequence[Subplan]) -> None:
@@ -156,7 +94,7 @@ class PlanStore:
                 conn.execute(insert(subplans), rows)
             conn.execute(
                 insert(plan_events).values(
-                    **_plan_event(plan.id, PlanPhase.CREATED, plan.created_at, leaves=leaves)
+                    **plan_event(plan.id, PlanPhase.CREATED, plan.created_at, leaves=leaves)
                 )
             )
 
@@ -169,7 +107,7 @@ class PlanStore:
     def _get(conn: Connection, plan_id: str) -> Plan:
         row = conn.execute(select(*_PLAN_COLUMNS).join(projects).where(_p.id == plan_id)).first()
         if row is None:
-            raise PlanNotFoundError(f"no plan with id {plan_id!r} (see `agents plan list`)")
+            raise PlanNotFoundError.for_id(plan_id)
         return _to_plan(row)
 
     def find(self, project_id: str | None = None, limit: int = 100) -> list[Plan]:
@@ -180,82 +118,51 @@ class PlanStore:
         with self.db.read() as conn:
             return [_to_plan(row) for row in conn.execute(query)]
 
-    def subplans(self, plan_id: str, leaves_only: bool = False) -> list[Subplan]:
-        """The plan's subplans in tree order (parents before children)."""
-        query = select(subplans).where(_s.plan_id == plan_id).order_by(_s.position)
-        if leaves_only:
-            query = query.where(_s.is_leaf.is_(True))
-        with self.db.read() as conn:
-            return [_to_subplan(row) for row in conn.execute(query)]
-
-    def counts(self, plan_id: str) -> SubplanCounts:
-        """Leaf subplans by state."""
-        with self.db.read() as conn:
-            rows = conn.execute(
-                select(_s.state, func.count())
-                .where(_s.plan_id == plan_id, _s.is_leaf.is_(True))
-                .group_by(_s.state)
-            ).all()
-        return SubplanCounts(**{str(state): int(count) for state, count in rows})
-
-    def events(self, plan_id: str, after_id: int = 0, limit: int = EVENT_PAGE) -> list[PlanEvent]:
-        """Events of a plan with an id above ``after_id``, oldest first."""
-        with self.db.read() as conn:
-            rows = conn.execute(
-                select(plan_events)
-                .where(_e.plan_id == plan_id, _e.id > after_id)
-                .order_by(_e.id)
-                .limit(limit)
-            )
-            return [_to_event(row) for row in rows]
-
     # -- phases ---------------------------------------------------------------------------
-    def begin_execution(
-        self, plan_id: str, owner: str, now: datetime, owner_alive: Callable[[str], bool]
-    ) -> Plan:
+    def begin_execution(self, plan_id: str, owner: str, now: datetime) -> Plan:
         """Move the plan to ``executing`` for ``owner``, resetting what did not complete.
 
         Leaves that failed or were cancelled, and leaves a dead run left running, go back to
-        pending; completed leaves stay completed, so a resumed plan runs only what is left.
-        :class:`ConflictError` if another live run holds the plan.
+        pending (an event each, reason ``resumed``); completed leaves stay completed, so a
+        resumed plan runs only what is left. One transaction.
+
+        Whether another run still holds the plan is decided by the caller, before this (the
+        executor holds the plan's lock): a plan found ``executing`` is taken over.
+
+        The changes recorded for the leaves reset here are left alone: which changes a resume
+        drops is the plans layer's rule, applied right after this with
+        :meth:`~cleveragents.store.changes.ChangeStore.discard` (the executor drops the changes
+        of every pending leaf before it runs any). Two transactions, and they converge: a crash
+        between them leaves pending leaves with stale changes on a plan still ``executing``;
+        nothing applies those (apply needs a plan whose run finished, and every run drops them
+        first), and the next resume drops them.
         """
         with self.db.write() as conn:
             plan = self._get(conn, plan_id)
-            if plan.phase is PlanPhase.EXECUTING and plan.owner and owner_alive(plan.owner):
-                raise ConflictError(
-                    f"plan {plan_id} is already executing (owner {plan.owner}); "
-                    f"see `agents plan watch {plan_id}`"
-                )
             check_plan_transition(plan.phase, PlanPhase.EXECUTING, plan_id)
-            unfinished = _s.plan_id == plan_id, _s.is_leaf.is_(True)
             to_reset = conn.execute(
                 select(_s.id, _s.label).where(
-                    *unfinished, _s.state.in_(("running", "failed", "cancelled"))
+                    _s.plan_id == plan_id, _s.is_leaf.is_(True), _s.state.in_(_RESUMED_FROM)
                 )
             ).all()
-            reset = len(to_reset)
             if to_reset:
                 conn.execute(
                     update(subplans)
                     .where(_s.id.in_([row.id for row in to_reset]))
                     .values(
-                        state="pending",
+                        state=SubplanState.PENDING.value,
                         exit_code=None,
                         error_message=None,
                         started_at=None,
                         finished_at=None,
                     )
                 )
-                self._leaf_events(conn, plan_id, to_reset, SubplanState.PENDING, now, "resumed")
-                # A leaf killed between recording its changes and completing runs again.
-                conn.execute(
-                    delete(changes).where(changes.c.subplan_id.in_([r.id for r in to_reset]))
-                )
+                leaf_events(conn, plan_id, to_reset, SubplanState.PENDING, now, "resumed")
             conn.execute(
                 update(plans)
                 .where(_p.id == plan_id)
                 .values(
-                    phase="executing",
+                    phase=PlanPhase.EXECUTING.value,
                     owner=owner,
                     cancel_requested=False,
                     started_at=now,
@@ -266,8 +173,13 @@ class PlanStore:
             resumed = plan.phase is not PlanPhase.CREATED
             conn.execute(
                 insert(plan_events).values(
-                    **_plan_event(
-                        plan_id, PlanPhase.EXECUTING, now, owner=owner, resumed=resumed, reset=reset
+                    **plan_event(
+                        plan_id,
+                        PlanPhase.EXECUTING,
+                        now,
+                        owner=owner,
+                        resumed=resumed,
+                        reset=len(to_reset),
                     )
                 )
             )
@@ -314,17 +226,10 @@ class PlanStore:
                 cancel_requested=False,
             )
         )
-        counts = {
-            str(state): int(count)
-            for state, count in conn.execute(
-                select(_s.state, func.count())
-                .where(_s.plan_id == plan_id, _s.is_leaf.is_(True))
-                .group_by(_s.state)
-            )
-        }
+        counts = leaf_counts(conn, plan_id)
         conn.execute(
             insert(plan_events).values(
-                **_plan_event(plan_id, phase, now, counts=counts, error_message=error_message)
+                **plan_event(plan_id, phase, now, counts=counts, error_message=error_message)
             )
         )
         return self._get(conn, plan_id)
@@ -340,11 +245,11 @@ class PlanStore:
             conn.execute(
                 update(plans)
                 .where(_p.id == plan_id)
-                .values(phase="applying", owner=owner, error_message=None)
+                .values(phase=PlanPhase.APPLYING.value, owner=owner, error_message=None)
             )
             conn.execute(
                 insert(plan_events).values(
-                    **_plan_event(plan_id, PlanPhase.APPLYING, now, owner=owner, resumed=resumed)
+                    **plan_event(plan_id, PlanPhase.APPLYING, now, owner=owner, resumed=resumed)
                 )
             )
             return self._get(conn, plan_id)
@@ -361,7 +266,7 @@ class PlanStore:
             )
             conn.execute(
                 insert(plan_events).values(
-                    **_plan_event(
+                    **plan_event(
                         plan_id, PlanPhase.APPLYING, now, stopped=True, error_message=reason
                     )
                 )
@@ -378,50 +283,19 @@ class PlanStore:
                 raise ConflictError(f"plan {plan_id} changed meanwhile (now {plan.phase.value})")
             stopped = conn.execute(
                 select(_s.id, _s.label).where(
-                    _s.plan_id == plan_id,
-                    _s.is_leaf.is_(True),
-                    _s.state.in_(("running", "pending")),
+                    _s.plan_id == plan_id, _s.is_leaf.is_(True), _s.state.in_(_ABANDONED_FROM)
                 )
             ).all()
             if stopped:
                 conn.execute(
                     update(subplans)
                     .where(_s.id.in_([row.id for row in stopped]))
-                    .values(state="cancelled", finished_at=now, error_message=reason)
+                    .values(
+                        state=SubplanState.CANCELLED.value, finished_at=now, error_message=reason
+                    )
                 )
-                self._leaf_events(conn, plan_id, stopped, SubplanState.CANCELLED, now, reason)
+                leaf_events(conn, plan_id, stopped, SubplanState.CANCELLED, now, reason)
             return self._finish(conn, plan, PlanPhase.CANCELLED, now, reason)
-
-    @staticmethod
-    def _leaf_events(
-        conn: Connection,
-        plan_id: str,
-        rows: Sequence[Any],
-        state: SubplanState,
-        now: datetime,
-        why: str,
-    ) -> None:
-        conn.execute(
-            insert(plan_events),
-            [
-                {
-                    "plan_id": plan_id,
-                    "subplan_id": row.id,
-                    "at": now,
-                    "kind": EventKind.SUBPLAN.value,
-                    "state": state.value,
-                    "data_json": {"label": row.label, "reason": why},
-                }
-                for row in rows
-            ],
-        )
-
-    def last_event_id(self, plan_id: str) -> int:
-        """The id of the plan's newest event (0 if none)."""
-        with self.db.read() as conn:
-            return int(
-                conn.execute(select(func.max(_e.id)).where(_e.plan_id == plan_id)).scalar() or 0
-            )
 
     def request_cancel(self, plan_id: str) -> None:
         """Ask the run executing the plan to stop (it polls this flag)."""
@@ -437,42 +311,3 @@ class PlanStore:
         """Remember the background job that executes the plan."""
         with self.db.write() as conn:
             conn.execute(update(plans).where(_p.id == plan_id).values(job_id=job_id))
-
-    # -- transitions ----------------------------------------------------------------------
-    def record(self, plan_id: str, updates: Sequence[SubplanUpdate]) -> None:
-        """Write a batch of leaf transitions and their events in one transaction."""
-        if not updates:
-            return
-        # Only a leaf's last state in the batch needs writing to its row; every event is kept.
-        latest = {u.subplan_id: u for u in updates}
-        with self.db.write() as conn:
-            conn.execute(
-                _UPDATE_SUBPLAN,
-                [
-                    {
-                        "b_id": u.subplan_id,
-                        "b_state": u.state.value,
-                        "b_attempts": u.attempts,
-                        "b_exit_code": u.exit_code,
-                        "b_error_message": u.error_message,
-                        "b_output_tail": u.output_tail,
-                        "b_started_at": u.started_at,
-                        "b_finished_at": u.finished_at,
-                    }
-                    for u in latest.values()
-                ],
-            )
-            conn.execute(
-                insert(plan_events),
-                [
-                    {
-                        "plan_id": plan_id,
-                        "subplan_id": u.subplan_id,
-                        "at": u.at,
-                        "kind": EventKind.SUBPLAN.value,
-                        "state": u.state.value,
-                        "data_json": u.data,
-                    }
-                    for u in updates
-                ],
-            )

@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import Row, delete, exc, func, insert, or_, select
 
 from cleveragents.domain.ids import new_id
+from cleveragents.domain.plans import PlanPhase
 from cleveragents.domain.projects import Project
-from cleveragents.errors import ConflictError, NotFoundError
+from cleveragents.errors import ConflictError, ProjectInUseError, ProjectNotFoundError
 from cleveragents.store.engine import Database
 from cleveragents.store.tables import plans, projects
 
@@ -53,11 +54,11 @@ class ProjectStore:
         return _to_project(row)
 
     def get(self, ref: str) -> Project:
-        """The project named ``ref`` (or with that id); :class:`NotFoundError` otherwise."""
+        """The project named ``ref`` (or with that id); :class:`ProjectNotFoundError` otherwise."""
         with self.db.read() as conn:
             row = conn.execute(select(projects).where(or_(_p.name == ref, _p.id == ref))).first()
         if row is None:
-            raise NotFoundError(f"no project named {ref!r} (see `agents project list`)")
+            raise ProjectNotFoundError.for_ref(ref)
         return _to_project(row)
 
     def find(self) -> list[Project]:
@@ -69,7 +70,8 @@ class ProjectStore:
         """Forget a project (its files are not touched); returns it and how many plans went.
 
         A project with plans is kept unless ``force``: then its plans (their subplans and
-        events) are deleted with it, in the same transaction.
+        events) are deleted with it, in the same transaction. :class:`ProjectInUseError` while
+        any of its plans is executing, or when it has plans and ``force`` is not given.
         """
         project = self.get(ref)
         with self.db.write() as conn:
@@ -82,19 +84,15 @@ class ProjectStore:
                 conn.execute(
                     select(func.count())
                     .select_from(plans)
-                    .where(plans.c.project_id == project.id, plans.c.phase == "executing")
+                    .where(
+                        plans.c.project_id == project.id, plans.c.phase == PlanPhase.EXECUTING.value
+                    )
                 ).scalar_one()
             )
             if executing:
-                raise ConflictError(
-                    f"project {project.name!r} has {executing} plan(s) executing; "
-                    "cancel them first (`agents plan cancel PLAN`)"
-                )
+                raise ProjectInUseError.executing(project.name, executing)
             if count and not force:
-                raise ConflictError(
-                    f"project {project.name!r} has {count} plan(s); "
-                    "pass --force to remove it together with its plans"
-                )
+                raise ProjectInUseError.has_plans(project.name, count)
             conn.execute(delete(plans).where(plans.c.project_id == project.id))
             conn.execute(delete(projects).where(_p.id == project.id))
         return project, count

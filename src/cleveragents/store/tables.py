@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
@@ -24,6 +25,11 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.types import TypeDecorator
+
+from cleveragents.domain.changes import ChangeKind
+from cleveragents.domain.jobs import JobPhase, JobStatus, WorkerStatus
+from cleveragents.domain.locks import ResourceType
+from cleveragents.domain.plans import PlanPhase, SubplanState
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -60,8 +66,15 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
-WORKER_STATUSES = ("running", "stopped", "lost")
+def _values(enum: type[StrEnum]) -> tuple[str, ...]:
+    """The enum's values in member order: the CHECK constraints below list them in that order,
+    so reordering an enum's members changes the rendered SQL (and ``alembic check`` says so)."""
+    return tuple(member.value for member in enum)
+
+
+JOB_STATUSES = _values(JobStatus)
+JOB_PHASES = _values(JobPhase)
+WORKER_STATUSES = _values(WorkerStatus)
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -90,7 +103,7 @@ async_jobs = Table(
     Column("error_message", Text(), nullable=True),
     Column("result_json", JSON(none_as_null=True), nullable=True),
     CheckConstraint(_in("status", JOB_STATUSES), name="status"),
-    CheckConstraint("phase IS NULL OR " + _in("phase", ("execute", "apply")), name="phase"),
+    CheckConstraint("phase IS NULL OR " + _in("phase", JOB_PHASES), name="phase"),
     CheckConstraint("priority >= 0", name="priority"),
     CheckConstraint("attempts >= 0", name="attempts"),
     CheckConstraint("max_attempts >= 1", name="max_attempts"),
@@ -135,8 +148,8 @@ projects = Table(
     Column("created_at", UTCDateTime(), nullable=False),
 )
 
-PLAN_PHASES = ("created", "executing", "executed", "applying", "applied", "failed", "cancelled")
-SUBPLAN_STATES = ("pending", "running", "completed", "failed", "cancelled")
+PLAN_PHASES = _values(PlanPhase)
+SUBPLAN_STATES = _values(SubplanState)
 
 plans = Table(
     "plans",
@@ -213,7 +226,7 @@ plan_events = Table(
 )
 Index("ix_plan_events_plan_id_id", plan_events.c.plan_id, plan_events.c.id)
 
-LOCK_RESOURCE_TYPES = ("plan", "project")
+LOCK_RESOURCE_TYPES = _values(ResourceType)
 
 locks = Table(
     "locks",
@@ -230,7 +243,10 @@ locks = Table(
 Index("ix_locks_owner_id", locks.c.owner_id)
 Index("ix_locks_expires_at", locks.c.expires_at)
 
-CHANGE_KINDS = ("created", "modified", "deleted")
+CHANGE_KINDS = _values(ChangeKind)
+_CREATED, _MODIFIED, _DELETED = (
+    repr(kind.value) for kind in (ChangeKind.CREATED, ChangeKind.MODIFIED, ChangeKind.DELETED)
+)
 
 changes = Table(
     "changes",
@@ -260,9 +276,9 @@ changes = Table(
     Column("applied_at", UTCDateTime(), nullable=True),
     CheckConstraint(_in("change", CHANGE_KINDS), name="change"),
     CheckConstraint(
-        "(change = 'created' AND base_sha256 IS NULL AND new_sha256 IS NOT NULL)"
-        " OR (change = 'modified' AND base_sha256 IS NOT NULL AND new_sha256 IS NOT NULL)"
-        " OR (change = 'deleted' AND base_sha256 IS NOT NULL AND new_sha256 IS NULL)",
+        f"(change = {_CREATED} AND base_sha256 IS NULL AND new_sha256 IS NOT NULL)"
+        f" OR (change = {_MODIFIED} AND base_sha256 IS NOT NULL AND new_sha256 IS NOT NULL)"
+        f" OR (change = {_DELETED} AND base_sha256 IS NOT NULL AND new_sha256 IS NULL)",
         name="shape",
     ),
     UniqueConstraint("subplan_id", "path", name="uq_changes_subplan_id_path"),

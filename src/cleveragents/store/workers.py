@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy import Connection, Row, delete, insert, select, update
 
 from cleveragents.domain.jobs import JobStatus, WorkerInfo, WorkerStatus
 from cleveragents.store.engine import Database
@@ -18,6 +18,19 @@ _j = async_jobs.c
 
 def _to_worker(row: Row[Any]) -> WorkerInfo:
     return WorkerInfo(**dict(row._mapping))
+
+
+def mark_lost(conn: Connection, cutoff: datetime) -> list[str]:
+    """In the caller's transaction: running workers last heard from before ``cutoff`` become
+    lost (with no jobs running); returns their ids. Job recovery calls this in its own
+    transaction (see ``JobMaintenance.recover_stale``)."""
+    lost = conn.execute(
+        update(workers)
+        .where(_w.status == WorkerStatus.RUNNING.value, _w.last_heartbeat < cutoff)
+        .values(status=WorkerStatus.LOST.value, jobs_running=0)
+        .returning(_w.id)
+    )
+    return list(lost.scalars())
 
 
 class WorkerStore:

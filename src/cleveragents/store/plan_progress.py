@@ -1,0 +1,207 @@
+"""Subplan progress: the leaves' rows, their state transitions and the plan's event log.
+
+Every subplan transition is written together with its ``plan_events`` row, in one transaction, so
+the event log and the subplan rows never disagree. Transitions arrive in batches (see
+``plans/journal.py``), one transaction per batch. The plan rows and their phases are in
+``store/plans.py``, whose :class:`~cleveragents.store.plans.PlanStore` inherits these verbs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
+
+from cleveragents.domain.plans import (
+    EventKind,
+    PlanEvent,
+    PlanPhase,
+    Subplan,
+    SubplanCounts,
+    SubplanState,
+)
+from cleveragents.store.engine import Database
+from cleveragents.store.tables import plan_events, subplans
+
+_s = subplans.c
+_e = plan_events.c
+
+EVENT_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class SubplanUpdate:
+    """One leaf's transition: its new state and what is known about it now."""
+
+    subplan_id: str
+    state: SubplanState
+    at: datetime
+    attempts: int
+    data: dict[str, Any]
+    exit_code: int | None = None
+    error_message: str | None = None
+    output_tail: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+def _to_subplan(row: Row[Any]) -> Subplan:
+    m = dict(row._mapping)
+    m["files"] = m.pop("files_json")
+    m["state"] = SubplanState(m["state"])
+    return Subplan(**m)
+
+
+def _to_event(row: Row[Any]) -> PlanEvent:
+    m = row._mapping
+    return PlanEvent(
+        id=m["id"],
+        plan_id=m["plan_id"],
+        subplan_id=m["subplan_id"],
+        at=m["at"],
+        kind=EventKind(m["kind"]),
+        state=m["state"],
+        data=m["data_json"],
+    )
+
+
+def plan_event(plan_id: str, phase: PlanPhase, at: datetime, **data: Any) -> dict[str, Any]:
+    """The ``plan_events`` row that records the plan entering ``phase``."""
+    return {
+        "plan_id": plan_id,
+        "subplan_id": None,
+        "at": at,
+        "kind": EventKind.PLAN.value,
+        "state": phase.value,
+        "data_json": data,
+    }
+
+
+def leaf_events(
+    conn: Connection,
+    plan_id: str,
+    rows: Sequence[Any],
+    state: SubplanState,
+    now: datetime,
+    why: str,
+) -> None:
+    """In the caller's transaction: one event per leaf of ``rows`` (each with ``id`` and
+    ``label``) that moved to ``state`` for the reason ``why``."""
+    conn.execute(
+        insert(plan_events),
+        [
+            {
+                "plan_id": plan_id,
+                "subplan_id": row.id,
+                "at": now,
+                "kind": EventKind.SUBPLAN.value,
+                "state": state.value,
+                "data_json": {"label": row.label, "reason": why},
+            }
+            for row in rows
+        ],
+    )
+
+
+def leaf_counts(conn: Connection, plan_id: str) -> dict[str, int]:
+    """In the caller's transaction: the plan's leaves by state (only states present)."""
+    rows = conn.execute(
+        select(_s.state, func.count())
+        .where(_s.plan_id == plan_id, _s.is_leaf.is_(True))
+        .group_by(_s.state)
+    )
+    return {str(state): int(count) for state, count in rows}
+
+
+_UPDATE_SUBPLAN = (
+    update(subplans)
+    .where(_s.id == bindparam("b_id"))
+    .values(
+        state=bindparam("b_state"),
+        attempts=bindparam("b_attempts"),
+        exit_code=bindparam("b_exit_code"),
+        error_message=bindparam("b_error_message"),
+        output_tail=bindparam("b_output_tail"),
+        started_at=bindparam("b_started_at"),
+        finished_at=bindparam("b_finished_at"),
+    )
+)
+
+
+class PlanProgress:
+    """Domain verbs over ``subplans`` and ``plan_events``: reading progress, recording it."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def subplans(self, plan_id: str, leaves_only: bool = False) -> list[Subplan]:
+        """The plan's subplans in tree order (parents before children)."""
+        query = select(subplans).where(_s.plan_id == plan_id).order_by(_s.position)
+        if leaves_only:
+            query = query.where(_s.is_leaf.is_(True))
+        with self.db.read() as conn:
+            return [_to_subplan(row) for row in conn.execute(query)]
+
+    def counts(self, plan_id: str) -> SubplanCounts:
+        """Leaf subplans by state."""
+        with self.db.read() as conn:
+            return SubplanCounts(**leaf_counts(conn, plan_id))
+
+    def events(self, plan_id: str, after_id: int = 0, limit: int = EVENT_PAGE) -> list[PlanEvent]:
+        """Events of a plan with an id above ``after_id``, oldest first."""
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(plan_events)
+                .where(_e.plan_id == plan_id, _e.id > after_id)
+                .order_by(_e.id)
+                .limit(limit)
+            )
+            return [_to_event(row) for row in rows]
+
+    def last_event_id(self, plan_id: str) -> int:
+        """The id of the plan's newest event (0 if none)."""
+        with self.db.read() as conn:
+            return int(
+                conn.execute(select(func.max(_e.id)).where(_e.plan_id == plan_id)).scalar() or 0
+            )
+
+    def record(self, plan_id: str, updates: Sequence[SubplanUpdate]) -> None:
+        """Write a batch of leaf transitions and their events in one transaction."""
+        if not updates:
+            return
+        # Only a leaf's last state in the batch needs writing to its row; every event is kept.
+        latest = {u.subplan_id: u for u in updates}
+        with self.db.write() as conn:
+            conn.execute(
+                _UPDATE_SUBPLAN,
+                [
+                    {
+                        "b_id": u.subplan_id,
+                        "b_state": u.state.value,
+                        "b_attempts": u.attempts,
+                        "b_exit_code": u.exit_code,
+                        "b_error_message": u.error_message,
+                        "b_output_tail": u.output_tail,
+                        "b_started_at": u.started_at,
+                        "b_finished_at": u.finished_at,
+                    }
+                    for u in latest.values()
+                ],
+            )
+            conn.execute(
+                insert(plan_events),
+                [
+                    {
+                        "plan_id": plan_id,
+                        "subplan_id": u.subplan_id,
+                        "at": u.at,
+                        "kind": EventKind.SUBPLAN.value,
+                        "state": u.state.value,
+                        "data_json": u.data,
+                    }
+                    for u in updates
+                ],
+            )
