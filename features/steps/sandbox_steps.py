@@ -17,7 +17,7 @@ from plan_steps import leaves, plan_store, the_plan_id
 
 from cleveragents.domain.locks import ResourceType
 from cleveragents.domain.plans import PlanPhase, SubplanState
-from cleveragents.plans import apply as apply_module
+from cleveragents.plans import apply_writer
 from cleveragents.plans.apply import ApplyError, PlanApplier
 from cleveragents.plans.executor import PlanExecutor
 from cleveragents.runtime.tokens import CancellationToken, CancelReason
@@ -253,7 +253,7 @@ class _Crash(BaseException):
 
 @when("an apply of the plan crashes after writing {count:d} file, leaving its temp file behind")
 def step_crash(context: Any, count: int) -> None:
-    real = apply_module._commit
+    real = apply_writer._commit
     calls = {"n": 0}
     torn: list[str] = []
 
@@ -264,7 +264,7 @@ def step_crash(context: Any, count: int) -> None:
             raise _Crash()
         real(temp, target)
 
-    apply_module._commit = commit  # type: ignore[assignment]
+    apply_writer._commit = commit  # type: ignore[assignment]
     try:
         PlanApplier(plan_store(context).db).apply(the_plan_id(context))
     except _Crash:
@@ -272,14 +272,14 @@ def step_crash(context: Any, count: int) -> None:
     else:
         raise AssertionError("the apply did not reach the crash")
     finally:
-        apply_module._commit = real  # type: ignore[assignment]
+        apply_writer._commit = real  # type: ignore[assignment]
     # kill -9 runs no clean-up: what it leaves is the temp file of the file it was renaming.
     Path(torn[0]).write_bytes(b"half of it")
 
 
 @when("the disk is full from the second file written on")
 def step_disk_full(context: Any) -> None:
-    real = apply_module.write_all
+    real = apply_writer.write_all
     calls = {"n": 0}
 
     def write_all(fd: int, data: bytes) -> None:
@@ -289,8 +289,8 @@ def step_disk_full(context: Any) -> None:
             raise OSError(28, "No space left on device")
         real(fd, data)
 
-    apply_module.write_all = write_all  # type: ignore[assignment]
-    context.restore_disk = lambda: setattr(apply_module, "write_all", real)
+    apply_writer.write_all = write_all  # type: ignore[assignment]
+    context.restore_disk = lambda: setattr(apply_writer, "write_all", real)
     context.cleanups.append(context.restore_disk)
 
 

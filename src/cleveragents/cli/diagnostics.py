@@ -1,10 +1,13 @@
-"""`agents diagnostics`: is the system healthy? For terminals and CI."""
+"""`agents diagnostics`: is the system healthy? For terminals and CI.
+
+The report is built by :func:`cleveragents.diagnostics.run.diagnose`; this module parses the
+options, renders the report (a rich table on a terminal), writes ``--output`` and sets the exit
+code. ``--async`` enqueues a ``diagnostics.report`` job instead.
+"""
 
 from __future__ import annotations
 
 import json
-import time
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -12,28 +15,18 @@ import typer
 
 from cleveragents.cli.render import diagnostics_table, line
 from cleveragents.cli.state import state
-from cleveragents.diagnostics.checks import CheckResult, Context, Status, run_checks
-from cleveragents.diagnostics.probe import run_probe
-from cleveragents.diagnostics.report import Report
-from cleveragents.domain.clock import utcnow
-from cleveragents.errors import ConfigError, InvalidInputError
-from cleveragents.store.engine import Database
+from cleveragents.diagnostics.checks import Status
+from cleveragents.diagnostics.report import Report, ReportFormat
+from cleveragents.diagnostics.run import PROBE_TIMEOUT_S, diagnose, settings_or_report
+from cleveragents.errors import InvalidInputError
 from cleveragents.worker.queue import JobQueue
-
-
-class Format(StrEnum):
-    """Report formats."""
-
-    TEXT = "text"
-    JSON = "json"
-    JUNIT = "junit"
 
 
 def diagnostics(
     ctx: typer.Context,
     output_format: Annotated[
-        Format, typer.Option("--format", help="text, json (one document) or junit (XML).")
-    ] = Format.TEXT,
+        ReportFormat, typer.Option("--format", help="text, json (one document) or junit (XML).")
+    ] = ReportFormat.TEXT,
     output: Annotated[
         Path | None,
         typer.Option(
@@ -52,7 +45,7 @@ def diagnostics(
     ] = None,
     probe_timeout: Annotated[
         float, typer.Option("--probe-timeout", min=0.1, help="Seconds to wait for the probe.")
-    ] = 10.0,
+    ] = PROBE_TIMEOUT_S,
     strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
     run_async: Annotated[
         bool,
@@ -68,94 +61,43 @@ def diagnostics(
     Exit 0 when nothing failed, 1 when a check failed (--strict: or warned). Changes nothing
     but the probe job, which is removed afterwards.
     """
-    started = time.monotonic()
     app_state = state(ctx)
-    try:
-        loaded = app_state.settings()
-    except ConfigError as exc:
-        report = Report(
-            [CheckResult("settings", Status.FAIL, exc.message, {}, "agents config show")],
-            utcnow(),
-            (time.monotonic() - started) * 1000,
-        )
-        _emit(report, output_format, output, strict)
-        raise typer.Exit(1) from None
     if run_async:
+        loaded = settings_or_report(app_state.settings)
+        if isinstance(loaded, Report):  # the settings cannot be loaded: a failing report
+            _finish(loaded, output_format, output, strict)
+            return
         job = JobQueue(app_state.db()).enqueue("diagnostics.report", {"strict": strict})
-        if output_format is Format.JSON:
+        if output_format is ReportFormat.JSON:
             typer.echo(json.dumps({"job_id": job.id}))
         else:
             line(job.id)
         return
-    candidate = Database(loaded.settings.database_url, loaded.settings.sqlite)
-    candidate.dispose()
-    if not candidate.exists():  # looking must not create it
-        missing = CheckResult(
-            "database",
-            Status.FAIL,
-            f"no database at {candidate.path}",
-            {"path": str(candidate.path)},
-            "agents db upgrade",
-        )
-        _emit(
-            Report([missing], utcnow(), (time.monotonic() - started) * 1000),
-            output_format,
-            output,
-            strict,
-        )
-        raise typer.Exit(1)
-    db = app_state.db(migrate=False)
-    results = run_checks(Context(db=db, settings=loaded, now=utcnow()))
-    workers = next(r for r in results if r.name == "workers")
-    if probe is None:
-        probe = bool(workers.details.get("live"))
-    if probe:
-        schema_ok = next(r for r in results if r.name == "schema").status is Status.OK
-        if schema_ok:
-            results.append(run_probe(db, probe_timeout, utcnow))
-        else:
-            results.append(
-                CheckResult(
-                    "probe",
-                    Status.FAIL,
-                    "not run: the schema is not at head",
-                    {},
-                    "agents db upgrade",
-                )
-            )
-    report = Report(results, utcnow(), (time.monotonic() - started) * 1000)
+    report = diagnose(
+        app_state.settings,
+        lambda: app_state.db(migrate=False),
+        probe=probe,
+        probe_timeout_s=probe_timeout,
+    )
+    _finish(report, output_format, output, strict)
+
+
+def _finish(report: Report, output_format: ReportFormat, output: Path | None, strict: bool) -> None:
+    """Emit ``report``; exit 1 when it failed."""
     _emit(report, output_format, output, strict)
     if report.status(strict) is Status.FAIL:
         raise typer.Exit(1)
 
 
-def _document(report: Report, output_format: Format, strict: bool) -> str:
-    if output_format is Format.JSON:
-        return json.dumps(report.to_json(strict), indent=2) + "\n"
-    if output_format is Format.JUNIT:
-        return report.to_junit()
-    return "".join(f"{text}\n" for text in _text_lines(report, strict))
-
-
-def _text_lines(report: Report, strict: bool) -> list[str]:
-    lines = []
-    for check in report.checks:
-        lines.append(f"{check.status.value:<4}  {check.name:<12}  {check.message}")
-        if check.remedy and check.status is not Status.OK:
-            lines.append(f"      {'':<12}  remedy: {check.remedy}")
-    lines.append(f"status: {report.status(strict).value} ({report.duration_ms:.0f} ms)")
-    return lines
-
-
-def _emit(report: Report, output_format: Format, output: Path | None, strict: bool) -> None:
+def _emit(report: Report, output_format: ReportFormat, output: Path | None, strict: bool) -> None:
     if output is not None:
         try:
-            output.write_text(_document(report, output_format, strict), encoding="utf-8")
+            output.write_text(report.document(output_format, strict), encoding="utf-8")
         except OSError as exc:
             raise InvalidInputError(f"cannot write {output}: {exc.strerror or exc}") from exc
-    if output_format is Format.TEXT or output is not None:
+    if output_format is ReportFormat.TEXT or output is not None:
         if not diagnostics_table(report.checks, report.status(strict).value, report.duration_ms):
-            for text in _text_lines(report, strict):
+            for text in report.text_lines(strict):
                 line(text)
         return
-    typer.echo(_document(report, output_format, strict), nl=False)
+    typer.echo(report.document(output_format, strict), nl=False)

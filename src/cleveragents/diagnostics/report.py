@@ -1,13 +1,24 @@
-"""The diagnostics report: overall status, and its JSON and JUnit XML forms."""
+"""The diagnostics report: overall status, and its documents: plain text lines, JSON and JUnit
+XML (what ``--format`` writes to a file or a pipe; the terminal table is the CLI's)."""
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from cleveragents.diagnostics.checks import CheckResult, Status
+
+
+class ReportFormat(StrEnum):
+    """The documents a report renders to."""
+
+    TEXT = "text"
+    JSON = "json"
+    JUNIT = "junit"
 
 
 @dataclass
@@ -61,3 +72,21 @@ class Report:
         suites = ET.Element("testsuites", tests=str(len(self.checks)), failures=str(failures))
         suites.append(suite)
         return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+    def text_lines(self, strict: bool = False) -> list[str]:
+        """One line per check (and one per remedy of a check not ``ok``), then the status."""
+        lines = []
+        for check in self.checks:
+            lines.append(f"{check.status.value:<4}  {check.name:<12}  {check.message}")
+            if check.remedy and check.status is not Status.OK:
+                lines.append(f"      {'':<12}  remedy: {check.remedy}")
+        lines.append(f"status: {self.status(strict).value} ({self.duration_ms:.0f} ms)")
+        return lines
+
+    def document(self, output_format: ReportFormat, strict: bool = False) -> str:
+        """The whole report in ``output_format``, ending in a newline."""
+        if output_format is ReportFormat.JSON:
+            return json.dumps(self.to_json(strict), indent=2) + "\n"
+        if output_format is ReportFormat.JUNIT:
+            return self.to_junit()
+        return "".join(f"{text}\n" for text in self.text_lines(strict))

@@ -7,8 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from cleveragents.diagnostics.checks import Context, run_checks
-from cleveragents.diagnostics.report import Report
+from cleveragents.diagnostics.run import check_system
 from cleveragents.settings import LoadedSettings, load_settings
 from cleveragents.worker.kinds import JobContext, JobKind
 
@@ -28,8 +27,8 @@ def report_kinds(settings: LoadedSettings | None = None) -> tuple[JobKind, ...]:
         assert ctx.db is not None, "the worker passes its database"
         started = time.monotonic()
         loaded = settings or load_settings()
-        results = run_checks(Context(db=ctx.db, settings=loaded, now=ctx.clock()))
-        done = Report(results, ctx.clock(), (time.monotonic() - started) * 1000)
+        # The CLI's report, built the same way; no probe: this job is the worker's round trip.
+        done = check_system(ctx.db, loaded, probe=False, clock=ctx.clock, started=started)
         return done.to_json(payload.strict)
 
     return (
