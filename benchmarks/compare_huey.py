@@ -53,7 +53,7 @@ from benchmarks._db import enqueue_many_rate, enqueue_one_rate
 from benchmarks._drain import drain, drain_process
 from benchmarks._latency import pickup_latency
 from benchmarks._machine import add_quiet_options, guarded, log, write_json
-from benchmarks._peers import PeerTable, markdown, revision
+from benchmarks._peers import PeerTable, markdown, print_failures, revision
 from benchmarks._processes import warm_worker_bytecode
 
 DEFAULT_ANCHORS = os.environ.get("AGENTS_BENCH_ANCHORS", "/work/shared/bench/anchors")
@@ -219,10 +219,7 @@ def main() -> None:
         f"during a kept half-round.\n"
     )
     print(render(rows))
-    if FAILURES:
-        print(f"\n{len(FAILURES)} latency worker(s) did not stop cleanly on SIGTERM:")
-        for failure in FAILURES:
-            print(failure)
+    print_failures(FAILURES, "latency worker(s) did not stop cleanly on SIGTERM")
     write_json(
         args.out,
         {

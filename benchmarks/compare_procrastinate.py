@@ -76,7 +76,7 @@ from benchmarks._db import enqueue_one_rate
 from benchmarks._drain import PG_PROCESSES, PG_THREADS, ProcessDrain, drain_processes
 from benchmarks._latency import libpq_dsn, pickup_latency
 from benchmarks._machine import add_quiet_options, guarded, log, own_s, write_json
-from benchmarks._peers import PeerTable, markdown, revision
+from benchmarks._peers import PeerTable, markdown, print_failures, revision
 from benchmarks._pgserver import PgServer, unavailable
 from benchmarks._processes import enqueue_noops_cli, warm_worker_bytecode
 
@@ -371,10 +371,7 @@ def main() -> None:
         f"{raw['raw_select1']:,.0f}/s, single-row INSERT commit {raw['raw_insert_commit']:,.0f}/s, "
         f"claim UPDATE..SKIP LOCKED commit {raw['raw_claim_commit']:,.0f}/s."
     )
-    if FAILURES:
-        print(f"\n{len(FAILURES)} problem(s) in worker logs:")
-        for failure in FAILURES:
-            print(failure)
+    print_failures(FAILURES, "problem(s) in worker logs")
     write_json(
         args.out,
         {

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from _robot_support import LOG_POLL_INTERVAL_S, agents_library, poll_until
+from _robot_support import LOG_POLL_INTERVAL_S, agents_library, counted, poll_until
 from robot.api import logger
 from robot.api.deco import keyword, library
 
@@ -95,13 +95,11 @@ class PlansLibrary:
         total = sum(len(leaf["files"]) for leaf in leaves)
         missing = sorted(set(expected) - set(seen))
         extra = sorted(set(seen) - set(expected))
-        problems = []
-        if twice:
-            problems.append(f"{len(twice)} file(s) in two leaves: {twice[:5]}")
-        if missing:
-            problems.append(f"{len(missing)} file(s) in no leaf: {missing[:5]}")
-        if extra:
-            problems.append(f"{len(extra)} unexpected file(s): {extra[:5]}")
+        problems = counted(
+            ("file(s) in two leaves", twice),
+            ("file(s) in no leaf", missing),
+            ("unexpected file(s)", extra),
+        )
         if total != len(expected):
             problems.append(f"the leaves hold {total} files, expected {len(expected)}")
         if problems:

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _robot_support import agents_library
+from _robot_support import agents_library, counted
 from robot.api import logger
 from robot.api.deco import keyword, library
 
@@ -141,11 +141,7 @@ class SandboxLibrary:
         missing = sorted(set(expected) - set(actual))
         extra = sorted(set(actual) - set(expected))
         different = sorted(p for p in set(expected) & set(actual) if expected[p] != actual[p])
-        problems = []
-        if missing:
-            problems.append(f"{len(missing)} missing: {missing[:5]}")
-        if extra:
-            problems.append(f"{len(extra)} unexpected: {extra[:5]}")
+        problems = counted(("missing", missing), ("unexpected", extra))
         if different:
             shown = [
                 f"{p}: {actual[p][:60]!r}, expected {expected[p][:60]!r}" for p in different[:5]

@@ -82,6 +82,12 @@ def wait_for_log_line(
     return poll_until(matched, timeout, awaited, LOG_POLL_INTERVAL_S)
 
 
+def counted(*found: tuple[str, list[Any]]) -> list[str]:
+    """``N LABEL: [the first five]`` for each ``(LABEL, items)`` with items: the problems an
+    assertion about a set of files lists."""
+    return [f"{len(items)} {label}: {items[:5]}" for label, items in found if items]
+
+
 def agents_library() -> Any:
     """The running AgentsLibrary: the test's work dir, environment and `agents` calls."""
     return BuiltIn().get_library_instance("AgentsLibrary")
