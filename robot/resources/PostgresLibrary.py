@@ -4,7 +4,7 @@ One throwaway cluster per suite (``tools/pgcluster.py``: initdb into a temp dir,
 run as an unprivileged user when we are root), one database of its own per test. The Robot
 process only starts and stops the server and reads what the `agents` processes wrote (their logs,
 the files their jobs appended to): everything the tests check in the database goes through the
-real `agents` command, started by AgentsLibrary.
+real `agents` command, started by ProcessesLibrary.
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ class PostgresLibrary:
         """Poll a log file until one of its lines matches ``pattern`` (a regular expression,
         searched); return that line.
 
-        By path, not by process handle: AgentsLibrary finds a process's log by the text of its
+        By path, not by process handle: ProcessesLibrary finds a process's log by the text of its
         handle, which is the same for processes started with the same arguments.
         """
         return wait_for_log_line(path, pattern, timeout)
