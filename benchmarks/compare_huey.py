@@ -45,14 +45,16 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchmarks import _support
-from benchmarks._machine import busy_s, log, own_s, wait_quiet
-from benchmarks._peers import PeerTable, markdown, revision
+from benchmarks._db import enqueue_many_rate, enqueue_one_rate
+from benchmarks._drain import drain, drain_process
+from benchmarks._latency import pickup_latency
+from benchmarks._machine import add_quiet_options, guarded, log, write_json
+from benchmarks._peers import PeerTable, markdown, print_failures, revision
+from benchmarks._processes import warm_worker_bytecode
 
 DEFAULT_ANCHORS = os.environ.get("AGENTS_BENCH_ANCHORS", "/work/shared/bench/anchors")
 DEFAULT_HUEY_PYTHON = os.environ.get("AGENTS_BENCH_HUEY_PYTHON", "/tmp/anchors-venv/bin/python")
@@ -72,31 +74,14 @@ POLLS = ("default", "fast")
 FAILURES: list[str] = []  # worker processes that did not stop cleanly (reported at the end)
 
 
-def guarded(
-    what: str, run: Callable[[], dict[str, float]], args: argparse.Namespace
-) -> tuple[dict[str, float], float]:
-    """Run one half-round; redo it while others used more than ``--max-foreign`` meanwhile."""
-    cores = os.cpu_count() or 1
-    for attempt in range(args.retries + 1):
-        wait_quiet(args.max_wait, args.max_foreign)
-        busy0, own0, wall0 = busy_s(), own_s(), time.monotonic()
-        values = run()
-        wall = time.monotonic() - wall0
-        foreign = max(0.0, (busy_s() - busy0) - (own_s() - own0)) / (wall * cores)
-        if foreign <= args.max_foreign or attempt == args.retries:
-            return values, foreign
-        log(f"  {what}: others used {foreign:.1%} of the machine meanwhile; running it again")
-    raise AssertionError("unreachable")
-
-
 # -- one round of each side -----------------------------------------------------------------
 
 
 def ours_round(probes: int, idle_s: float, seed: int) -> dict[str, float]:
     """One value of each of our figures."""
-    drained = _support.drain()
-    process = _support.drain_process()
-    latency = _support.pickup_latency(probes=probes, idle_s=idle_s, seed=seed, strict=False)
+    drained = drain()
+    process = drain_process()
+    latency = pickup_latency(probes=probes, idle_s=idle_s, seed=seed, strict=False)
     if latency.worker_failure:
         log(f"  !! {latency.worker_failure}")
         FAILURES.append(latency.worker_failure)
@@ -109,8 +94,8 @@ def ours_round(probes: int, idle_s: float, seed: int) -> dict[str, float]:
         "p99_ms": latency.p99_ms,
         "max_ms": latency.max_ms,
         "idle_cpu_percent": latency.idle_cpu_percent,
-        "enqueue_rate": _support.enqueue_one_rate(),
-        "enqueue_many_rate": _support.enqueue_many_rate(),
+        "enqueue_rate": enqueue_one_rate(),
+        "enqueue_many_rate": enqueue_many_rate(),
     }
     log(
         f"  ours: drain {drained.rate:.0f}/s in-process, {process.rate:.0f}/s process from "
@@ -208,22 +193,14 @@ def main() -> None:
     parser.add_argument("--idle-s", type=float, default=5.0, help="idle CPU sampling window")
     parser.add_argument("--huey-python", default=DEFAULT_HUEY_PYTHON)
     parser.add_argument("--anchors", default=DEFAULT_ANCHORS, help="the anchors' directory")
-    parser.add_argument(
-        "--max-foreign",
-        type=float,
-        default=0.05,
-        help="share of the machine others may use during a half-round (default 0.05)",
-    )
-    parser.add_argument("--retries", type=int, default=3, help="re-runs of a disturbed half-round")
-    parser.add_argument("--max-wait", type=float, default=600.0, help="seconds to wait for quiet")
-    parser.add_argument("--out", help="write every value here as JSON")
+    add_quiet_options(parser, max_wait=600.0, retries=True)
     args = parser.parse_args()
 
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     commit = revision()
     values: dict[str, list[float]] = defaultdict(list)
     foreign: dict[str, list[float]] = defaultdict(list)
-    _support.warm_worker_bytecode()
+    warm_worker_bytecode()
     for rnd in range(args.runs):
         log(f"round {rnd + 1}/{args.runs}")
         mine, load = guarded("ours", lambda r=rnd: ours_round(args.probes, args.idle_s, r), args)
@@ -242,28 +219,20 @@ def main() -> None:
         f"during a kept half-round.\n"
     )
     print(render(rows))
-    if FAILURES:
-        print(f"\n{len(FAILURES)} latency worker(s) did not stop cleanly on SIGTERM:")
-        for failure in FAILURES:
-            print(failure)
-    if args.out:
-        Path(args.out).write_text(
-            json.dumps(
-                {
-                    "revision": commit,
-                    "started": started,
-                    "finished": finished,
-                    "args": vars(args),
-                    "values": values,
-                    "foreign_load": foreign,
-                    "worker_failures": FAILURES,
-                    "table": rows,
-                },
-                indent=2,
-            )
-            + "\n"
-        )
-        log(f"wrote {args.out}")
+    print_failures(FAILURES, "latency worker(s) did not stop cleanly on SIGTERM")
+    write_json(
+        args.out,
+        {
+            "revision": commit,
+            "started": started,
+            "finished": finished,
+            "args": vars(args),
+            "values": values,
+            "foreign_load": foreign,
+            "worker_failures": FAILURES,
+            "table": rows,
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ worst share. Prints the medians over the rounds and the two ratios the issue ask
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -38,8 +37,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchmarks import _support
-from benchmarks._machine import busy_s, log, own_s, wait_quiet
+from benchmarks import _plans
+from benchmarks._machine import add_quiet_options, log, measured, wait_quiet, write_json
 
 GOALS = {
     "inprocess_rate": 1000.0,  # subplans/s, at least
@@ -48,36 +47,27 @@ GOALS = {
 }
 
 
-def measured(run: Callable[[], dict[str, float]]) -> tuple[dict[str, float], float]:
-    """Run ``run``; also return the share of the machine others used meanwhile."""
-    busy0, own0, wall0 = busy_s(), own_s(), time.monotonic()
-    values = run()
-    wall = time.monotonic() - wall0
-    foreign = max(0.0, (busy_s() - busy0) - (own_s() - own0)) / (wall * (os.cpu_count() or 1))
-    return values, foreign
-
-
 def one_round(
     rnd: int,
-    external: _support.PlanFixture,
-    inprocess: _support.PlanFixture,
-    big: _support.PlanFixture,
+    external: _plans.PlanFixture,
+    inprocess: _plans.PlanFixture,
+    big: _plans.PlanFixture,
     gnu: bool,
 ) -> dict[str, float]:
     """One value of every figure."""
     sides: list[tuple[str, Callable[[], float]]] = [
-        ("agents_s", lambda: _support.run_plan(external).seconds),
-        ("floor_s", lambda: _support.threadpool_true()),
+        ("agents_s", lambda: _plans.run_plan(external).seconds),
+        ("floor_s", lambda: _plans.threadpool_true()),
     ]
     if gnu:
-        sides.append(("gnu_parallel_s", lambda: _support.gnu_parallel_true()))
+        sides.append(("gnu_parallel_s", lambda: _plans.gnu_parallel_true()))
     shift = rnd % len(sides)
     values: dict[str, float] = {}
     for key, run in sides[shift:] + sides[:shift]:
         values[key] = run()
-    values["inprocess_rate"] = _support.run_plan(inprocess).rate
-    executed = _support.plan_peak_rss(big)
-    created = _support.plan_peak_rss(big, create=True)
+    values["inprocess_rate"] = _plans.run_plan(inprocess).rate
+    executed = _plans.plan_peak_rss(big)
+    created = _plans.plan_peak_rss(big, create=True)
     values["big_plan_mb"] = executed.peak_mb
     values["big_plan_s"] = executed.seconds
     values["big_plan_baseline_mb"] = executed.baseline_mb
@@ -161,17 +151,10 @@ def main() -> None:
     """Parse arguments, build the fixtures, run the rounds, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="rounds (every side once per round)")
-    parser.add_argument(
-        "--max-foreign",
-        type=float,
-        default=0.05,
-        help="share of the machine others may use before a round starts (default 0.05)",
-    )
-    parser.add_argument("--max-wait", type=float, default=120.0, help="seconds to wait for quiet")
-    parser.add_argument("--out", help="write every value here as JSON")
+    add_quiet_options(parser, max_wait=120.0, retries=False)
     args = parser.parse_args()
 
-    gnu = _support.gnu_parallel_available()
+    gnu = _plans.gnu_parallel_available()
     if not gnu:
         log("GNU parallel is not installed (Debian package parallel): left out")
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
@@ -179,26 +162,26 @@ def main() -> None:
     foreign: list[float] = []
     with tempfile.TemporaryDirectory(prefix="agents-compare-parallel-") as tmp:
         log("building the fixture plans")
-        external = _support.build_plan(
+        external = _plans.build_plan(
             Path(tmp) / "external",
-            _support.PLAN_LEAVES,
-            max_parallel=_support.EXTERNAL_PARALLEL,
-            command=list(_support.TRUE_ARGV),
+            _plans.PLAN_LEAVES,
+            max_parallel=_plans.EXTERNAL_PARALLEL,
+            command=list(_plans.TRUE_ARGV),
         )
-        inprocess = _support.build_plan(
+        inprocess = _plans.build_plan(
             Path(tmp) / "inprocess",
-            _support.PLAN_LEAVES,
-            max_parallel=_support.INPROCESS_PARALLEL,
+            _plans.PLAN_LEAVES,
+            max_parallel=_plans.INPROCESS_PARALLEL,
             builtin="noop",
         )
-        big = _support.build_plan(
+        big = _plans.build_plan(
             Path(tmp) / "big",
-            _support.BIG_PLAN_LEAVES,
-            max_parallel=_support.INPROCESS_PARALLEL,
+            _plans.BIG_PLAN_LEAVES,
+            max_parallel=_plans.INPROCESS_PARALLEL,
             builtin="noop",
         )
-        _support.run_plan(external)  # warm-up: imports, caches, the page cache
-        _support.threadpool_true()
+        _plans.run_plan(external)  # warm-up: imports, caches, the page cache
+        _plans.threadpool_true()
         for rnd in range(args.runs):
             log(f"round {rnd + 1}/{args.runs}")
             wait_quiet(args.max_wait, args.max_foreign)
@@ -216,23 +199,18 @@ def main() -> None:
         f"round.\n"
     )
     print(render(rows))
-    if args.out:
-        Path(args.out).write_text(
-            json.dumps(
-                {
-                    "started": started,
-                    "finished": finished,
-                    "args": vars(args),
-                    "values": values,
-                    "medians": med,
-                    "foreign_load": foreign,
-                    "table": rows,
-                },
-                indent=2,
-            )
-            + "\n"
-        )
-        log(f"wrote {args.out}")
+    write_json(
+        args.out,
+        {
+            "started": started,
+            "finished": finished,
+            "args": vars(args),
+            "values": values,
+            "medians": med,
+            "foreign_load": foreign,
+            "table": rows,
+        },
+    )
 
 
 if __name__ == "__main__":

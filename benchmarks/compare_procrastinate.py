@@ -72,9 +72,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchmarks import postgres as pg
-from benchmarks._machine import busy_s, log, own_s, wait_quiet
-from benchmarks._peers import PeerTable, markdown, revision
+from benchmarks._db import enqueue_one_rate
+from benchmarks._drain import PG_PROCESSES, PG_THREADS, ProcessDrain, drain_processes
+from benchmarks._latency import libpq_dsn, pickup_latency
+from benchmarks._machine import add_quiet_options, guarded, log, own_s, write_json
+from benchmarks._peers import PeerTable, markdown, print_failures, revision
+from benchmarks._pgserver import PgServer, unavailable
+from benchmarks._processes import enqueue_noops_cli, warm_worker_bytecode
 
 DEFAULT_ANCHORS = os.environ.get("AGENTS_BENCH_ANCHORS", "/work/shared/bench/anchors")
 DEFAULT_PYTHON = os.environ.get(
@@ -82,82 +86,9 @@ DEFAULT_PYTHON = os.environ.get(
 )
 PROCRASTINATE_VERSION = "3.10.0"  # the anchors' requirements.txt
 
-# Runs inside --procrastinate-python: the anchor's benchmark, pointed at our cluster, then its
-# end-to-end figure again with N worker processes. argv[1] is a JSON object (see `driver_spec`).
-DRIVER = r"""
-import json, os, shutil, sys, tempfile, time
-
-spec = json.loads(sys.argv[1])
-sys.path.insert(0, spec["anchors"])
-os.environ["ANCHORS_PG_DSN"] = spec["dsn"]
-import psycopg
-import procrastinate_bench as bench
-
-
-class ClusterOfTheComparison:
-    # Stands in for the anchor's PostgresServer: the server is already running.
-    bindir = "started by compare_procrastinate.py"
-    dsn = spec["dsn"]
-
-    def start(self, extra_settings=()):
-        return self
-
-    def settings(self, names):
-        with psycopg.connect(self.dsn) as conn:
-            return {n: conn.execute(f"SHOW {n}").fetchone()[0] for n in names}
-
-    def stop(self):
-        pass
-
-
-bench.PostgresServer = ClusterOfTheComparison
-sys.argv = ["procrastinate_bench.py", *spec["argv"]]
-bench.main()
-
-import procrastinate_tasks as pt
-
-n, processes, concurrency = spec["jobs"], spec["processes"], spec["concurrency"]
-work = tempfile.mkdtemp(prefix="compare-procrastinate-")
-log_path = os.path.join(work, "worker.log")
-env = dict(os.environ, ANCHORS_PG_DSN=spec["dsn"], ANCHORS_PROBE_SOCK=os.path.join(work, "none"))
-env["PYTHONPATH"] = bench.HERE
-procs = []
-out = {}
-admin = psycopg.connect(spec["dsn"], autocommit=True)
-try:
-    with pt.app.open():
-        admin.execute("TRUNCATE procrastinate_jobs RESTART IDENTITY CASCADE")
-        pt.noop.batch_defer(*([{}] * n))
-        t_spawn = time.time()
-        procs = [bench.start_worker(env, log_path, concurrency) for _ in range(processes)]
-        deadline = time.monotonic() + 600
-        while admin.execute(
-            "SELECT count(*) FROM procrastinate_jobs WHERE status='succeeded'"
-        ).fetchone()[0] < n:
-            if time.monotonic() > deadline:
-                raise TimeoutError("procrastinate end-to-end did not finish")
-            time.sleep(0.05)
-        for proc in procs:
-            bench.stop(proc)
-        first, last = admin.execute(
-            "SELECT extract(epoch FROM min(at) FILTER (WHERE type='started')), "
-            "extract(epoch FROM max(at) FILTER (WHERE type='succeeded')) FROM procrastinate_events"
-        ).fetchone()
-        out["spawn_rate"] = n / (float(last) - t_spawn)
-        out["steady_rate"] = n / (float(last) - float(first))
-    with open(log_path, "rb") as fh:
-        out["error_lines"] = sum(
-            1 for ln in fh.read().decode(errors="replace").splitlines()
-            if "Traceback" in ln or "ERROR" in ln
-        )
-finally:
-    for proc in procs:
-        bench.stop(proc)
-    admin.close()
-    shutil.rmtree(work, ignore_errors=True)
-with open(spec["out_processes"], "w") as fh:
-    json.dump(out, fh)
-"""
+# Runs inside --procrastinate-python (as `python -c`): the anchor's benchmark, pointed at our
+# cluster, then its end-to-end figure again with N worker processes.
+DRIVER = (Path(__file__).resolve().parent / "procrastinate_driver.py").read_text(encoding="utf-8")
 
 # The anchor's metric names (procrastinate_bench.py) -> our keys.
 ANCHOR_METRICS = {
@@ -199,57 +130,38 @@ def run_driver(argv: list[str], cwd: str, env: dict[str, str], timeout: float = 
 class Sitting:
     """The cluster and the command line, shared by every half-round."""
 
-    def __init__(self, args: argparse.Namespace, server: pg.PgServer) -> None:
+    def __init__(self, args: argparse.Namespace, server: PgServer) -> None:
         self.args = args
         self.server = server
 
-    def guarded(
-        self, what: str, run: Callable[[], dict[str, float]]
-    ) -> tuple[dict[str, float], float]:
-        """Run one half-round; redo it while others used more than ``--max-foreign`` of the
-        machine meanwhile. The server's processes count as ours (both sides load it)."""
-        args = self.args
-        cores = os.cpu_count() or 1
-        for attempt in range(args.retries + 1):
-            wait_quiet(args.max_wait, args.max_foreign)
-            busy0, own0, srv0, wall0 = (
-                busy_s(),
-                own_s(),
-                self.server.server_cpu_s(),
-                time.monotonic(),
-            )
-            values = run()
-            wall = time.monotonic() - wall0
-            ours = (own_s() - own0) + (self.server.server_cpu_s() - srv0)
-            foreign = max(0.0, (busy_s() - busy0) - ours) / (wall * cores)
-            if foreign <= args.max_foreign or attempt == args.retries:
-                return values, foreign
-            log(f"  {what}: others used {foreign:.1%} of the machine meanwhile; running it again")
-        raise AssertionError("unreachable")
+    def ours_s(self) -> float:
+        """CPU seconds that count as ours: this process, its children and the server's processes
+        (both sides load the server)."""
+        return own_s() + self.server.server_cpu_s()
 
     # -- agents -----------------------------------------------------------------------------
 
-    def _drain(self, processes: int) -> pg.ProcessDrain:
+    def _drain(self, processes: int) -> ProcessDrain:
         url = self.server.new_database("agents_drain")
         try:
-            pg.enqueue_noops_cli(url, self.args.jobs)
-            return pg.drain_processes(url, self.args.jobs, processes, pg.PG_THREADS)
+            enqueue_noops_cli(url, self.args.jobs)
+            return drain_processes(url, self.args.jobs, processes, PG_THREADS)
         finally:
             self.server.drop_database(url)
 
     def agents_round(self, seed: int) -> dict[str, float]:
         """One value of each of agents' figures."""
         args = self.args
-        four = self._drain(pg.PG_PROCESSES)
+        four = self._drain(PG_PROCESSES)
         one = self._drain(1)
         url = self.server.new_database("agents_latency")
         try:
-            latency = pg.pickup_latency_pg(url, args.probes, args.idle_s, seed)
+            latency = pickup_latency(url, args.probes, args.idle_s, seed)
         finally:
             self.server.drop_database(url)
         url = self.server.new_database("agents_enqueue")
         try:
-            enqueue = pg.enqueue_one_rate_pg(url, args.enqueue_n)
+            enqueue = enqueue_one_rate(args.enqueue_n, url)
         finally:
             self.server.drop_database(url)
         values = {
@@ -287,10 +199,10 @@ class Sitting:
                 out, out_processes = Path(tmp) / "anchor.json", Path(tmp) / "processes.json"
                 spec = {
                     "anchors": args.anchors,
-                    "dsn": pg.libpq_dsn(url),
+                    "dsn": libpq_dsn(url),
                     "jobs": args.jobs,
-                    "processes": pg.PG_PROCESSES,
-                    "concurrency": pg.PG_THREADS,
+                    "processes": PG_PROCESSES,
+                    "concurrency": PG_THREADS,
                     "out_processes": str(out_processes),
                     "argv": [
                         *("--runs", "1", "--latency-runs", "1"),
@@ -372,11 +284,6 @@ def table(values: dict[str, list[float]], jobs: int) -> list[tuple[str, ...]]:
     return rows
 
 
-def render(rows: list[tuple[str, ...]]) -> str:
-    """A Markdown table."""
-    return markdown(rows, "agents", "procrastinate")
-
-
 def parse_args() -> argparse.Namespace:
     """The command line (``--smoke`` shrinks everything for a quick check)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -396,17 +303,9 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--procrastinate-python", default=DEFAULT_PYTHON)
     parser.add_argument("--anchors", default=DEFAULT_ANCHORS, help="the anchors' directory")
-    parser.add_argument(
-        "--max-foreign",
-        type=float,
-        default=0.05,
-        help="share of the machine others may use during a half-round (default 0.05)",
-    )
-    parser.add_argument("--retries", type=int, default=3, help="re-runs of a disturbed half-round")
-    parser.add_argument("--max-wait", type=float, default=600.0, help="seconds to wait for quiet")
+    add_quiet_options(parser, max_wait=600.0, retries=True)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, 1 round: a quick check")
     parser.add_argument("--verbose", action="store_true", help="show the anchor's progress")
-    parser.add_argument("--out", help="write every value here as JSON")
     args = parser.parse_args()
     if args.smoke:
         args.runs, args.jobs, args.probes, args.idle_s = 1, 300, 20, 0.5
@@ -417,7 +316,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     """Start the cluster, run the rounds, print the table, stop the cluster."""
     args = parse_args()
-    reason = pg.unavailable()
+    reason = unavailable()
     if reason:
         sys.exit(f"compare_procrastinate: {reason}")
     if not Path(args.procrastinate_python).exists():
@@ -434,11 +333,11 @@ def main() -> None:
     commit = revision()
     values: dict[str, list[float]] = defaultdict(list)
     foreign: dict[str, list[float]] = defaultdict(list)
-    server = pg.PgServer(args.pg_settings).start()
+    server = PgServer(args.pg_settings).start()
     try:
         settings = server.show()
         log(f"cluster pid {server.cluster.pid} on port {server.cluster.port}: {settings}")
-        pg.warm_worker_bytecode(server.new_database("warm"))
+        warm_worker_bytecode(server.new_database("warm"))
         sitting = Sitting(args, server)
         for rnd in range(args.runs):
             log(f"round {rnd + 1}/{args.runs}")
@@ -447,7 +346,7 @@ def main() -> None:
                 ("procrastinate", sitting.procrastinate_round),
             ]
             for side, run in halves if rnd % 2 == 0 else halves[::-1]:
-                got, load = sitting.guarded(side, run)
+                got, load = guarded(side, run, args, sitting.ours_s)
                 foreign[side].append(load)
                 for key, value in got.items():
                     values[key].append(value)
@@ -466,36 +365,28 @@ def main() -> None:
         f"{args.runs} round(s), sides alternating; medians over the rounds. Other processes "
         f"used at most {worst:.1%} of the machine during a kept half-round.\n"
     )
-    print(render(rows))
+    print(markdown(rows, "agents", "procrastinate"))
     print(
         f"\nThe server itself (the anchor's raw psycopg figures, same sitting): SELECT 1 "
         f"{raw['raw_select1']:,.0f}/s, single-row INSERT commit {raw['raw_insert_commit']:,.0f}/s, "
         f"claim UPDATE..SKIP LOCKED commit {raw['raw_claim_commit']:,.0f}/s."
     )
-    if FAILURES:
-        print(f"\n{len(FAILURES)} problem(s) in worker logs:")
-        for failure in FAILURES:
-            print(failure)
-    if args.out:
-        Path(args.out).write_text(
-            json.dumps(
-                {
-                    "revision": commit,
-                    "started": started,
-                    "finished": finished,
-                    "args": vars(args),
-                    "server": settings,
-                    "procrastinate": PROCRASTINATE_VERSION,
-                    "values": values,
-                    "foreign_load": foreign,
-                    "failures": FAILURES,
-                    "table": rows,
-                },
-                indent=2,
-            )
-            + "\n"
-        )
-        log(f"wrote {args.out}")
+    print_failures(FAILURES, "problem(s) in worker logs")
+    write_json(
+        args.out,
+        {
+            "revision": commit,
+            "started": started,
+            "finished": finished,
+            "args": vars(args),
+            "server": settings,
+            "procrastinate": PROCRASTINATE_VERSION,
+            "values": values,
+            "foreign_load": foreign,
+            "failures": FAILURES,
+            "table": rows,
+        },
+    )
 
 
 if __name__ == "__main__":

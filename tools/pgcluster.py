@@ -12,8 +12,9 @@ PostgreSQL refuses to run as root. When this module runs as root it starts the s
 directory to that user. The client programs (``pg_isready``, ``createdb``) only talk to the
 server over TCP, so they run as whoever calls us.
 
-The module uses nothing but the standard library and the PostgreSQL binaries. It also works as a
-command line tool::
+The module uses the standard library, psutil (a dependency of the project: processes are looked
+up through it, not by reading /proc) and the PostgreSQL binaries. It also works as a command line
+tool::
 
     python tools/pgcluster.py start --state FILE   # start detached, write FILE, print the URL
     python tools/pgcluster.py stop --state FILE    # stop that cluster, remove its directory, FILE
@@ -44,6 +45,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any, Self
+
+import psutil
 
 ROLE = "agents"
 """The superuser role the cluster is created with; it needs no password."""
@@ -203,10 +206,11 @@ def _process_alive(pid: int) -> bool:
     except PermissionError:
         return True
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.Error:
         return True
-    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 def _check_traversable(path: Path, user: _ServerUser) -> None:
@@ -496,12 +500,12 @@ class Cluster:
     def _is_our_postmaster(self, pid: int) -> bool:
         """Return whether ``pid`` runs postgres on our data directory (and not a reused pid)."""
         try:
-            args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except FileNotFoundError:
-            return not Path("/proc/self").exists()
-        except OSError:
+            args = psutil.Process(pid).cmdline()
+        except psutil.NoSuchProcess:  # gone, or a zombie: not a running postmaster
+            return False
+        except psutil.Error:
             return True
-        return os.fsencode(self.data_dir) in args
+        return str(self.data_dir) in args
 
     def _server_processes(self) -> list[int]:
         """Return the processes working in our data directory: the postmaster and its children.
@@ -512,10 +516,10 @@ class Cluster:
         """
         target = str(self.data_dir)
         found = []
-        for entry in Path("/proc").glob("[0-9]*"):
-            with contextlib.suppress(OSError):
-                if os.readlink(entry / "cwd") == target and _process_alive(int(entry.name)):
-                    found.append(int(entry.name))
+        for process in psutil.process_iter(["pid", "cwd"]):
+            pid = process.info["pid"]
+            if process.info["cwd"] == target and _process_alive(pid):
+                found.append(pid)
         return found
 
     def _wait_gone(self, pids: Sequence[int], timeout: float) -> bool:

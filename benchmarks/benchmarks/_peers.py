@@ -1,5 +1,5 @@
 """What the side-by-side comparison scripts (compare_huey.py, compare_procrastinate.py) share:
-which `agents` is measured, and the Markdown table of medians beside a peer's."""
+which `agents` is measured, the Markdown table of medians beside a peer's, and the problems met."""
 
 from __future__ import annotations
 
@@ -56,6 +56,14 @@ class PeerTable:
     def ours_only(self, label: str, value: str, target: str = "") -> None:
         """A figure the peer has no counterpart for."""
         self.rows.append((label, value, "-", "-", target))
+
+
+def print_failures(failures: list[str], heading: str) -> None:
+    """The problems met during the sitting, if any, under ``N HEADING:``."""
+    if failures:
+        print(f"\n{len(failures)} {heading}:")
+        for failure in failures:
+            print(failure)
 
 
 def markdown(rows: list[tuple[str, ...]], ours: str, peer: str) -> str:

@@ -17,7 +17,8 @@ from cleveragents.domain.clock import utcnow
 from cleveragents.store.engine import Database
 from cleveragents.store.jobs import JobStore
 
-from ._support import build_claim_db, env_int, open_db, requeue_running
+from ._db import build_claim_db, open_db, requeue_running
+from ._support import env_int
 
 BIG = env_int("AGENTS_BENCH_FINISHED", 1_000_000)
 QUEUED = 100

@@ -12,7 +12,9 @@ from __future__ import annotations
 from cleveragents.settings import AsyncSettings
 from cleveragents.worker.worker import AsyncWorker
 
-from ._support import DRAIN_JOBS, drain, enqueue_noops, open_db, temp_dir
+from ._db import enqueue_noops, open_db
+from ._drain import drain
+from ._support import DRAIN_JOBS, temp_dir
 
 
 class Drain:

@@ -11,14 +11,8 @@ import atexit
 from cleveragents.domain.jobs import NewJob
 from cleveragents.worker.queue import JobQueue
 
-from ._support import (
-    ENQUEUE_MANY_JOBS,
-    ENQUEUE_ONE_CALLS,
-    enqueue_many_rate,
-    enqueue_one_rate,
-    open_db,
-    temp_dir,
-)
+from ._db import enqueue_many_rate, enqueue_one_rate, open_db
+from ._support import ENQUEUE_MANY_JOBS, ENQUEUE_ONE_CALLS, temp_dir
 
 
 class EnqueueRate:

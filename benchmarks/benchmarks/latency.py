@@ -1,19 +1,19 @@
 """Pickup latency and idle CPU of a real ``agents worker run`` process at default settings.
 
 One worker process per asv run (in ``setup_cache``): after it registered, its CPU time
-(utime + stime from /proc/PID/stat) is sampled over ``AGENTS_BENCH_IDLE_S`` seconds of idling;
+(utime + stime, read with psutil) is sampled over ``AGENTS_BENCH_IDLE_S`` seconds of idling;
 then ``AGENTS_BENCH_PROBES`` probes are sent one at a time, each after a random 0-0.2 s gap, the
 way the peers' anchors do it. A probe is a ``diagnostics.probe`` job enqueued with
 ``JobQueue.enqueue`` from the benchmark process (its own connection); its handler records
 ``ran_at`` first thing on the pool thread. Latency = ran_at - time just before the enqueue call.
-Targets: p50 < 10 ms, p99 < 25 ms, idle CPU < 2 % of a core. See ``_support.pickup_latency``.
+Targets: p50 < 10 ms, p99 < 25 ms, idle CPU < 2 % of a core. See ``_latency.pickup_latency``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ._support import pickup_latency
+from ._latency import pickup_latency
 
 
 def _measure() -> dict[str, Any]:

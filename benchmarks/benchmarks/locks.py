@@ -28,7 +28,8 @@ from cleveragents.domain.locks import ResourceType
 from cleveragents.store.engine import Database
 from cleveragents.store.locks import LockService
 
-from ._support import open_db, temp_dir
+from ._db import open_db
+from ._support import temp_dir
 
 ROUND_TRIPS = 1000
 HELD = 100

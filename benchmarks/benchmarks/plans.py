@@ -25,7 +25,8 @@ from typing import Any
 
 from cleveragents.plans.executor import PlanExecutor
 
-from ._support import (
+from ._db import open_db
+from ._plans import (
     BIG_PLAN_LEAVES,
     EXTERNAL_PARALLEL,
     INPROCESS_PARALLEL,
@@ -37,11 +38,10 @@ from ._support import (
     copy_plan_db,
     gnu_parallel_available,
     gnu_parallel_true,
-    open_db,
     run_plan,
-    temp_dir,
     threadpool_true,
 )
+from ._support import temp_dir
 
 Cache = dict[str, Any]
 

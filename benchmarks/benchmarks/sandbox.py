@@ -43,7 +43,8 @@ from cleveragents.plans.sandbox import Workspace
 from cleveragents.store.engine import Database
 from cleveragents.store.projects import ProjectStore
 
-from ._support import open_db, temp_dir
+from ._db import open_db
+from ._support import temp_dir
 
 APPLY_DIRECTORIES = 100
 APPLY_FILES_PER_DIRECTORY = 100  # 10,000 files, one leaf subplan per directory

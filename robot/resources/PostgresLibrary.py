@@ -4,15 +4,13 @@ One throwaway cluster per suite (``tools/pgcluster.py``: initdb into a temp dir,
 run as an unprivileged user when we are root), one database of its own per test. The Robot
 process only starts and stops the server and reads what the `agents` processes wrote (their logs,
 the files their jobs appended to): everything the tests check in the database goes through the
-real `agents` command, started by AgentsLibrary.
+real `agents` command, started by ProcessesLibrary.
 """
 
 from __future__ import annotations
 
 import re
 import sys
-import threading
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -20,11 +18,11 @@ from typing import Any
 from robot.api import logger
 from robot.api.deco import keyword, library
 from robot.libraries.BuiltIn import BuiltIn
-from robot.utils import timestr_to_secs
 
-# tools/ is no package: pgcluster.py (standard library only) is imported from its directory.
+# tools/ is no package: pgcluster.py is imported from its directory.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
 
+from _robot_support import wait_for_log_line
 from pgcluster import Cluster
 
 _RECOVERED = re.compile(
@@ -32,8 +30,6 @@ _RECOVERED = re.compile(
 )
 _STARTED = re.compile(r"worker (?P<id>\S+) started with \d+ threads")
 _CLAIMED = re.compile(r"claimed \S+ (?P<id>[0-9A-Z]{26}) \(attempt")
-_PAUSE = threading.Event()  # never set: waiting on it is a pause between polls, not a sync
-LOG_POLL_INTERVAL_S = 0.01  # reading a log file costs next to nothing
 
 
 @library(scope="GLOBAL", auto_keywords=False)
@@ -119,20 +115,10 @@ class PostgresLibrary:
         """Poll a log file until one of its lines matches ``pattern`` (a regular expression,
         searched); return that line.
 
-        By path, not by process handle: AgentsLibrary finds a process's log by the text of its
+        By path, not by process handle: ProcessesLibrary finds a process's log by the text of its
         handle, which is the same for processes started with the same arguments.
         """
-        file = Path(path)
-        regex = re.compile(pattern)
-        deadline = time.monotonic() + timestr_to_secs(timeout)
-        while True:
-            text = file.read_text(encoding="utf-8", errors="replace") if file.exists() else ""
-            for line in text.splitlines():
-                if regex.search(line):
-                    return line
-            if time.monotonic() >= deadline:
-                raise AssertionError(f"no line of {path} matches {pattern!r} after {timeout}")
-            _PAUSE.wait(LOG_POLL_INTERVAL_S)
+        return wait_for_log_line(path, pattern, timeout)
 
     @keyword
     def worker_id_in_log(self, path: str) -> str:

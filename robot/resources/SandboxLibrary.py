@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _robot_support import agents_library, counted
 from robot.api import logger
 from robot.api.deco import keyword, library
-from robot.libraries.BuiltIn import BuiltIn
 
 RUN_TIMEOUT_S = 120.0
 GIT_IDENTITY = ["-c", "user.name=Robot", "-c", "user.email=robot@example.invalid"]
@@ -141,11 +141,7 @@ class SandboxLibrary:
         missing = sorted(set(expected) - set(actual))
         extra = sorted(set(actual) - set(expected))
         different = sorted(p for p in set(expected) & set(actual) if expected[p] != actual[p])
-        problems = []
-        if missing:
-            problems.append(f"{len(missing)} missing: {missing[:5]}")
-        if extra:
-            problems.append(f"{len(extra)} unexpected: {extra[:5]}")
+        problems = counted(("missing", missing), ("unexpected", extra))
         if different:
             shown = [
                 f"{p}: {actual[p][:60]!r}, expected {expected[p][:60]!r}" for p in different[:5]
@@ -300,8 +296,8 @@ class SandboxLibrary:
     def pipe_plan_diff_into_git(self, plan_id: str, root: str, *git_args: str) -> str:
         """``agents plan diff PLAN | git GIT_ARGS`` run in ``root`` as a real pipeline (the
         diff's stdout a pipe, not a terminal); both must exit 0. Returns git's output."""
-        agents = BuiltIn().get_library_instance("AgentsLibrary")
-        env = {**os.environ, **agents._env}  # the test's database, as every `agents` call
+        agents = agents_library()
+        env = {**os.environ, **agents.environment}  # the test's database, as every `agents` call
         started = time.monotonic()
         producer = subprocess.Popen(
             [agents.agents_executable(), "plan", "diff", plan_id],
