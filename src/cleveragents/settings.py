@@ -24,12 +24,14 @@ import annotated_types
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from cleveragents.domain.durations import DAY_S
+from cleveragents.domain.jobs import MAX_ATTEMPTS
+from cleveragents.domain.locks import PLAN_LOCK_TTL_S, PROJECT_LOCK_TTL_S
 from cleveragents.domain.profile import DEFAULT_SOURCE, PROFILE_FIELDS, FailureMode
 from cleveragents.errors import ConfigError
 
 ENV_PREFIX = "AGENTS_"
 CONFIG_ENV = "AGENTS_CONFIG"
-DAY_S = 86_400.0
 
 
 class AsyncSettings(BaseModel):
@@ -66,7 +68,7 @@ class AsyncSettings(BaseModel):
         le=DAY_S,
         description="Seconds without a heartbeat after which a running job is recovered.",
     )
-    max_attempts: int = Field(3, ge=1, le=100, description="Default attempts per job.")
+    max_attempts: int = Field(MAX_ATTEMPTS, ge=1, le=100, description="Default attempts per job.")
     shutdown_grace: float = Field(
         30.0,
         ge=0,
@@ -127,10 +129,13 @@ class LocksSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     plan_ttl: float = Field(
-        300.0, ge=1, le=DAY_S, description="Seconds a plan lock lasts unless renewed."
+        PLAN_LOCK_TTL_S, ge=1, le=DAY_S, description="Seconds a plan lock lasts unless renewed."
     )
     project_ttl: float = Field(
-        600.0, ge=1, le=DAY_S, description="Seconds a project lock lasts unless renewed."
+        PROJECT_LOCK_TTL_S,
+        ge=1,
+        le=DAY_S,
+        description="Seconds a project lock lasts unless renewed.",
     )
 
 

@@ -26,6 +26,7 @@ from cleveragents.cli.render import error
 from cleveragents.cli.state import AppState
 from cleveragents.errors import AgentsError
 from cleveragents.logging import configure_logging
+from cleveragents.settings import CONFIG_ENV
 
 
 class LogFormat(StrEnum):
@@ -108,7 +109,7 @@ def root(
         typer.Option(
             "--config",
             help="Config file (default: $AGENTS_CONFIG or $XDG_CONFIG_HOME/agents/config.toml).",
-            envvar="AGENTS_CONFIG",
+            envvar=CONFIG_ENV,
             show_default=False,
         ),
     ] = None,

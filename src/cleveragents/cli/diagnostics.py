@@ -7,13 +7,12 @@ code. ``--async`` enqueues a ``diagnostics.report`` job instead.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from cleveragents.cli.render import diagnostics_table, line
+from cleveragents.cli.render import diagnostics_table, json_line, line
 from cleveragents.cli.state import state
 from cleveragents.diagnostics.checks import Status
 from cleveragents.diagnostics.report import Report, ReportFormat
@@ -69,7 +68,7 @@ def diagnostics(
             return
         job = JobQueue(app_state.db()).enqueue("diagnostics.report", {"strict": strict})
         if output_format is ReportFormat.JSON:
-            typer.echo(json.dumps({"job_id": job.id}))
+            json_line({"job_id": job.id})
         else:
             line(job.id)
         return

@@ -58,7 +58,9 @@ ActionOption = Annotated[
 MaxParallelOption = Annotated[
     int | None,
     typer.Option(
-        "--max-parallel", help="Leaf subplans running at once (1..32).", show_default=False
+        "--max-parallel",
+        help=f"Leaf subplans running at once ({PROFILE_FIELDS['max_parallel'].allowed}).",
+        show_default=False,
     ),
 ]
 FailureModeOption = Annotated[

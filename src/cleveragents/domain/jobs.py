@@ -33,6 +33,8 @@ class JobPhase(StrEnum):
     APPLY = "apply"
 
 
+MAX_ATTEMPTS = 3  # default of async.max_attempts: runs a job may get when its workers die
+
 TERMINAL_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
 
 # running -> queued happens only through recovery or a graceful shutdown, and only while the job
@@ -74,7 +76,7 @@ class AsyncJob(BaseModel):
     priority: int = 0
     payload: dict[str, Any] = Field(default_factory=dict)
     attempts: int = 0
-    max_attempts: int = 3
+    max_attempts: int = MAX_ATTEMPTS
     plan_id: str | None = None
     phase: JobPhase | None = None
     run_after: datetime
@@ -100,7 +102,7 @@ class NewJob(BaseModel):
     kind: str
     payload: dict[str, Any]
     priority: int = Field(0, ge=0)
-    max_attempts: int = Field(3, ge=1, le=100)
+    max_attempts: int = Field(MAX_ATTEMPTS, ge=1, le=100)
     run_after: datetime | None = None
     plan_id: str | None = None
     phase: JobPhase | None = None

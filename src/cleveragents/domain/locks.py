@@ -10,6 +10,9 @@ from pydantic import BaseModel, ConfigDict
 
 from cleveragents.domain.owners import describe_owner, parse_owner
 
+PLAN_LOCK_TTL_S = 300.0  # default of locks.plan_ttl: seconds a plan lock lasts unless renewed
+PROJECT_LOCK_TTL_S = 600.0  # default of locks.project_ttl: the same for a project lock
+
 
 class ResourceType(StrEnum):
     """What a lock protects."""

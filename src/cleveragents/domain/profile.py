@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from cleveragents.domain.durations import DAY_S
 from cleveragents.errors import InvalidInputError
 
 
@@ -68,7 +69,7 @@ PROFILE_FIELDS: dict[str, ProfileField] = {
             choices=tuple(mode.value for mode in FailureMode),
             description="fail_fast cancels the rest on the first failure",
         ),
-        ProfileField("timeout_s", 1800, 1, 86_400, description="seconds one subplan may run"),
+        ProfileField("timeout_s", 1800, 1, DAY_S, description="seconds one subplan may run"),
         ProfileField("retries", 0, 0, 10, description="extra attempts for a failed subplan"),
     )
 }

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from cleveragents.domain.clock import utcnow
-from cleveragents.domain.locks import ResourceType
+from cleveragents.domain.locks import PLAN_LOCK_TTL_S, PROJECT_LOCK_TTL_S, ResourceType
 from cleveragents.domain.owners import new_owner
 from cleveragents.domain.plans import Plan, PlanPhase
 from cleveragents.errors import AgentsError, InvalidInputError, LockConflictError
@@ -36,7 +36,6 @@ from cleveragents.plans.apply_checks import (
     sort_changes,
 )
 from cleveragents.plans.apply_writer import SYNC_THREADS, ApplyError, temp_path, write_pages
-from cleveragents.plans.executor import PLAN_LOCK_TTL_S
 from cleveragents.plans.locking import LockRenewer, acquire_lock
 from cleveragents.runtime.tokens import CancellationToken, CancelReason
 from cleveragents.store.changes import ChangeStore
@@ -59,8 +58,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("cleveragents.plans")
-
-PROJECT_LOCK_TTL_S = 600.0  # locks.project_ttl's default
 
 
 class PlanNotApplicableError(InvalidInputError):

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from cleveragents.domain.clock import utcnow
-from cleveragents.domain.locks import ResourceType
+from cleveragents.domain.locks import PLAN_LOCK_TTL_S, ResourceType
 from cleveragents.domain.owners import new_owner
 from cleveragents.domain.plans import Plan, PlanPhase, SubplanCounts, SubplanState
 from cleveragents.errors import ActionError, AgentsError, PlanError, StoreError
@@ -41,7 +42,6 @@ from cleveragents.store.projects import ProjectStore
 log = logging.getLogger("cleveragents.plans")
 
 CANCEL_POLL_S = 0.5
-PLAN_LOCK_TTL_S = 300.0  # locks.plan_ttl's default
 FINISH_ATTEMPTS = 3
 FINISH_RETRY_S = 0.5
 
@@ -224,13 +224,12 @@ class PlanExecutor:
 
     def _finish_anyway(self, plan_id: str, owner: str, error: str) -> None:
         """Best effort: move a run that broke down to ``failed`` (if it still owns the plan)."""
-        pause = threading.Event()
         for attempt in range(FINISH_ATTEMPTS):
             try:
                 self.store.finish(plan_id, PlanPhase.FAILED, self.clock(), error, owner=owner)
                 return
             except StoreError:
-                pause.wait(FINISH_RETRY_S * (attempt + 1))  # a busy database: try again
+                time.sleep(FINISH_RETRY_S * (attempt + 1))  # a busy database: try again
             except AgentsError:
                 return  # already finished, or someone else's run now
         log.error("plan %s could not be marked failed: %s", plan_id, error)

@@ -16,12 +16,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import IO
 
+import psutil
+
 from cleveragents.domain.redaction import redact
 from cleveragents.runtime.tokens import CancellationToken
 
 KILL_GRACE_S = 5.0
 OUTPUT_TAIL_BYTES = 8192
 PIPE_DRAIN_S = 1.0  # how long what a command started may outlive it before its group is ended
+GROUP_CHECK_S = 0.01  # how often, meanwhile, we look whether the group has gone
 
 
 @dataclass(frozen=True)
@@ -154,9 +157,9 @@ def _supervise(
     elif _group_alive(proc.pid):
         # Something it started outlives it: give it a moment, then end the group.
         deadline = time.monotonic() + PIPE_DRAIN_S
-        pause = threading.Event()
         while _group_alive(proc.pid) and time.monotonic() < deadline:
-            pause.wait(0.01)
+            if token.wait(GROUP_CHECK_S):
+                break  # stopped meanwhile: end the group now
         _signal_group(proc.pid, signal.SIGKILL)
     return CommandResult(
         exit_code=proc.returncode,
@@ -167,31 +170,27 @@ def _supervise(
     )
 
 
-def end_processes_with_env(name: str, value: str, proc_root: str = "/proc") -> int:
+def end_processes_with_env(name: str, value: str) -> int:
     """SIGKILL the process groups of this user's processes whose environment has ``name=value``.
 
     This is how the leftovers of a run that was killed (its commands live on in their own
     process groups) are found: by the ``AGENTS_PLAN_ID`` every command is given, never by a
-    stored pid that may have been reused. Linux only (``/proc``); elsewhere nothing is found.
-    Returns how many groups were signalled.
+    stored pid that may have been reused. Processes whose environment cannot be read (another
+    user's, or on a system where psutil cannot read environments) are not found. Returns how
+    many groups were signalled.
     """
-    needle = f"{name}={value}".encode()
+    own_pid, own_group = os.getpid(), os.getpgid(0)
     groups: set[int] = set()
-    try:
-        entries = os.listdir(proc_root)
-    except OSError:
-        return 0
-    for entry in entries:
-        if not entry.isdigit() or int(entry) == os.getpid():
+    for proc in psutil.process_iter():
+        if proc.pid == own_pid:
             continue
         try:
-            with open(f"{proc_root}/{entry}/environ", "rb") as environ:
-                if needle not in environ.read().split(b"\0"):
-                    continue
-            groups.add(os.getpgid(int(entry)))
-        except OSError:
+            if proc.environ().get(name) != value:
+                continue
+            groups.add(os.getpgid(proc.pid))
+        except (psutil.Error, OSError):
             continue  # gone, or not ours to read
-    groups.discard(os.getpgid(0))  # never our own group
+    groups.discard(own_group)  # never our own group
     for pgid in groups:
         _signal_group(pgid, signal.SIGKILL)
     return len(groups)

@@ -2,7 +2,7 @@
 wait`, `plan watch`, the diagnostics probe) blocks here, on the change feed, never on a sleep that a
 shutdown cannot cut short.
 
-``wait_for_change`` returns as soon as another connection commits (``ChangeDetector``: SQLite's
+``ChangeFeed.wait`` returns as soon as another connection commits (``ChangeDetector``: SQLite's
 ``PRAGMA data_version``, PostgreSQL's ``LISTEN``), as soon as ``stop`` is set, or when the timeout
 passes. ``wait_until`` re-reads something after every commit (and at least every ``reread_s``, in
 case a commit came from this very connection) until it is what the caller waits for.
@@ -41,18 +41,28 @@ def _pause(seconds: float, stop: Stop | None) -> bool:
     return False
 
 
-def wait_for_change(detector: ChangeDetector, timeout: float, stop: Stop | None = None) -> bool:
-    """Block until another connection commits or ``stop`` is set (True), or ``timeout`` seconds
-    pass (False)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if detector.changed():
-            return True
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return False
-        if _pause(min(CHECK_INTERVAL_S, left), stop):
-            return True
+class ChangeFeed:
+    """A connection of its own that tells when anything was committed; close it when done."""
+
+    def __init__(self, db: Database) -> None:
+        self._detector = ChangeDetector(db)
+
+    def wait(self, timeout: float, stop: Stop | None = None) -> bool:
+        """Block until another connection commits or ``stop`` is set (True), or ``timeout``
+        seconds pass (False)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self._detector.changed():
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            if _pause(min(CHECK_INTERVAL_S, left), stop):
+                return True
+
+    def close(self) -> None:
+        """Give its connection back."""
+        self._detector.close()
 
 
 def wait_until(
@@ -67,7 +77,7 @@ def wait_until(
     """Call ``read`` now and after every commit until ``done(value)``, ``timeout`` seconds pass
     or ``stop`` is set; returns the last value read."""
     deadline = None if timeout is None else time.monotonic() + timeout
-    detector = ChangeDetector(db)
+    feed = ChangeFeed(db)
     try:
         value = read()
         while not done(value):
@@ -76,10 +86,10 @@ def wait_until(
                 window = min(window, deadline - time.monotonic())
                 if window <= 0:
                     return value
-            woken = wait_for_change(detector, window, stop)
+            woken = feed.wait(window, stop)
             if stop is not None and woken and stop.wait(0):
                 return read()
             value = read()
         return value
     finally:
-        detector.close()
+        feed.close()

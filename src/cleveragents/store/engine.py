@@ -13,7 +13,6 @@ idle workers and watchers wake on any commit as they do on SQLite's ``data_versi
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,7 +47,6 @@ def _use_wal(cursor: Any, timeout_s: float) -> None:
     if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
         return
     deadline = time.monotonic() + timeout_s
-    pause = threading.Event()  # never set: a short back-off between attempts
     while True:
         try:
             cursor.execute("PRAGMA journal_mode=WAL")
@@ -56,7 +54,7 @@ def _use_wal(cursor: Any, timeout_s: float) -> None:
         except sqlite3.OperationalError as error:
             if "locked" not in str(error) or time.monotonic() >= deadline:
                 raise
-            pause.wait(WAL_SWITCH_RETRY_S)
+            time.sleep(WAL_SWITCH_RETRY_S)  # a short back-off; the open waits for it anyway
 
 
 def _install_sqlite_policy(engine: Engine, sqlite: SQLiteSettings) -> None:

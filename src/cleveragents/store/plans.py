@@ -306,8 +306,3 @@ class PlanStore(PlanProgress):
         """True once someone asked the plan's run to stop."""
         with self.db.read() as conn:
             return bool(conn.execute(select(_p.cancel_requested).where(_p.id == plan_id)).scalar())
-
-    def set_job(self, plan_id: str, job_id: str) -> None:
-        """Remember the background job that executes the plan."""
-        with self.db.write() as conn:
-            conn.execute(update(plans).where(_p.id == plan_id).values(job_id=job_id))

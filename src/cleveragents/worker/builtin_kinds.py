@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from cleveragents.domain.durations import DAY_S
 from cleveragents.domain.redaction import redact
 from cleveragents.runtime.processes import run_command
 from cleveragents.runtime.tokens import JobCancelled
@@ -66,7 +67,7 @@ def run_command_job(payload: CommandPayload, ctx: JobContext) -> dict[str, Any]:
 class SleepPayload(_Payload):
     """Sleep ``seconds``, waking early when cancelled."""
 
-    seconds: float = Field(ge=0, le=7 * 86_400)
+    seconds: float = Field(ge=0, le=7 * DAY_S)
 
 
 def run_sleep(payload: SleepPayload, ctx: JobContext) -> dict[str, Any]:

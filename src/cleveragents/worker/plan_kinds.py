@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from cleveragents.domain.jobs import JobPhase
+from cleveragents.domain.locks import PLAN_LOCK_TTL_S, PROJECT_LOCK_TTL_S
 from cleveragents.domain.plans import PlanPhase
 from cleveragents.errors import ApplyConflictError
-from cleveragents.plans.apply import PROJECT_LOCK_TTL_S, ApplyError, PlanApplier
-from cleveragents.plans.executor import PLAN_LOCK_TTL_S, PlanExecutor
+from cleveragents.plans.apply import ApplyError, PlanApplier
+from cleveragents.plans.executor import PlanExecutor
 from cleveragents.plans.lifecycle import PHASE_KINDS, PlanPayload
 from cleveragents.runtime.tokens import JobCancelled
 from cleveragents.worker.kinds import JobContext, JobFailed, JobKind

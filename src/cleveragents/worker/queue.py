@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from cleveragents.domain.clock import Clock, utcnow
-from cleveragents.domain.jobs import AsyncJob, NewJob
+from cleveragents.domain.jobs import MAX_ATTEMPTS, AsyncJob, NewJob
 from cleveragents.errors import InvalidInputError
 from cleveragents.runtime.waiting import Stop, wait_until
 from cleveragents.store.engine import Database
@@ -33,7 +33,7 @@ class JobQueue:
         payload: Any,
         *,
         priority: int = 0,
-        max_attempts: int = 3,
+        max_attempts: int = MAX_ATTEMPTS,
         run_after: datetime | None = None,
     ) -> NewJob:
         """Validate a job before anything is written; raises an :class:`InvalidInputError`."""

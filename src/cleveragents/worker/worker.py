@@ -30,9 +30,8 @@ from cleveragents.domain.jobs import AsyncJob, JobOutcome, JobStatus, RecoveryRe
 from cleveragents.domain.owners import new_owner
 from cleveragents.errors import StoreError
 from cleveragents.runtime.tokens import CancellationToken, CancelReason
-from cleveragents.runtime.waiting import wait_for_change
+from cleveragents.runtime.waiting import ChangeFeed
 from cleveragents.settings import AsyncSettings
-from cleveragents.store.changes_feed import ChangeDetector
 from cleveragents.store.engine import Database
 from cleveragents.store.jobs import JobStore
 from cleveragents.store.locks import LockService
@@ -229,11 +228,11 @@ class AsyncWorker:
     def run(self, burst: bool = False) -> None:
         """Run until stopped (with ``burst``: until nothing is left to claim), then shut down."""
         self.start()
-        detector = ChangeDetector(self.db)
+        feed = ChangeFeed(self.db)
         try:
-            self._loop(detector, burst)
+            self._loop(feed, burst)
         finally:
-            detector.close()
+            feed.close()
             self.shutdown()
 
     def request_stop(self, reason: str) -> None:
@@ -256,7 +255,7 @@ class AsyncWorker:
         self.fatal_error = error
         self.stop()
 
-    def _loop(self, detector: ChangeDetector, burst: bool) -> None:
+    def _loop(self, feed: ChangeFeed, burst: bool) -> None:
         poll_interval = self.settings.poll_interval
         while not self._should_stop():
             self._wake.clear()
@@ -276,7 +275,7 @@ class AsyncWorker:
                 return
             if claimed and free > 0:
                 continue  # there may be more waiting
-            wait_for_change(detector, poll_interval, stop=_Wakeup(self))
+            feed.wait(poll_interval, stop=_Wakeup(self))
 
     def shutdown(self) -> None:
         """The staged shutdown: drain within the grace period, then requeue what is left."""
