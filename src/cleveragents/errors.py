@@ -1,6 +1,6 @@
 """One exception root for everything `agents` raises on purpose, and its families.
 
-Each family carries the exit code the CLI uses for it (see ARCHITECTURE.md, "Exit codes"):
+Each family carries the exit code the CLI uses for it (see docs/architecture.md, "Exit codes"):
 1 the operation ran and failed, 2 bad usage or invalid input, 3 conflict, 4 not found.
 A class's docstring is its default message.
 

@@ -90,7 +90,7 @@ class AsyncJob(BaseModel):
     result: Any = None
 
     def to_json(self) -> dict[str, Any]:
-        """The job as a JSON-ready dict (field names as in ARCHITECTURE.md)."""
+        """The job as a JSON-ready dict (field names: docs/architecture.md, "Job fields")."""
         return self.model_dump(mode="json")
 
 
