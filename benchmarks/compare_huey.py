@@ -52,7 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchmarks._db import enqueue_many_rate, enqueue_one_rate
 from benchmarks._drain import drain, drain_process
 from benchmarks._latency import pickup_latency
-from benchmarks._machine import add_quiet_options, guarded, log, write_json
+from benchmarks._machine import add_quiet_options, guarded, log, write_run
 from benchmarks._peers import PeerTable, markdown, print_failures, revision
 from benchmarks._processes import warm_worker_bytecode
 
@@ -220,18 +220,15 @@ def main() -> None:
     )
     print(render(rows))
     print_failures(FAILURES, "latency worker(s) did not stop cleanly on SIGTERM")
-    write_json(
-        args.out,
-        {
-            "revision": commit,
-            "started": started,
-            "finished": finished,
-            "args": vars(args),
-            "values": values,
-            "foreign_load": foreign,
-            "worker_failures": FAILURES,
-            "table": rows,
-        },
+    write_run(
+        args,
+        commit,
+        started,
+        finished,
+        values=values,
+        foreign_load=foreign,
+        worker_failures=FAILURES,
+        table=rows,
     )
 
 

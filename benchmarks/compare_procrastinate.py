@@ -75,7 +75,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchmarks._db import enqueue_one_rate
 from benchmarks._drain import PG_PROCESSES, PG_THREADS, ProcessDrain, drain_processes
 from benchmarks._latency import libpq_dsn, pickup_latency
-from benchmarks._machine import add_quiet_options, guarded, log, own_s, write_json
+from benchmarks._machine import add_quiet_options, guarded, log, own_s, write_run
 from benchmarks._peers import PeerTable, markdown, print_failures, revision
 from benchmarks._pgserver import PgServer, unavailable
 from benchmarks._processes import enqueue_noops_cli, warm_worker_bytecode
@@ -372,20 +372,17 @@ def main() -> None:
         f"claim UPDATE..SKIP LOCKED commit {raw['raw_claim_commit']:,.0f}/s."
     )
     print_failures(FAILURES, "problem(s) in worker logs")
-    write_json(
-        args.out,
-        {
-            "revision": commit,
-            "started": started,
-            "finished": finished,
-            "args": vars(args),
-            "server": settings,
-            "procrastinate": PROCRASTINATE_VERSION,
-            "values": values,
-            "foreign_load": foreign,
-            "failures": FAILURES,
-            "table": rows,
-        },
+    write_run(
+        args,
+        commit,
+        started,
+        finished,
+        server=settings,
+        procrastinate=PROCRASTINATE_VERSION,
+        values=values,
+        foreign_load=foreign,
+        failures=FAILURES,
+        table=rows,
     )
 
 

@@ -103,6 +103,12 @@ def add_quiet_options(parser: argparse.ArgumentParser, max_wait: float, retries:
     parser.add_argument("--out", help="write every value here as JSON")
 
 
+def write_run(args: Any, revision: str, started: str, finished: str, **fields: Any) -> None:
+    """Write a comparison's ``--out`` document: when and on what it ran, then ``fields``."""
+    header = {"revision": revision, "started": started, "finished": finished, "args": vars(args)}
+    write_json(args.out, {**header, **fields})
+
+
 def write_json(path: str | None, document: dict[str, Any]) -> None:
     """Write ``document`` to ``path`` (``--out``) as indented JSON, if a path was given."""
     if path:

@@ -22,10 +22,10 @@ from cleveragents.cli import locks as locks_cmd
 from cleveragents.cli import plans as plans_cmd
 from cleveragents.cli import projects as projects_cmd
 from cleveragents.cli import workers as workers_cmd
+from cleveragents.cli.logs import configure_logging
 from cleveragents.cli.render import error
 from cleveragents.cli.state import AppState
 from cleveragents.errors import AgentsError
-from cleveragents.logging import configure_logging
 from cleveragents.settings import CONFIG_ENV
 
 
