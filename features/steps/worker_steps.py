@@ -179,7 +179,7 @@ def step_cancel_requested(context: Any, label: str) -> None:
 
 @then('the token of job "{label}" on worker "{name}" is cancelled for {reason}')
 def step_token(context: Any, label: str, name: str, reason: str) -> None:
-    entry = context.workers[name]._running[context.ids[label]]
+    (entry,) = context.workers[name].slots.entries({context.ids[label]})
     assert entry.token.reason == CancelReason(reason), entry.token.reason
 
 

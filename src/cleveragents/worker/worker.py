@@ -39,6 +39,7 @@ from cleveragents.store.workers import WorkerStore
 from cleveragents.worker.builtin_kinds import default_registry
 from cleveragents.worker.execution import JobRunner, RunningJob
 from cleveragents.worker.kinds import KindRegistry
+from cleveragents.worker.slots import Slots
 from cleveragents.worker.upkeep import Upkeep
 
 log = logging.getLogger("cleveragents.worker")
@@ -55,7 +56,7 @@ class _Wakeup:
         self._worker = worker
 
     def wait(self, timeout: float | None = None) -> bool:
-        return self._worker._wake.wait(timeout) or self._worker._should_stop()
+        return self._worker.slots.wake.wait(timeout) or self._worker._should_stop()
 
 
 class AsyncWorker:
@@ -84,11 +85,7 @@ class AsyncWorker:
         self._executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=self.max_workers, thread_name_prefix="agents-job"
         )
-        self._lock = threading.Lock()
-        self._finished_job = threading.Condition(self._lock)
-        self._running: dict[str, RunningJob] = {}
-        self._outcomes: list[JobOutcome] = []
-        self._wake = threading.Event()
+        self.slots = Slots()
         self._stop = threading.Event()
         self._started = False
         self._finished = False
@@ -134,33 +131,27 @@ class AsyncWorker:
     def stop(self) -> None:
         """Ask the worker to stop claiming and shut down gracefully. Idempotent, thread-safe."""
         self._stop.set()
-        self._wake.set()
+        self.slots.wake.set()
 
     @property
     def running_count(self) -> int:
         """How many jobs hold a thread of this worker right now."""
-        with self._lock:
-            return len(self._running)
+        return len(self.slots)
 
     # -- one pass ---------------------------------------------------------------------------
 
     def run_once(self, now: datetime | None = None) -> int:
         """Record finished jobs, claim up to the free threads and start them; returns the count."""
         now = now or self.clock()
-        with self._lock:
-            # A snapshot: if the transaction fails, the outcomes stay queued for the next pass.
-            outcomes = list(self._outcomes)
-            busy = len(self._running) - len(outcomes)
-            free = 0 if self._stop.is_set() else self.max_workers - busy
+        # A snapshot: if the transaction fails, the outcomes stay queued for the next pass.
+        outcomes, busy = self.slots.pending_outcomes()
+        free = 0 if self._stop.is_set() else self.max_workers - busy
         if free <= 0 and not outcomes:
             self._check_running(now)
             return 0
         # Capacity first, then the claim: `free` threads are ours, so every claimed job has one.
         claimed, recorded = self.jobs.claim(self.id, now, free, outcomes)
-        with self._lock:
-            del self._outcomes[: len(outcomes)]  # later outcomes were appended after these
-            for outcome in outcomes:
-                self._running.pop(outcome.job_id, None)
+        self.slots.release(outcomes)
         self._count(outcomes, recorded)
         for job in claimed:
             self._start_job(job)
@@ -185,14 +176,12 @@ class AsyncWorker:
 
     def _start_job(self, job: AsyncJob) -> None:
         entry = RunningJob(job=job, token=CancellationToken())
-        with self._lock:
-            self._running[job.id] = entry
+        self.slots.add(entry)
         log.debug("claimed %s %s (attempt %d/%d)", job.kind, job.id, job.attempts, job.max_attempts)
         self._executor.submit(self._execute, entry)
 
     def _check_running(self, now: datetime) -> None:
-        with self._lock:
-            running = list(self._running.values())
+        running = self.slots.entries()
         if not running:
             return
         timeout = timedelta(seconds=self.settings.job_timeout)
@@ -208,20 +197,14 @@ class AsyncWorker:
     def _apply_cancel_requests(self, job_ids: set[str]) -> None:
         if not job_ids:
             return
-        with self._lock:
-            entries = [self._running[i] for i in job_ids if i in self._running]
-        for entry in entries:
+        for entry in self.slots.entries(job_ids):
             if entry.token.cancel(CancelReason.CANCELLED):
                 log.info("cancelling %s %s on request", entry.job.kind, entry.job.id)
 
     # -- running one job (on a pool thread) -------------------------------------------------
 
     def _execute(self, entry: RunningJob) -> None:
-        outcome = self._runner.run(entry)
-        with self._lock:
-            self._outcomes.append(outcome)
-            self._finished_job.notify_all()
-        self._wake.set()
+        self.slots.finish(self._runner.run(entry))
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -239,7 +222,7 @@ class AsyncWorker:
         """:meth:`stop` for signal handlers: sets a plain flag and takes no lock.
 
         A handler runs on the main thread between two bytecodes, possibly while that thread
-        holds the lock inside ``self._wake``; setting the event from there could deadlock.
+        holds the lock inside ``slots.wake``; setting the event from there could deadlock.
         The loop looks at the flag every few milliseconds.
         """
         self._stop_reason = reason
@@ -258,7 +241,7 @@ class AsyncWorker:
     def _loop(self, feed: ChangeFeed, burst: bool) -> None:
         poll_interval = self.settings.poll_interval
         while not self._should_stop():
-            self._wake.clear()
+            self.slots.wake.clear()
             try:
                 claimed = self.run_once()
             except StoreError as error:
@@ -267,9 +250,8 @@ class AsyncWorker:
                 log.warning("queue pass failed, retrying in %g s: %s", poll_interval, error.message)
                 _Wakeup(self).wait(poll_interval)
                 continue
-            with self._lock:
-                busy = bool(self._running) or bool(self._outcomes)
-                free = self.max_workers - len(self._running)
+            busy, held = self.slots.busy()
+            free = self.max_workers - held
             if burst and not claimed and not busy:
                 log.info("burst: nothing left to claim; stopping")
                 return
@@ -291,15 +273,13 @@ class AsyncWorker:
                 self.running_count,
             )
         self._drain_until(grace_end)
-        with self._lock:
-            left = list(self._running.values())
+        left = self.slots.entries()
         for entry in left:
             entry.token.cancel(CancelReason.SHUTDOWN)
         if left:
             log.info("stopping: asked %d job(s) to stop; they go back to the queue", len(left))
             self._drain_until(time.monotonic() + self.token_wait_s)
-        with self._lock:
-            stuck = list(self._running)
+        stuck = [entry.job.id for entry in self.slots.entries()]
         if stuck:
             # Their threads ignored the token; their jobs still go back to the queue.
             requeued = self.jobs.requeue_own(self.id, stuck)
@@ -320,27 +300,22 @@ class AsyncWorker:
     def _drain_until(self, deadline: float) -> None:
         """Record outcomes as jobs finish, until none run or the deadline passes."""
         while True:
-            self._wake.clear()
+            self.slots.wake.clear()
             self.run_once()
             remaining = deadline - time.monotonic()
             if not self.running_count or remaining <= 0:
                 return
-            self._wake.wait(min(remaining, self.settings.heartbeat_interval))
+            self.slots.wake.wait(min(remaining, self.settings.heartbeat_interval))
 
     def wait_for_outcomes(self, timeout: float, count: int | None = None) -> bool:
         """Block until ``count`` running jobs (default: all) have finished, their outcomes
         waiting to be recorded by the next pass."""
-        with self._lock:
-            return self._finished_job.wait_for(
-                lambda: len(self._outcomes) >= (len(self._running) if count is None else count),
-                timeout,
-            )
+        return self.slots.wait_for_outcomes(timeout, count)
 
     @property
     def unfinished_threads(self) -> int:
         """Jobs whose threads are still running after shutdown (they ignored their token)."""
-        with self._lock:
-            return len(self._running)
+        return len(self.slots)
 
     # -- heartbeat and housekeeping (on the upkeep thread; callable directly in tests) --------
 
