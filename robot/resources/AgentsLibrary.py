@@ -17,6 +17,7 @@ import fcntl
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +28,8 @@ from typing import IO, Any
 
 from robot.api import logger
 from robot.api.deco import keyword, library
+
+from cleveragents.domain.owners import this_host
 
 RUN_TIMEOUT_S = 120.0  # a single CLI call never legitimately takes this long
 
@@ -217,8 +220,13 @@ class AgentsLibrary:
 
     @keyword
     def host_name(self) -> str:
-        """This host's name, as the owner ids of its lock holders spell it."""
-        return os.uname().nodename
+        """This host's name, as workers register it."""
+        return socket.gethostname()
+
+    @keyword
+    def owner_host(self) -> str:
+        """This host as owner ids (workers', plan runs', lock holders') spell it."""
+        return this_host()
 
     # -- listener -----------------------------------------------------------------------------
 

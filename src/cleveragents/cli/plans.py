@@ -29,7 +29,7 @@ from cleveragents.domain.plans import (
     PlanPhase,
     Subplan,
 )
-from cleveragents.domain.profile import PROFILE_FIELDS, FailureMode
+from cleveragents.domain.profile import DEFAULT_SOURCE, PROFILE_FIELDS, FailureMode
 from cleveragents.errors import InvalidInputError
 from cleveragents.plans import lifecycle
 from cleveragents.plans.actions import resolve_action
@@ -111,7 +111,7 @@ def _create(
 
 
 def _global_source(source: str) -> str:
-    return "default" if source == "default" else f"global ({source})"
+    return DEFAULT_SOURCE if source == DEFAULT_SOURCE else f"global ({source})"
 
 
 def _overrides(

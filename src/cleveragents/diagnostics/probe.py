@@ -8,7 +8,7 @@ from datetime import datetime
 
 from cleveragents.diagnostics.checks import CheckResult, Status
 from cleveragents.domain.jobs import JobStatus, NewJob
-from cleveragents.runtime.waiting import Stop, wait_until
+from cleveragents.runtime.waiting import Stop, wait_for_job
 from cleveragents.store.engine import Database
 from cleveragents.store.jobs import JobStore
 
@@ -26,13 +26,7 @@ def run_probe(
         clock(),
     )
     try:
-        current = wait_until(
-            db,
-            lambda: jobs.get(job.id),
-            lambda found: found.status.is_terminal,
-            timeout=timeout_s - (time.monotonic() - started),
-            stop=stop,
-        )
+        current = wait_for_job(db, job.id, timeout_s - (time.monotonic() - started), stop)
         latency_ms = (time.monotonic() - started) * 1000
     finally:
         jobs.delete(job.id)

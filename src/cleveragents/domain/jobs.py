@@ -33,6 +33,7 @@ class JobPhase(StrEnum):
     APPLY = "apply"
 
 
+SCHEMA_VERSION_KEY = "schema_version"  # the payload key naming the version of a kind's payload
 MAX_ATTEMPTS = 3  # default of async.max_attempts: runs a job may get when its workers die
 
 TERMINAL_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})

@@ -1,9 +1,11 @@
 """Owner ids: who holds a job, a lock or a plan run. One format for workers and plan runs.
 
-An owner id is ``host:pid:ULID``: the host name (cut to 28 characters, so that an id fits the
-64-character ``worker_id`` columns), the process id, and a fresh ULID, unique per process *and per
-start* (a restarted worker that got its dead predecessor's pid still has an id of its own). A
-colon separates the parts because a host name cannot hold one, so parsing is unambiguous.
+An owner id is ``host:pid:ULID``: the host (its name, or for a name longer than 28 characters a
+prefix and a hash of the whole name, so that an id fits the 64-character ``worker_id`` columns and
+two hosts whose names share a long prefix never pass for one), the process id, and a fresh ULID,
+unique per process *and per start* (a restarted worker that got its dead predecessor's pid still
+has an id of its own). A colon separates the parts because a host name cannot hold one, so
+parsing is unambiguous.
 
 Whether the process an owner id names is still running is a question for the machine, not the
 domain: see :mod:`cleveragents.runtime.owners`.
@@ -11,6 +13,7 @@ domain: see :mod:`cleveragents.runtime.owners`.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 from dataclasses import dataclass
@@ -32,15 +35,24 @@ class Owner:
         return f"{self.host}:{self.pid}:{self.nonce}"
 
 
+def host_token(hostname: str) -> str:
+    """A host as owner ids name it: its name when it fits in ``HOST_CHARS``, else the name's
+    first characters, ``~`` and 8 hex digits of the SHA-256 of the whole name."""
+    if len(hostname) <= HOST_CHARS:
+        return hostname
+    digest = hashlib.sha256(hostname.encode()).hexdigest()[:8]
+    return f"{hostname[: HOST_CHARS - 9]}~{digest}"
+
+
 def this_host() -> str:
-    """This machine's host name, as owner ids name it."""
-    return socket.gethostname()[:HOST_CHARS]
+    """This machine, as owner ids name it."""
+    return host_token(socket.gethostname())
 
 
 def new_owner(host: str | None = None, pid: int | None = None) -> str:
     """A fresh owner id for this process (or for ``host`` and ``pid``, in tests)."""
-    host = this_host() if host is None else host[:HOST_CHARS]
-    return str(Owner(host, os.getpid() if pid is None else pid, new_id()))
+    token = this_host() if host is None else host_token(host)
+    return str(Owner(token, os.getpid() if pid is None else pid, new_id()))
 
 
 def parse_owner(owner_id: str) -> Owner | None:

@@ -126,12 +126,13 @@ class PlanExecutor:
                 if ended:
                     log.warning("ended %d leftover process group(s) of plan %s", ended, plan_id)
                 remove_leftover_scratch(plan_id)  # its sandboxes, if it ran on this host
-            plan = self.store.begin_execution(plan_id, owner, self.clock())
+            # A leaf's changes count once it completes: the leaves about to run start with none
+            # (a run killed after recording a leaf's changes left them behind).
+            plan = self.store.begin_execution(
+                plan_id, owner, self.clock(), discard_changes_of=SubplanState.PENDING
+            )
             log.debug("plan %s executing (owner %s)", plan_id, owner)
             try:
-                # A leaf's changes count once it completes: the leaves about to run start with
-                # none (a run killed after recording a leaf's changes left them behind).
-                ChangeStore(self.db).discard(plan_id, SubplanState.PENDING)
                 return self._run(plan, owner, token, listeners, on_started, locks)
             except BaseException as exc:
                 # Whatever escaped, the plan must not stay `executing` under a live owner.

@@ -14,20 +14,21 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cleveragents.domain.jobs import AsyncJob, JobPhase, NewJob
+from cleveragents.domain.jobs import SCHEMA_VERSION_KEY, AsyncJob, JobPhase, NewJob
 from cleveragents.domain.plans import EXECUTABLE_PHASES, Plan, PlanEvent, PlanPhase
 from cleveragents.errors import ConflictError
 from cleveragents.plans.locking import run_is_live
 from cleveragents.plans.runner import PLAN_ID_VARIABLE
 from cleveragents.runtime.processes import end_processes_with_env
 from cleveragents.runtime.waiting import Stop, wait_until
+from cleveragents.runtime.waiting import wait_for_job as wait_for_job  # the CLI waits here
 from cleveragents.store.engine import Database
 from cleveragents.store.jobs import JobStore
 from cleveragents.store.locks import LockService
 from cleveragents.store.plans import EVENT_PAGE, PlanStore
 
 PHASE_KINDS = {JobPhase.EXECUTE: "plan.execute", JobPhase.APPLY: "plan.apply"}
-PAYLOAD_VERSION = 1
+PAYLOAD_VERSION = 1  # the plan kinds' payload schema version
 
 
 class PlanPayload(BaseModel):
@@ -70,7 +71,7 @@ def enqueue_phase(
 ) -> AsyncJob:
     """Queue the job that runs ``phase`` of ``plan``; the job and the plan's link to it are
     written in one transaction. ``max_attempts`` bounds the runs a lost worker costs it."""
-    payload = {"schema_version": PAYLOAD_VERSION, **PlanPayload(plan_id=plan.id).model_dump()}
+    payload = {SCHEMA_VERSION_KEY: PAYLOAD_VERSION, **PlanPayload(plan_id=plan.id).model_dump()}
     job = NewJob(
         kind=PHASE_KINDS[phase],
         payload=payload,
@@ -79,12 +80,6 @@ def enqueue_phase(
         phase=phase,
     )
     return JobStore(db).enqueue(job, now)
-
-
-def wait_for_job(db: Database, job_id: str, stop: Stop | None = None) -> AsyncJob:
-    """Block until the job has finished (or ``stop`` is set); returns it as it is then."""
-    jobs = JobStore(db)
-    return wait_until(db, lambda: jobs.get(job_id), lambda job: job.status.is_terminal, stop=stop)
 
 
 class CancelOutcome(StrEnum):

@@ -1,6 +1,7 @@
 """The one way to wait for the database to change: every waiter (the worker's idle loop, `jobs
-wait`, `plan watch`, the diagnostics probe) blocks here, on the change feed, never on a sleep that a
-shutdown cannot cut short.
+wait`, `plan watch`, the diagnostics probe) blocks here, on the change feed. A waiter that has a
+``stop`` (the worker: a finished job, a stop, a signal's flag) is cut short by it within a few
+milliseconds; a terminal command's wait is ended by Ctrl-C.
 
 ``ChangeFeed.wait`` returns as soon as another connection commits (``ChangeDetector``: SQLite's
 ``PRAGMA data_version``, PostgreSQL's ``LISTEN``), as soon as ``stop`` is set, or when the timeout
@@ -14,8 +15,10 @@ import time
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
+from cleveragents.domain.jobs import AsyncJob
 from cleveragents.store.changes_feed import ChangeDetector
 from cleveragents.store.engine import Database
+from cleveragents.store.jobs import JobStore
 
 T = TypeVar("T")
 
@@ -38,6 +41,16 @@ def _pause(seconds: float, stop: Stop | None) -> bool:
     if stop is not None:
         return stop.wait(seconds)
     time.sleep(seconds)
+    return False
+
+
+def pause(seconds: float, stop: Stop) -> bool:
+    """Wait ``seconds`` unless ``stop`` is set first (looked at every ``CHECK_INTERVAL_S``, so a
+    ``stop`` that also reads a flag, like the worker's, is honoured promptly); True if stopped."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        if stop.wait(min(CHECK_INTERVAL_S, left)):
+            return True
     return False
 
 
@@ -93,3 +106,14 @@ def wait_until(
         return value
     finally:
         feed.close()
+
+
+def wait_for_job(
+    db: Database, job_id: str, timeout: float | None = None, stop: Stop | None = None
+) -> AsyncJob:
+    """Block until the job has finished, ``timeout`` seconds passed or ``stop`` is set;
+    returns the job as it is then."""
+    jobs = JobStore(db)
+    return wait_until(
+        db, lambda: jobs.get(job_id), lambda job: job.status.is_terminal, timeout=timeout, stop=stop
+    )

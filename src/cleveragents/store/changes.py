@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, delete, func, insert, null, select, update
+from sqlalchemy import Connection, RowMapping, delete, func, insert, null, select, update
 
 from cleveragents.domain.changes import CapturedChange, ChangeKind, FileChange
 from cleveragents.domain.plans import SubplanState
@@ -67,6 +67,15 @@ def _row(plan_id: str, subplan_id: str, change: CapturedChange) -> dict[str, Any
     }
 
 
+def discard_changes(conn: Connection, plan_id: str, leaf_state: SubplanState) -> int:
+    """In the caller's transaction: delete the changes of the plan's leaves in ``leaf_state``."""
+    leaves = select(subplans.c.id).where(
+        subplans.c.plan_id == plan_id, subplans.c.state == leaf_state.value
+    )
+    result = conn.execute(delete(changes).where(_c.plan_id == plan_id, _c.subplan_id.in_(leaves)))
+    return max(int(result.rowcount), 0)
+
+
 class ChangeStore:
     """The ``changes`` table."""
 
@@ -83,14 +92,8 @@ class ChangeStore:
     def discard(self, plan_id: str, leaf_state: SubplanState) -> int:
         """Delete the changes recorded for the plan's leaves now in ``leaf_state``, in one
         transaction; returns how many rows went."""
-        leaves = select(subplans.c.id).where(
-            subplans.c.plan_id == plan_id, subplans.c.state == leaf_state.value
-        )
         with self.db.write() as conn:
-            result = conn.execute(
-                delete(changes).where(_c.plan_id == plan_id, _c.subplan_id.in_(leaves))
-            )
-        return max(result.rowcount, 0)
+            return discard_changes(conn, plan_id, leaf_state)
 
     def for_plan(self, plan_id: str) -> list[FileChange]:
         """The plan's changes by path (and subplan, for two leaves changing one path)."""

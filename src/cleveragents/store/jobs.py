@@ -152,6 +152,14 @@ _HOT_PARAMS = {
 }
 
 
+def _link_plans(conn: Connection, jobs: Iterable[tuple[str, NewJob]]) -> None:
+    """A job that runs a plan's phase becomes that plan's job (``plans.job_id``), in the
+    transaction that enqueues it."""
+    for job_id, job in jobs:
+        if job.plan_id is not None:
+            conn.execute(update(plans).where(plans.c.id == job.plan_id).values(job_id=job_id))
+
+
 class JobStore(JobMaintenance):
     """Domain verbs over the ``async_jobs`` table (recovery and pruning from the base class)."""
 
@@ -173,10 +181,7 @@ class JobStore(JobMaintenance):
         values = _row_values(job, new_id(), now)
         with self.db.write() as conn:
             conn.execute(_INSERT, values)
-            if job.plan_id is not None:
-                conn.execute(
-                    update(plans).where(plans.c.id == job.plan_id).values(job_id=values["id"])
-                )
+            _link_plans(conn, [(values["id"], job)])
         return AsyncJob(
             id=values["id"],
             kind=job.kind,
@@ -222,6 +227,7 @@ class JobStore(JobMaintenance):
                     converted[id(job)] = shared
                 rows.append((job_id, *shared))
             conn.exec_driver_sql(_bulk_insert(dialect.paramstyle), rows)
+            _link_plans(conn, zip(ids, jobs, strict=True))
         return ids
 
     # -- read -------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Row, insert, select, update
 from cleveragents.domain.plans import Plan, PlanPhase, Subplan, SubplanState, check_plan_transition
 from cleveragents.domain.profile import AutomationProfile
 from cleveragents.errors import ConflictError, PlanNotFoundError
+from cleveragents.store.changes import discard_changes
 from cleveragents.store.plan_progress import (
     EVENT_PAGE,
     PlanProgress,
@@ -119,7 +120,9 @@ class PlanStore(PlanProgress):
             return [_to_plan(row) for row in conn.execute(query)]
 
     # -- phases ---------------------------------------------------------------------------
-    def begin_execution(self, plan_id: str, owner: str, now: datetime) -> Plan:
+    def begin_execution(
+        self, plan_id: str, owner: str, now: datetime, *, discard_changes_of: SubplanState
+    ) -> Plan:
         """Move the plan to ``executing`` for ``owner``, resetting what did not complete.
 
         Leaves that failed or were cancelled, and leaves a dead run left running, go back to
@@ -129,13 +132,10 @@ class PlanStore(PlanProgress):
         Whether another run still holds the plan is decided by the caller, before this (the
         executor holds the plan's lock): a plan found ``executing`` is taken over.
 
-        The changes recorded for the leaves reset here are left alone: which changes a resume
-        drops is the plans layer's rule, applied right after this with
-        :meth:`~cleveragents.store.changes.ChangeStore.discard` (the executor drops the changes
-        of every pending leaf before it runs any). Two transactions, and they converge: a crash
-        between them leaves pending leaves with stale changes on a plan still ``executing``;
-        nothing applies those (apply needs a plan whose run finished, and every run drops them
-        first), and the next resume drops them.
+        In the same transaction, the changes recorded for the leaves then in
+        ``discard_changes_of`` are deleted: which changes a resume drops is the plans layer's
+        rule (the executor passes ``PENDING``: a leaf's changes count once it completes), the
+        store only keeps the reset and the drop atomic.
         """
         with self.db.write() as conn:
             plan = self._get(conn, plan_id)
@@ -183,6 +183,7 @@ class PlanStore(PlanProgress):
                     )
                 )
             )
+            discard_changes(conn, plan_id, discard_changes_of)
             return self._get(conn, plan_id)
 
     def finish(

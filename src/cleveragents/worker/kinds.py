@@ -9,12 +9,10 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from cleveragents.domain.clock import Clock
-from cleveragents.domain.jobs import AsyncJob
+from cleveragents.domain.jobs import SCHEMA_VERSION_KEY, AsyncJob
 from cleveragents.errors import PayloadError, UnknownJobKindError
 from cleveragents.runtime.tokens import CancellationToken
 from cleveragents.store.engine import Database
-
-SCHEMA_VERSION_KEY = "schema_version"
 
 
 class JobFailed(Exception):  # an outcome signal, not an error family

@@ -10,7 +10,7 @@ from cleveragents.domain.plans import PlanPhase
 from cleveragents.errors import ApplyConflictError
 from cleveragents.plans.apply import ApplyError, PlanApplier
 from cleveragents.plans.executor import PlanExecutor
-from cleveragents.plans.lifecycle import PHASE_KINDS, PlanPayload
+from cleveragents.plans.lifecycle import PAYLOAD_VERSION, PHASE_KINDS, PlanPayload
 from cleveragents.runtime.tokens import JobCancelled
 from cleveragents.worker.kinds import JobContext, JobFailed, JobKind
 
@@ -27,9 +27,19 @@ def plan_kinds(
         return run_plan_apply(payload, ctx, plan_lock_ttl_s, project_lock_ttl_s)
 
     return (
-        JobKind(PHASE_KINDS[JobPhase.EXECUTE], PlanPayload, execute, "Execute or resume a plan."),
         JobKind(
-            PHASE_KINDS[JobPhase.APPLY], PlanPayload, apply, "Apply an executed plan's changes."
+            PHASE_KINDS[JobPhase.EXECUTE],
+            PlanPayload,
+            execute,
+            "Execute or resume a plan.",
+            schema_version=PAYLOAD_VERSION,
+        ),
+        JobKind(
+            PHASE_KINDS[JobPhase.APPLY],
+            PlanPayload,
+            apply,
+            "Apply an executed plan's changes.",
+            schema_version=PAYLOAD_VERSION,
         ),
     )
 

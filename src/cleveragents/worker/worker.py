@@ -30,7 +30,7 @@ from cleveragents.domain.jobs import AsyncJob, JobOutcome, JobStatus, RecoveryRe
 from cleveragents.domain.owners import new_owner
 from cleveragents.errors import StoreError
 from cleveragents.runtime.tokens import CancellationToken, CancelReason
-from cleveragents.runtime.waiting import ChangeFeed
+from cleveragents.runtime.waiting import ChangeFeed, pause
 from cleveragents.settings import AsyncSettings
 from cleveragents.store.engine import Database
 from cleveragents.store.jobs import JobStore
@@ -248,7 +248,7 @@ class AsyncWorker:
                 # A busy or briefly unreachable database is not a reason to die: nothing was
                 # lost (the outcomes stay queued), so wait a poll interval and try again.
                 log.warning("queue pass failed, retrying in %g s: %s", poll_interval, error.message)
-                _Wakeup(self).wait(poll_interval)
+                pause(poll_interval, _Wakeup(self))
                 continue
             busy, held = self.slots.busy()
             free = self.max_workers - held
