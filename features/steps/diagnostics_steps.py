@@ -10,7 +10,7 @@ from typing import Any
 
 from behave import given, then
 from cli_steps import document
-from plan_steps import plan_store
+from plan_helpers import plan_store
 
 from cleveragents.domain.clock import utcnow
 from cleveragents.domain.locks import ResourceType

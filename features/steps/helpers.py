@@ -35,6 +35,9 @@ register_type(Status=_status, WorkerStatus=_worker_status)
 
 T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 DEADLINE_S = 20.0
+"""Seconds a step waits for anything before it fails: generous, never reached when all is well."""
+POLL_S = 0.01
+"""Seconds :func:`wait_until` pauses between two checks."""
 
 
 class FakeClock:
@@ -130,13 +133,17 @@ def make_worker(
 
 
 def wait_until(predicate: Callable[[], bool], what: str, timeout: float = DEADLINE_S) -> None:
-    """Poll ``predicate`` until it holds; fail with ``what`` at the deadline."""
+    """The behave tier's one poll helper: check ``predicate`` every :data:`POLL_S` seconds until
+    it holds; fail with ``what`` once ``timeout`` seconds have passed without it.
+
+    For what signals nothing a step could block on (a gauge, a flag, a process group, rows
+    another connection writes); where the code under test sets an event or ends a thread, steps
+    wait on that instead, with :data:`DEADLINE_S`."""
     deadline = time.monotonic() + timeout
-    pause = threading.Event()
     while not predicate():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        pause.wait(0.01)
+        time.sleep(POLL_S)
 
 
 def execute_sql(context: Any, sql: str, params: dict[str, Any] | None = None) -> list[Any]:

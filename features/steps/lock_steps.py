@@ -12,7 +12,7 @@ from typing import Any
 import parse
 from behave import given, register_type, then, when
 from helpers import DEADLINE_S, T0, FakeClock, open_db
-from plan_steps import plan_store, start_background_execution, the_plan_id
+from plan_helpers import plan_store, start_background_execution, the_plan_id
 from sqlalchemy import event
 
 from cleveragents.domain.clock import utcnow

@@ -1,68 +1,17 @@
-"""Steps for sandboxed subplans, their recorded changes, `plan diff` and `plan apply`."""
+"""Steps for sandboxed subplans, the changes they record, `plan diff` and the project's files."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from behave import given, then, when
-from helpers import execute_sql
-from plan_steps import leaves, plan_store, the_plan_id
-
-from cleveragents.domain.locks import ResourceType
-from cleveragents.domain.plans import PlanPhase, SubplanState
-from cleveragents.plans import apply_writer
-from cleveragents.plans.apply import ApplyError, PlanApplier
-from cleveragents.plans.executor import PlanExecutor
-from cleveragents.runtime.tokens import CancellationToken, CancelReason
-from cleveragents.store.changes import ChangeStore
-from cleveragents.store.jobs import JobStore
-from cleveragents.store.locks import LockService
-from cleveragents.store.projects import ProjectStore
-
-GIT = ["git", "-c", "core.quotePath=true", "-c", "user.name=t", "-c", "user.email=t@example.com"]
-
-
-def snapshot(root: Path) -> dict[str, Any]:
-    """Every file's bytes and mode, and every symlink's target, under ``root``."""
-    found: dict[str, Any] = {}
-    for directory, dirs, files in os.walk(root):
-        for name in [*files, *dirs]:
-            path = Path(directory) / name
-            rel = path.relative_to(root).as_posix()
-            if rel.startswith(".git/") or rel == ".git":
-                continue
-            if path.is_symlink():
-                found[rel] = ("link", os.readlink(path))
-            elif path.is_file():
-                found[rel] = (path.read_bytes(), path.stat().st_mode & 0o777)
-    return found
-
-
-def _changes(context: Any) -> list[Any]:
-    return ChangeStore(plan_store(context).db).for_plan(the_plan_id(context))
-
-
-def _recorded(context: Any) -> dict[str, bytes | None]:
-    """Path -> the new content the plan recorded (None for a deletion)."""
-    found = _changes(context)
-    contents = ChangeStore(plan_store(context).db).contents([c.id for c in found])
-    return {change.path: new for change, (_old, new) in zip(found, contents, strict=True)}
-
-
-def _git(context: Any, cwd: Path, *args: str, stdin: str | None = None) -> str:
-    env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(context.tmp)}
-    done = subprocess.run(
-        [*GIT, *args], cwd=cwd, input=stdin, capture_output=True, text=True, env=env, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+from plan_helpers import leaves, the_plan_id
+from sandbox_helpers import holds_recorded, plan_changes, recorded_contents, run_git, snapshot
 
 
 @given('a sandboxed action "{name}" running')
@@ -89,9 +38,9 @@ def step_action_per_file(context: Any, name: str, path: str) -> None:
 @given('the project "{project}" is a git repository with everything committed')
 def step_git_repo(context: Any, project: str) -> None:
     root = context.tmp / project
-    _git(context, root, "init", "-q")
-    _git(context, root, "add", "-A")
-    _git(context, root, "commit", "-qm", "base")
+    run_git(context, root, "init", "-q")
+    run_git(context, root, "add", "-A")
+    run_git(context, root, "commit", "-qm", "base")
 
 
 @given('the project "{project}" has a symlink "{link}" to a directory outside it')
@@ -100,6 +49,11 @@ def step_symlink_out(context: Any, project: str, link: str) -> None:
     context.cleanups.append(lambda: shutil.rmtree(context.outside, ignore_errors=True))
     (context.tmp / project / link).symlink_to(context.outside, target_is_directory=True)
     context.before = snapshot(context.tmp / project)
+
+
+@given('the project "{project}" has a symlink "{link}" to its file "{target}"')
+def step_inside_link(context: Any, project: str, link: str, target: str) -> None:
+    (context.tmp / project / link).symlink_to(target)
 
 
 @then('the project "{project}" is byte for byte as it was')
@@ -115,7 +69,8 @@ def step_unchanged_after_edits(context: Any, project: str) -> None:
 @then("the plan's recorded changes are")
 def step_recorded(context: Any) -> None:
     got = [
-        (c.path, c.kind.value, "" if c.mode is None else f"{c.mode:o}") for c in _changes(context)
+        (c.path, c.kind.value, "" if c.mode is None else f"{c.mode:o}")
+        for c in plan_changes(context)
     ]
     wanted = [(row["path"], row["change"], row["mode"]) for row in context.table]
     assert got == wanted, got
@@ -123,13 +78,13 @@ def step_recorded(context: Any) -> None:
 
 @then("the plan has no recorded changes")
 def step_no_changes(context: Any) -> None:
-    assert _changes(context) == [], _changes(context)
+    assert plan_changes(context) == [], plan_changes(context)
 
 
 @then("each recorded change has the base hash of the project's file and the new content's hash")
 def step_hashes(context: Any) -> None:
-    recorded = _recorded(context)
-    for change in _changes(context):
+    recorded = recorded_contents(context)
+    for change in plan_changes(context):
         base = context.before.get(change.path)
         if base is None:
             assert change.base_sha256 is None, change
@@ -148,7 +103,7 @@ def step_no_sandbox(context: Any) -> None:
 
 @then('`git apply --check` accepts the diff in the project "{project}"')
 def step_git_check(context: Any, project: str) -> None:
-    _git(context, context.tmp / project, "apply", "--check", "-", stdin=context.result.stdout)
+    run_git(context, context.tmp / project, "apply", "--check", "-", stdin=context.result.stdout)
 
 
 @then(
@@ -157,24 +112,13 @@ def step_git_check(context: Any, project: str) -> None:
 def step_git_apply(context: Any, project: str) -> None:
     copy = context.tmp / "copy"
     shutil.copytree(context.tmp / project, copy, symlinks=True)
-    _git(context, copy, "apply", "-", stdin=context.result.stdout)
-    _holds_recorded(context, copy)
-
-
-def _holds_recorded(context: Any, root: Path) -> None:
-    for change in _changes(context):
-        target = root / change.path
-        new = _recorded(context)[change.path]
-        if new is None:
-            assert not target.exists(), change.path
-        else:
-            assert target.read_bytes() == new, change.path
-            assert target.stat().st_mode & 0o777 == change.mode, (change.path, change.mode)
+    run_git(context, copy, "apply", "-", stdin=context.result.stdout)
+    holds_recorded(context, copy)
 
 
 @then('the project "{project}" holds what the plan recorded')
 def step_project_recorded(context: Any, project: str) -> None:
-    _holds_recorded(context, context.tmp / project)
+    holds_recorded(context, context.tmp / project)
 
 
 @then('the file "{path}" has mode {mode}')
@@ -202,6 +146,12 @@ def step_only_leaf_failed(context: Any, text: str) -> None:
     assert leaf.state.value == "failed" and text in (leaf.error_message or ""), leaf
 
 
+@then("the plan's only leaf's output is \"{text}\"")
+def step_only_leaf_output(context: Any, text: str) -> None:
+    (leaf,) = leaves(context)
+    assert (leaf.output_tail or "").strip() == text, leaf.output_tail
+
+
 @when('the project\'s file "{path}" is {what}')
 def step_edit_project(context: Any, path: str, what: str) -> None:
     target = context.tmp / "repo" / path
@@ -223,175 +173,9 @@ def step_file_holds(context: Any, path: str, text: str) -> None:
     assert got == text.encode().decode("unicode_escape").encode(), got
 
 
-@when('a recorded change is rewritten to the path "{path}"')
-def step_tamper(context: Any, path: str) -> None:
-    execute_sql(
-        context,
-        "UPDATE changes SET path = :path WHERE id = (SELECT min(id) FROM changes)",
-        {"path": path},
-    )
-    if "/" in path and not path.startswith(("/", "..")) and "evil" in path:
-        # a creation through the symlink: the change no longer has a base in the project
-        execute_sql(
-            context,
-            "UPDATE changes SET change = 'created', base_sha256 = NULL, base_mode = NULL"
-            " WHERE path = :path",
-            {"path": path},
-        )
-
-
-@then('nothing was written outside the project "{project}"')
-def step_nothing_outside(context: Any, project: str) -> None:
-    assert not (context.tmp / "evil.txt").exists()
-    assert not Path("/tmp/evil.txt").exists()
-    assert list(context.outside.iterdir()) == []
-
-
-class _Crash(BaseException):
-    """The process dying mid-apply (what kill -9 would do), as far as the files can tell."""
-
-
-@when("an apply of the plan crashes after writing {count:d} file, leaving its temp file behind")
-def step_crash(context: Any, count: int) -> None:
-    real = apply_writer._commit
-    calls = {"n": 0}
-    torn: list[str] = []
-
-    def commit(temp: str, target: str) -> None:
-        calls["n"] += 1
-        if calls["n"] > count:
-            torn.append(temp)
-            raise _Crash()
-        real(temp, target)
-
-    apply_writer._commit = commit  # type: ignore[assignment]
-    try:
-        PlanApplier(plan_store(context).db).apply(the_plan_id(context))
-    except _Crash:
-        pass
-    else:
-        raise AssertionError("the apply did not reach the crash")
-    finally:
-        apply_writer._commit = real  # type: ignore[assignment]
-    # kill -9 runs no clean-up: what it leaves is the temp file of the file it was renaming.
-    Path(torn[0]).write_bytes(b"half of it")
-
-
-@when("the disk is full from the second file written on")
-def step_disk_full(context: Any) -> None:
-    real = apply_writer.write_all
-    calls = {"n": 0}
-
-    def write_all(fd: int, data: bytes) -> None:
-        calls["n"] += 1
-        if calls["n"] >= 2:
-            os.write(fd, data[: len(data) // 2])
-            raise OSError(28, "No space left on device")
-        real(fd, data)
-
-    apply_writer.write_all = write_all  # type: ignore[assignment]
-    context.restore_disk = lambda: setattr(apply_writer, "write_all", real)
-    context.cleanups.append(context.restore_disk)
-
-
-@when("the disk has room again")
-def step_disk_room(context: Any) -> None:
-    context.restore_disk()
-
-
-@when('another live process holds the lock of the project "{project}"')
-def step_project_locked(context: Any, project: str) -> None:
-    db = plan_store(context).db
-    found = ProjectStore(db).get(project)
-    owner = f"{os.uname().nodename}:{os.getpid()}:other"
-    LockService(db).acquire(ResourceType.PROJECT, found.id, owner, 600, _now())
-
-
-def _now() -> Any:
-    from cleveragents.domain.clock import utcnow
-
-    return utcnow()
-
-
-@then("the scenario has {count:d} plans")
-def step_plan_count(context: Any, count: int) -> None:
-    assert execute_sql(context, "SELECT count(*) FROM plans")[0][0] == count
-
-
-@then('the plan\'s job "{kind}" succeeded')
-def step_job_ok(context: Any, kind: str) -> None:
-    job = _plan_job(context)
-    assert job.kind == kind and job.status.value == "succeeded", job
-
-
-@then('the plan\'s job "{kind}" failed with the conflict "{path}"')
-def step_job_conflict(context: Any, kind: str, path: str) -> None:
-    job = _plan_job(context)
-    assert job.kind == kind and job.status.value == "failed", job
-    assert [c["path"] for c in (job.result or {})["conflicts"]] == [path], job.result
-
-
-def _plan_job(context: Any) -> Any:
-    plan = plan_store(context).get(the_plan_id(context))
-    assert plan.job_id, plan
-    return JobStore(plan_store(context).db).get(plan.job_id)
-
-
-@when("the plan's leaf is put back to {state:w} under a dead run")
-def step_dead_run(context: Any, state: str) -> None:
-    execute_sql(
-        context,
-        "UPDATE subplans SET state = :state WHERE is_leaf = :yes",
-        {"state": SubplanState(state).value, "yes": True},
-    )
-    execute_sql(
-        context,
-        "UPDATE plans SET phase = 'executing', owner = :owner",
-        {"owner": f"{os.uname().nodename}:999999:dead"},
-    )
-
-
-@when("the plan is executed again")
-def step_execute_again(context: Any) -> None:
-    report = PlanExecutor(plan_store(context).db).execute(the_plan_id(context))
-    context.report = report
-
-
-@then('the plan\'s phase after that is "{phase}"')
-def step_phase_after(context: Any, phase: str) -> None:
-    assert context.report.plan.phase is PlanPhase(phase), context.report.plan
-
-
-@when('the recorded old content of "{path}" is lost')
-def step_lose_base(context: Any, path: str) -> None:
-    execute_sql(context, "UPDATE changes SET base_content = NULL WHERE path = :p", {"p": path})
-
-
-@then('the directory "{path}" is gone')
-def step_dir_gone(context: Any, path: str) -> None:
-    assert not (context.tmp / path).exists(), list((context.tmp / path).iterdir())
-
-
-@when("an apply of the plan runs with a token that is already cancelled")
-def step_cancelled_apply(context: Any) -> None:
-    token = CancellationToken()
-    token.cancel(CancelReason.CANCELLED)
-    try:
-        PlanApplier(plan_store(context).db).apply(the_plan_id(context), token=token)
-    except ApplyError as exc:
-        context.apply_error = exc.message
-    else:
-        raise AssertionError("a cancelled apply completed")
-
-
-@then('the apply stopped with "{text}"')
-def step_apply_stopped(context: Any, text: str) -> None:
-    assert text in context.apply_error, context.apply_error
-
-
-@given('the project "{project}" has a symlink "{link}" to its file "{target}"')
-def step_inside_link(context: Any, project: str, link: str, target: str) -> None:
-    (context.tmp / project / link).symlink_to(target)
+@when('the project\'s file "{path}" gets mode {mode}')
+def step_chmod(context: Any, path: str, mode: str) -> None:
+    (context.tmp / "repo" / path).chmod(int(mode, 8))
 
 
 @when('the project\'s symlink "{link}" is pointed outside the project')
@@ -404,25 +188,7 @@ def step_link_outside(context: Any, link: str) -> None:
     path.symlink_to(outside / "secret.txt")
 
 
-@then('the plan\'s job "{kind}" failed with "{text}"')
-def step_job_failed(context: Any, kind: str, text: str) -> None:
-    job = _plan_job(context)
-    assert job.kind == kind and job.status.value == "failed", job
-    assert text in (job.error_message or ""), job.error_message
-
-
-@then("the plan's only leaf's output is \"{text}\"")
-def step_only_leaf_output(context: Any, text: str) -> None:
-    (leaf,) = leaves(context)
-    assert (leaf.output_tail or "").strip() == text, leaf.output_tail
-
-
 @then('every line of stdout is one JSON document, the last one with "{field}" "{value}"')
 def step_json_lines(context: Any, field: str, value: str) -> None:
     documents = [json.loads(line) for line in context.result.stdout.splitlines()]
     assert documents and documents[-1][field] == value, documents[-1:]
-
-
-@when('the project\'s file "{path}" gets mode {mode}')
-def step_chmod(context: Any, path: str, mode: str) -> None:
-    (context.tmp / "repo" / path).chmod(int(mode, 8))

@@ -330,7 +330,9 @@ def step_background_impatient(context: Any, name: str) -> None:
     thread = threading.Thread(target=worker.run, name=f"worker-{name}")
     thread.start()
     context.threads = {**getattr(context, "threads", {}), name: thread}
-    wait_until(lambda: worker._started, "the worker to start")
+    # Not just `_started`: start() goes on with lock clean-up and housekeeping (writes) and
+    # starts the heartbeat last; a write lock taken before that would hit start-up, not the loop.
+    wait_until(lambda: worker.upkeep._thread is not None, "the worker to finish starting")
 
 
 @when("another process holds the database write lock")
