@@ -13,6 +13,7 @@ from plan_helpers import plan_store, the_plan_id
 from sandbox_helpers import plan_job
 
 from cleveragents.domain.locks import ResourceType
+from cleveragents.domain.owners import this_host
 from cleveragents.domain.plans import PlanPhase, SubplanState
 from cleveragents.plans import apply_writer
 from cleveragents.plans.apply import ApplyError, PlanApplier
@@ -107,7 +108,7 @@ def step_disk_room(context: Any) -> None:
 def step_project_locked(context: Any, project: str) -> None:
     db = plan_store(context).db
     found = ProjectStore(db).get(project)
-    owner = f"{os.uname().nodename}:{os.getpid()}:other"
+    owner = f"{this_host()}:{os.getpid()}:other"
     LockService(db).acquire(ResourceType.PROJECT, found.id, owner, 600, _now())
 
 
@@ -152,7 +153,7 @@ def step_dead_run(context: Any, state: str) -> None:
     execute_sql(
         context,
         "UPDATE plans SET phase = 'executing', owner = :owner",
-        {"owner": f"{os.uname().nodename}:999999:dead"},
+        {"owner": f"{this_host()}:999999:dead"},
     )
 
 

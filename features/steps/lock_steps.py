@@ -17,6 +17,7 @@ from sqlalchemy import event
 
 from cleveragents.domain.clock import utcnow
 from cleveragents.domain.locks import Lock, ResourceType
+from cleveragents.domain.owners import this_host
 from cleveragents.errors import AgentsError, LockConflictError
 from cleveragents.plans.locking import LockRenewer, acquire_plan_lock
 from cleveragents.store.locks import LockService
@@ -56,10 +57,6 @@ def attempt(context: Any, call: Any) -> None:
         context.lock_result = call()
     except AgentsError as exc:
         context.lock_error = exc
-
-
-def this_host() -> str:
-    return os.uname().nodename
 
 
 # -- setting up ---------------------------------------------------------------------------------

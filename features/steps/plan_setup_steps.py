@@ -4,7 +4,6 @@ a dead run or damaged on purpose."""
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 from behave import given, when
@@ -13,6 +12,7 @@ from helpers import execute_sql
 from plan_helpers import MARKER, plan_store, the_plan_id, write_action
 
 from cleveragents.domain.clock import utcnow
+from cleveragents.domain.owners import this_host
 from cleveragents.domain.plans import SubplanState
 from cleveragents.store.plans import SubplanUpdate
 
@@ -122,8 +122,8 @@ def step_dead_run(context: Any, project: str, n: int) -> None:
     store = plan_store(context)
     plan_id = result.stdout.strip()
     # the owner string names this host and a pid that cannot exist: the run is gone
-    dead = f"{os.uname().nodename}:999999999:dead"
-    store.begin_execution(plan_id, dead, utcnow())
+    dead = f"{this_host()}:999999999:dead"
+    store.begin_execution(plan_id, dead, utcnow(), discard_changes_of=SubplanState.PENDING)
     now = utcnow()
     store.record(
         plan_id,
