@@ -59,6 +59,14 @@ Feature: The AsyncWorker
     And job "J" has result field "exit_code" equal to 0
     And job "J" has result field "output_tail" containing "job=01"
 
+  Scenario: a process a command leaves behind is ended with it, after a short grace
+    Given a "command" job "J" with payload '{"argv": ["sh", "-c", "sleep 300 & echo child=$!"]}'
+    And worker "A" with 1 threads
+    When worker "A" runs one pass
+    And worker "A" runs one pass after the jobs finish
+    Then job "J" is succeeded
+    And the process whose pid job "J" printed as "child" is gone
+
   Scenario: a command that cannot start fails the job with a clear message
     Given a "command" job "J" with payload '{"argv": ["/no/such/program"]}'
     And worker "A" with 1 threads
@@ -312,6 +320,15 @@ Feature: The AsyncWorker
     Then the wait returned a succeeded job
     When worker "W" is asked to stop
     Then the background worker "W" stops within the deadline
+
+  Scenario: a signal ends a worker's wait after a failed pass at once, however long the interval
+    Given worker "W" runs in the background with 1 threads, polling every 3600 seconds
+    And the next queue pass of worker "W" fails with a database error
+    When I enqueue a "noop" job "J" with payload '{}'
+    Then the worker logs "queue pass failed, retrying"
+    When worker "W" receives SIGTERM
+    Then the background worker "W" stops within the deadline
+    And job "J" is queued
 
   Scenario: cancelling a running command stops its process group
     Given a "command" job "J" with payload '{"argv": ["sh", "-c", "sleep 30 & sleep 30; wait"]}'

@@ -13,7 +13,7 @@ from behave import given, then, when
 from helpers import DEADLINE_S, make_worker, open_db, settings, wait_until
 
 from cleveragents.domain.jobs import JobOutcome, JobStatus, WorkerStatus
-from cleveragents.errors import AgentsError
+from cleveragents.errors import AgentsError, StoreError
 from cleveragents.runtime.tokens import CancelReason
 from cleveragents.store.jobs import JobStore
 from cleveragents.store.workers import WorkerStore
@@ -205,7 +205,32 @@ def step_burst(context: Any, name: str) -> None:
 
 @given('worker "{name}" runs in the background with {threads:d} threads')
 def step_background(context: Any, name: str, threads: int) -> None:
-    worker = make_worker(context, name, max_workers=threads, poll_interval=30.0)
+    _background(context, name, threads, poll_interval=30.0)
+
+
+@given(
+    'worker "{name}" runs in the background with {threads:d} threads, '
+    "polling every {seconds:g} seconds"
+)
+def step_background_polling(context: Any, name: str, threads: int, seconds: float) -> None:
+    _background(context, name, threads, poll_interval=seconds)
+
+
+@given('the next queue pass of worker "{name}" fails with a database error')
+def step_pass_fails(context: Any, name: str) -> None:
+    _capture_worker_logs(context)
+    worker = context.workers[name]
+    real = worker.run_once
+
+    def fail_once(now: Any = None) -> int:
+        worker.run_once = real  # type: ignore[method-assign]
+        raise StoreError("database is locked (injected)")
+
+    worker.run_once = fail_once  # type: ignore[method-assign]
+
+
+def _background(context: Any, name: str, threads: int, poll_interval: float) -> None:
+    worker = make_worker(context, name, max_workers=threads, poll_interval=poll_interval)
     context.clock = context.clock  # the real loop stamps times with the scenario clock
     thread = threading.Thread(target=worker.run, name=f"worker-{name}")
     thread.start()
@@ -313,17 +338,30 @@ class _Records(logging.Handler):
 
 @given('worker "{name}" runs in the background on a database that gives up on locks quickly')
 def step_background_impatient(context: Any, name: str) -> None:
+    _background_impatient(context, name, poll_interval=0.02)  # passes retried quickly
+
+
+@when('worker "{name}" receives {signame}')
+def step_signal_flag(context: Any, name: str, signame: str) -> None:
+    context.workers[name].request_stop(signame)  # what the signal handler does: a flag only
+
+
+def _capture_worker_logs(context: Any) -> None:
     records = _Records()
     logger = logging.getLogger("cleveragents.worker")
     logger.addHandler(records)
     context.cleanups.append(lambda: logger.removeHandler(records))
     context.log_records = records
+
+
+def _background_impatient(context: Any, name: str, poll_interval: float) -> None:
+    _capture_worker_logs(context)
     worker = make_worker(
         context,
         name,
         busy_timeout_ms=20,
         max_workers=1,
-        poll_interval=0.02,
+        poll_interval=poll_interval,
         heartbeat_interval=0.05,
         stale_after=30,
     )

@@ -8,16 +8,14 @@ from datetime import datetime
 
 from cleveragents.diagnostics.checks import CheckResult, Status
 from cleveragents.domain.jobs import JobStatus, NewJob
-from cleveragents.runtime.waiting import Stop, wait_for_job
+from cleveragents.runtime.waiting import wait_for_job
 from cleveragents.store.engine import Database
 from cleveragents.store.jobs import JobStore
 
 PROBE_KIND = "diagnostics.probe"
 
 
-def run_probe(
-    db: Database, timeout_s: float, clock: Callable[[], datetime], stop: Stop | None = None
-) -> CheckResult:
+def run_probe(db: Database, timeout_s: float, clock: Callable[[], datetime]) -> CheckResult:
     """Enqueue a probe job, wait up to ``timeout_s`` for a worker to run it, remove it."""
     jobs = JobStore(db)
     started = time.monotonic()
@@ -26,7 +24,7 @@ def run_probe(
         clock(),
     )
     try:
-        current = wait_for_job(db, job.id, timeout_s - (time.monotonic() - started), stop)
+        current = wait_for_job(db, job.id, timeout_s - (time.monotonic() - started))
         latency_ms = (time.monotonic() - started) * 1000
     finally:
         jobs.delete(job.id)

@@ -20,8 +20,8 @@ from cleveragents.errors import ConflictError
 from cleveragents.plans.locking import run_is_live
 from cleveragents.plans.runner import PLAN_ID_VARIABLE
 from cleveragents.runtime.processes import end_processes_with_env
-from cleveragents.runtime.waiting import Stop, wait_until
 from cleveragents.runtime.waiting import wait_for_job as wait_for_job  # the CLI waits here
+from cleveragents.runtime.waiting import wait_until
 from cleveragents.store.engine import Database
 from cleveragents.store.jobs import JobStore
 from cleveragents.store.locks import LockService
@@ -150,12 +150,10 @@ def follow(
     plan_id: str,
     on_event: Callable[[PlanEvent], None],
     clock: Callable[[], datetime],
-    *,
-    stop: Stop | None = None,
 ) -> tuple[Plan, Activity]:
     """Follow a run from another process: every event from now on goes to ``on_event`` as it is
-    committed, until nothing works on the plan any more (or ``stop`` is set). Returns the plan
-    then, and why following ended (``IDLE``, or ``RUN_GONE`` for a run that died)."""
+    committed, until nothing works on the plan any more. Returns the plan then, and why
+    following ended (``IDLE``, or ``RUN_GONE`` for a run that died)."""
     plans = PlanStore(db)
     plan = plans.get(plan_id)
     if activity(db, plan, clock()) is not Activity.ACTIVE and plan.phase is PlanPhase.CREATED:
@@ -171,6 +169,6 @@ def follow(
         current = plans.get(plan_id)
         return current, activity(db, current, clock())
 
-    plan, state = wait_until(db, read, lambda found: found[1] is not Activity.ACTIVE, stop=stop)
+    plan, state = wait_until(db, read, lambda found: found[1] is not Activity.ACTIVE)
     show_events(plans, plan_id, after, on_event)
     return plan, state

@@ -84,11 +84,10 @@ def wait_until(
     done: Callable[[T], bool],
     *,
     timeout: float | None = None,
-    stop: Stop | None = None,
     reread_s: float = REREAD_S,
 ) -> T:
-    """Call ``read`` now and after every commit until ``done(value)``, ``timeout`` seconds pass
-    or ``stop`` is set; returns the last value read."""
+    """Call ``read`` now and after every commit until ``done(value)`` or ``timeout`` seconds
+    pass; returns the last value read. (A terminal command's wait: Ctrl-C ends it.)"""
     deadline = None if timeout is None else time.monotonic() + timeout
     feed = ChangeFeed(db)
     try:
@@ -99,21 +98,16 @@ def wait_until(
                 window = min(window, deadline - time.monotonic())
                 if window <= 0:
                     return value
-            woken = feed.wait(window, stop)
-            if stop is not None and woken and stop.wait(0):
-                return read()
+            feed.wait(window)
             value = read()
         return value
     finally:
         feed.close()
 
 
-def wait_for_job(
-    db: Database, job_id: str, timeout: float | None = None, stop: Stop | None = None
-) -> AsyncJob:
-    """Block until the job has finished, ``timeout`` seconds passed or ``stop`` is set;
-    returns the job as it is then."""
+def wait_for_job(db: Database, job_id: str, timeout: float | None = None) -> AsyncJob:
+    """Block until the job has finished or ``timeout`` seconds passed; returns the job then."""
     jobs = JobStore(db)
     return wait_until(
-        db, lambda: jobs.get(job_id), lambda job: job.status.is_terminal, timeout=timeout, stop=stop
+        db, lambda: jobs.get(job_id), lambda job: job.status.is_terminal, timeout=timeout
     )

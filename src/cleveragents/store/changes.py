@@ -89,12 +89,6 @@ class ChangeStore:
             if found:
                 conn.execute(insert(changes), [_row(plan_id, subplan_id, c) for c in found])
 
-    def discard(self, plan_id: str, leaf_state: SubplanState) -> int:
-        """Delete the changes recorded for the plan's leaves now in ``leaf_state``, in one
-        transaction; returns how many rows went."""
-        with self.db.write() as conn:
-            return discard_changes(conn, plan_id, leaf_state)
-
     def for_plan(self, plan_id: str) -> list[FileChange]:
         """The plan's changes by path (and subplan, for two leaves changing one path)."""
         query = select(*_LISTED).where(_c.plan_id == plan_id).order_by(_c.path, _c.subplan_id)

@@ -9,7 +9,7 @@ from typing import Any
 from cleveragents.domain.clock import Clock, utcnow
 from cleveragents.domain.jobs import MAX_ATTEMPTS, AsyncJob, NewJob
 from cleveragents.errors import InvalidInputError
-from cleveragents.runtime.waiting import Stop, wait_for_job
+from cleveragents.runtime.waiting import wait_for_job
 from cleveragents.store.engine import Database
 from cleveragents.store.jobs import JobStore
 from cleveragents.worker.builtin_kinds import default_registry
@@ -60,7 +60,6 @@ class JobQueue:
         """Enqueue jobs built with :meth:`build`, all in one transaction."""
         return self.store.enqueue_many(list(jobs), self.clock())
 
-    def wait(self, job_id: str, timeout: float | None = None, stop: Stop | None = None) -> AsyncJob:
-        """Block until the job has finished, ``timeout`` seconds passed or ``stop`` is set;
-        returns the job as it is then."""
-        return wait_for_job(self.db, job_id, timeout, stop)
+    def wait(self, job_id: str, timeout: float | None = None) -> AsyncJob:
+        """Block until the job has finished or ``timeout`` seconds passed; returns it then."""
+        return wait_for_job(self.db, job_id, timeout)
