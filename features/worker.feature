@@ -322,8 +322,7 @@ Feature: The AsyncWorker
     Then the background worker "W" stops within the deadline
 
   Scenario: a signal ends a worker's wait after a failed pass at once, however long the interval
-    Given worker "W" runs in the background with 1 threads, polling every 3600 seconds
-    And the next queue pass of worker "W" fails with a database error
+    Given worker "W" runs in the background with 1 threads, polling every 3600 seconds, its first queue pass failing with a database error
     When I enqueue a "noop" job "J" with payload '{}'
     Then the worker logs "queue pass failed, retrying"
     When worker "W" receives SIGTERM

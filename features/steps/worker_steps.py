@@ -210,27 +210,25 @@ def step_background(context: Any, name: str, threads: int) -> None:
 
 @given(
     'worker "{name}" runs in the background with {threads:d} threads, '
-    "polling every {seconds:g} seconds"
+    "polling every {seconds:g} seconds, its first queue pass failing with a database error"
 )
-def step_background_polling(context: Any, name: str, threads: int, seconds: float) -> None:
-    _background(context, name, threads, poll_interval=seconds)
-
-
-@given('the next queue pass of worker "{name}" fails with a database error')
-def step_pass_fails(context: Any, name: str) -> None:
+def step_background_first_pass_fails(context: Any, name: str, threads: int, seconds: float) -> None:
     _capture_worker_logs(context)
-    worker = context.workers[name]
-    real = worker.run_once
-
-    def fail_once(now: Any = None) -> int:
-        worker.run_once = real  # type: ignore[method-assign]
-        raise StoreError("database is locked (injected)")
-
-    worker.run_once = fail_once  # type: ignore[method-assign]
+    _background(context, name, threads, poll_interval=seconds, fail_first_pass=True)
 
 
-def _background(context: Any, name: str, threads: int, poll_interval: float) -> None:
+def _background(
+    context: Any, name: str, threads: int, poll_interval: float, fail_first_pass: bool = False
+) -> None:
     worker = make_worker(context, name, max_workers=threads, poll_interval=poll_interval)
+    if fail_first_pass:  # armed before the loop starts, so no pass can slip in first
+        real = worker.run_once
+
+        def fail_once(now: Any = None) -> int:
+            worker.run_once = real  # type: ignore[method-assign]
+            raise StoreError("database is locked (injected)")
+
+        worker.run_once = fail_once  # type: ignore[method-assign]
     context.clock = context.clock  # the real loop stamps times with the scenario clock
     thread = threading.Thread(target=worker.run, name=f"worker-{name}")
     thread.start()
