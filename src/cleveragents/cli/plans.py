@@ -257,14 +257,13 @@ def cancel(ctx: typer.Context, plan_id: PlanRef) -> None:
 
     The plan can be resumed later with `agents plan execute`.
     """
-    outcome = lifecycle.cancel(state(ctx).db(), plan_id, utcnow())
-    if outcome is CancelOutcome.RUN_GONE:
+    done = lifecycle.cancel(state(ctx).db(), plan_id, utcnow())
+    if done.outcome is CancelOutcome.RUN_GONE:
         line(f"plan {plan_id} cancelled (its run had stopped)")
-    elif outcome is CancelOutcome.REQUESTED:
+    elif done.outcome is CancelOutcome.REQUESTED:
         line(f"plan {plan_id}: cancel requested")
     else:
-        plan = PlanStore(state(ctx).db()).get(plan_id)
-        line(f"plan {plan_id}: its job {plan.job_id} was cancelled")
+        line(f"plan {plan_id}: its job {done.job_id} was cancelled")
 
 
 @app.command("list")
@@ -354,6 +353,7 @@ def watch(ctx: typer.Context, plan_id: PlanRef, json_out: EventsJsonOption = Fal
     db = state(ctx).db()
     plans = PlanStore(db)
     plan = plans.get(plan_id)
+    lifecycle.check_followable(db, plan, utcnow())
     view = PlanProgressView(plan, plans.subplans(plan_id, leaves_only=True), choose_mode(json_out))
     with view:
         plan, ended = lifecycle.follow(db, plan_id, view.handle, utcnow)

@@ -9,6 +9,7 @@ See docs/architecture.md for the plan state machine these rules move along.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -90,15 +91,24 @@ class CancelOutcome(StrEnum):
     JOB_CANCELLED = "job cancelled"  # the plan was waiting for a worker: its job was cancelled
 
 
-def cancel(db: Database, plan_id: str, now: datetime) -> CancelOutcome:
+@dataclass(frozen=True)
+class Cancelled:
+    """What ``cancel`` did, and the plan's job it cancelled (if it had one queued or running)."""
+
+    outcome: CancelOutcome
+    job_id: str | None
+
+
+def cancel(db: Database, plan_id: str, now: datetime) -> Cancelled:
     """Stop a plan: cancel its job (first, so recovery cannot hand it to a worker again), then
     ask its live run to stop, or, if its run is gone, end what that run left running and cancel
     the plan. Raises :class:`ConflictError` for a plan with nothing to stop."""
     plans = PlanStore(db)
     plan = plans.get(plan_id)
     job = pending_job(db, plan)
-    if job is not None:
-        JobStore(db).cancel(job.id, now)
+    job_id = job.id if job is not None else None
+    if job_id is not None:
+        JobStore(db).cancel(job_id, now)
     if (
         plan.phase is PlanPhase.EXECUTING
         and plan.owner
@@ -106,13 +116,13 @@ def cancel(db: Database, plan_id: str, now: datetime) -> CancelOutcome:
     ):
         end_processes_with_env(PLAN_ID_VARIABLE, plan_id)  # what the dead run left running
         plans.abandon(plan_id, plan.owner, now, f"cancelled; its run ({plan.owner}) is gone")
-        return CancelOutcome.RUN_GONE
+        return Cancelled(CancelOutcome.RUN_GONE, job_id)
     if plan.phase is PlanPhase.EXECUTING:
         plans.request_cancel(plan_id)
-        return CancelOutcome.REQUESTED
-    if job is None:
+        return Cancelled(CancelOutcome.REQUESTED, job_id)
+    if job_id is None:
         raise ConflictError(f"plan {plan_id} is not executing (phase {plan.phase.value})")
-    return CancelOutcome.JOB_CANCELLED
+    return Cancelled(CancelOutcome.JOB_CANCELLED, job_id)
 
 
 class Activity(StrEnum):
@@ -145,22 +155,25 @@ def show_events(
             return after
 
 
+def check_followable(db: Database, plan: Plan, now: datetime) -> None:
+    """Raise :class:`ConflictError` for a plan nothing will run: created, with no job queued."""
+    if plan.phase is PlanPhase.CREATED and activity(db, plan, now) is not Activity.ACTIVE:
+        raise ConflictError(
+            f"plan {plan.id} is not executing (phase created); "
+            f"start it with `agents plan execute {plan.id}`"
+        )
+
+
 def follow(
     db: Database,
     plan_id: str,
     on_event: Callable[[PlanEvent], None],
     clock: Callable[[], datetime],
 ) -> tuple[Plan, Activity]:
-    """Follow a run from another process: every event from now on goes to ``on_event`` as it is
-    committed, until nothing works on the plan any more. Returns the plan then, and why
-    following ended (``IDLE``, or ``RUN_GONE`` for a run that died)."""
+    """Follow a run from another process (see :func:`check_followable` first): every event from
+    now on goes to ``on_event`` as it is committed, until nothing works on the plan any more.
+    Returns the plan then, and why following ended (``IDLE``, or ``RUN_GONE`` for a dead run)."""
     plans = PlanStore(db)
-    plan = plans.get(plan_id)
-    if activity(db, plan, clock()) is not Activity.ACTIVE and plan.phase is PlanPhase.CREATED:
-        raise ConflictError(
-            f"plan {plan_id} is not executing (phase created); "
-            f"start it with `agents plan execute {plan_id}`"
-        )
     after = plans.last_event_id(plan_id)
 
     def read() -> tuple[Plan, Activity]:

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import psutil
-
 from cleveragents.domain.locks import Lock
 from cleveragents.domain.owners import parse_owner, this_host
 
@@ -22,6 +20,8 @@ def owner_alive(owner_id: str) -> bool:
     owner = parse_owner(owner_id)
     if owner is None or owner.host != this_host():
         return True
+    import psutil  # here, not at the top: most commands never ask, and it costs start-up
+
     return psutil.pid_exists(owner.pid)
 
 

@@ -16,8 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import IO
 
-import psutil
-
 from cleveragents.domain.redaction import redact
 from cleveragents.runtime.tokens import CancellationToken
 
@@ -179,6 +177,8 @@ def end_processes_with_env(name: str, value: str) -> int:
     user's, or on a system where psutil cannot read environments) are not found. Returns how
     many groups were signalled.
     """
+    import psutil  # here, not at the top: most commands never ask, and it costs start-up
+
     own_pid, own_group = os.getpid(), os.getpgid(0)
     groups: set[int] = set()
     for proc in psutil.process_iter():
