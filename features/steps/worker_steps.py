@@ -267,7 +267,12 @@ def step_old_jobs(context: Any, count: int, kind: str, days: int) -> None:
     finished = context.clock() - timedelta(days=days)
     store.record_outcomes(
         "old-worker",
-        [JobOutcome(job_id=i, status=JobStatus.SUCCEEDED, finished_at=finished) for i in ids],
+        [
+            JobOutcome(
+                job_id=j.id, attempt=j.attempts, status=JobStatus.SUCCEEDED, finished_at=finished
+            )
+            for j in jobs
+        ],
     )
     context.old_ids = {**getattr(context, "old_ids", {}), days: ids}
 
@@ -368,7 +373,7 @@ def _background_impatient(context: Any, name: str, poll_interval: float) -> None
     context.threads = {**getattr(context, "threads", {}), name: thread}
     # Not just `_started`: start() goes on with lock clean-up and housekeeping (writes) and
     # starts the heartbeat last; a write lock taken before that would hit start-up, not the loop.
-    wait_until(lambda: worker.upkeep._thread is not None, "the worker to finish starting")
+    wait_until(lambda: worker.upkeep.started, "the worker to finish starting")
 
 
 @when("another process holds the database write lock")

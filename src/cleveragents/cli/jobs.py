@@ -200,7 +200,7 @@ def recover(ctx: typer.Context, json_out: JsonOption = False) -> None:
     app_state = state(ctx)
     stale_after = app_state.settings().settings.async_.stale_after
     queue = JobQueue(app_state.db())
-    report = queue.store.recover_stale(queue.clock(), stale_after)
+    report = queue.recover(stale_after)
     log_recovery(report)
     if json_out:
         print_json(report.model_dump())

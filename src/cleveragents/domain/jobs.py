@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -115,10 +116,34 @@ class JobOutcome(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     job_id: str
+    attempt: int  # the claim it ends: recorded only while the job is still held by that claim
     status: JobStatus
     finished_at: datetime
     result: Any = None
     error_message: str | None = None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim of a running job: which worker holds it, and which attempt (claim number) it is.
+
+    A job's ``attempts`` grows by one with every claim, so ``(job_id, attempt)`` names one run
+    exactly: a worker that lost a job and claimed it again never mistakes one run for the other.
+    """
+
+    job_id: str
+    attempt: int
+    worker_id: str | None = None
+
+
+@dataclass(frozen=True)
+class HeartbeatReply:
+    """What a heartbeat learned: the running jobs someone asked to cancel, whether the worker
+    was still ``running`` (not declared lost meanwhile), and the claims it still holds."""
+
+    cancel: frozenset[str]
+    was_alive: bool
+    held: frozenset[tuple[str, int]]  # (job id, attempt)
 
 
 class WorkerStatus(StrEnum):

@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from cleveragents.domain.clock import utcnow
 from cleveragents.domain.locks import PLAN_LOCK_TTL_S, ResourceType
+from cleveragents.domain.markers import PLAN_ID
 from cleveragents.domain.owners import new_owner
 from cleveragents.domain.plans import Plan, PlanPhase, SubplanCounts, SubplanState
 from cleveragents.errors import ActionError, AgentsError, PlanError, StoreError
@@ -29,9 +30,10 @@ from cleveragents.plans.dispatcher import (
 )
 from cleveragents.plans.journal import PlanJournal
 from cleveragents.plans.locking import LockRenewer, acquire_plan_lock
-from cleveragents.plans.runner import PLAN_ID_VARIABLE, SubplanRunner, remove_leftover_scratch
+from cleveragents.plans.runner import SubplanRunner, remove_leftover_scratch
 from cleveragents.plans.tracker import Listener, SubplanTracker
-from cleveragents.runtime.processes import KILL_GRACE_S, end_processes_with_env
+from cleveragents.runtime.processes import KILL_GRACE_S
+from cleveragents.runtime.sweep import end_marked
 from cleveragents.runtime.tokens import CancellationToken, CancelReason
 from cleveragents.store.changes import ChangeStore
 from cleveragents.store.engine import Database
@@ -94,8 +96,10 @@ class PlanExecutor:
         kill_grace_s: float = KILL_GRACE_S,
         cancel_poll_s: float = CANCEL_POLL_S,
         plan_lock_ttl_s: float = PLAN_LOCK_TTL_S,
+        markers: Mapping[str, str] | None = None,
     ) -> None:
         self.db = db
+        self.markers = dict(markers or {})  # added to every leaf's environment (a job's)
         self.plan_lock_ttl_s = plan_lock_ttl_s
         self.store = PlanStore(db)
         self.clock = clock
@@ -122,9 +126,9 @@ class PlanExecutor:
                 # We hold the lock, so that run is dead or lost its lock. A killed run leaves
                 # its commands running in their own process groups: end them before their
                 # leaves run again.
-                ended = end_processes_with_env(PLAN_ID_VARIABLE, plan_id)
+                ended = end_marked({PLAN_ID: plan_id})
                 if ended:
-                    log.warning("ended %d leftover process group(s) of plan %s", ended, plan_id)
+                    log.warning("ended %d leftover process(es) of plan %s", ended, plan_id)
                 remove_leftover_scratch(plan_id)  # its sandboxes, if it ran on this host
             # A leaf's changes count once it completes: the leaves about to run start with none
             # (a run killed after recording a leaf's changes left them behind).
@@ -171,6 +175,7 @@ class PlanExecutor:
             plan_id,
             timeout_s=plan.profile.timeout,
             kill_grace_s=self.kill_grace_s,
+            markers=self.markers,
             record_changes=lambda leaf_id, found: changes.replace(plan_id, leaf_id, found),
         )
         dispatcher = ParallelSubplanDispatcher(

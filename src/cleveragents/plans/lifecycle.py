@@ -16,11 +16,11 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from cleveragents.domain.jobs import SCHEMA_VERSION_KEY, AsyncJob, JobPhase, NewJob
+from cleveragents.domain.markers import PLAN_ID
 from cleveragents.domain.plans import EXECUTABLE_PHASES, Plan, PlanEvent, PlanPhase
 from cleveragents.errors import ConflictError
 from cleveragents.plans.locking import run_is_live
-from cleveragents.plans.runner import PLAN_ID_VARIABLE
-from cleveragents.runtime.processes import end_processes_with_env
+from cleveragents.runtime.sweep import end_marked
 from cleveragents.runtime.waiting import wait_for_job as wait_for_job  # the CLI waits here
 from cleveragents.runtime.waiting import wait_until
 from cleveragents.store.engine import Database
@@ -114,7 +114,7 @@ def cancel(db: Database, plan_id: str, now: datetime) -> Cancelled:
         and plan.owner
         and not run_is_live(LockService(db), plan, now)
     ):
-        end_processes_with_env(PLAN_ID_VARIABLE, plan_id)  # what the dead run left running
+        end_marked({PLAN_ID: plan_id})  # what the dead run left running
         plans.abandon(plan_id, plan.owner, now, f"cancelled; its run ({plan.owner}) is gone")
         return Cancelled(CancelOutcome.RUN_GONE, job_id)
     if plan.phase is PlanPhase.EXECUTING:

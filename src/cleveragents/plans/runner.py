@@ -17,12 +17,13 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from cleveragents.domain.changes import CapturedChange
+from cleveragents.domain.markers import PLAN_ID, SUBPLAN_ID
 from cleveragents.domain.plans import Subplan
 from cleveragents.domain.redaction import redact
 from cleveragents.errors import AgentsError
@@ -34,7 +35,6 @@ from cleveragents.runtime.processes import KILL_GRACE_S, run_command
 from cleveragents.runtime.tokens import CancellationToken, CancelReason
 
 TIMEOUT = CancelReason.TIMEOUT
-PLAN_ID_VARIABLE = "AGENTS_PLAN_ID"  # in every command's environment; finds a dead run's leftovers
 SCRATCH_PREFIX = "agents-plan-"  # + the plan id + "-": a run's private directory in TMPDIR
 
 RecordChanges = Callable[[str, list[CapturedChange]], None]  # (subplan id, its changes)
@@ -90,6 +90,7 @@ class SubplanRunner:
         timeout_s: float,
         kill_grace_s: float = KILL_GRACE_S,
         record_changes: RecordChanges | None = None,
+        markers: Mapping[str, str] | None = None,
     ) -> None:
         self.action = action
         self.sandboxed = action.isolation == SANDBOX
@@ -103,7 +104,7 @@ class SubplanRunner:
         self._scratch_lock = threading.Lock()
         self._outputs: list[IO[bytes]] = []
         self._local = threading.local()  # each pool thread reuses one output file
-        self._base_env = dict(os.environ)
+        self._base_env = {**os.environ, **(markers or {})}
         self._deadlines = Deadlines()
 
     def run(self, leaf: Subplan, token: CancellationToken) -> LeafResult:
@@ -166,8 +167,8 @@ class SubplanRunner:
         try:
             env = {
                 **self._base_env,
-                PLAN_ID_VARIABLE: self.plan_id,
-                "AGENTS_SUBPLAN_ID": leaf.id,
+                PLAN_ID: self.plan_id,  # what a takeover of a dead run ends
+                SUBPLAN_ID: leaf.id,
                 "AGENTS_PROJECT_ROOT": str(self.project_root),
                 "AGENTS_WORKSPACE": str(workspace),  # in-place: the project itself
                 "AGENTS_FILES_FILE": str(files_file),

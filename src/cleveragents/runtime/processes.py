@@ -1,7 +1,9 @@
 """Run an argv as a child process in its own process group, stoppable through a token.
 
-Cancellation and timeouts terminate the whole group (SIGTERM, then SIGKILL after a grace period),
-so a command that started children of its own does not leave them running.
+Cancellation and timeouts terminate the whole group (SIGTERM, then SIGKILL after a grace period).
+Every command carries a run id of its own in its environment (``AGENTS_RUN_ID``); when it ends,
+however it ends, whatever still carries that id is ended too: children in its group, and daemons
+that left the group with ``setsid`` (``runtime/sweep.py``). Nothing a command starts outlives it.
 """
 
 from __future__ import annotations
@@ -16,13 +18,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import IO
 
+from cleveragents.domain.ids import new_id
+from cleveragents.domain.markers import RUN_ID
 from cleveragents.domain.redaction import redact
-from cleveragents.runtime.tokens import CancellationToken
+from cleveragents.runtime.sweep import end_marked, marked
+from cleveragents.runtime.tokens import CancellationToken, CancelReason
 
 KILL_GRACE_S = 5.0
 OUTPUT_TAIL_BYTES = 8192
-PIPE_DRAIN_S = 1.0  # how long what a command started may outlive it before its group is ended
-GROUP_CHECK_S = 0.01  # how often, meanwhile, we look whether the group has gone
+PIPE_DRAIN_S = 1.0  # how long what a command started may outlive it before it is ended
+GROUP_CHECK_S = 0.01  # how often, meanwhile, we look whether its leftovers have gone
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,11 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
+def _leftovers(pgid: int, run_id: str) -> bool:
+    """Whether anything the command started still runs, in its group or out of it."""
+    return _group_alive(pgid) or bool(marked({RUN_ID: run_id}))
+
+
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
     try:
         os.killpg(pgid, sig)
@@ -80,6 +90,7 @@ def run_command(
     started (not found, not executable, bad cwd).
     """
     child_env = {**os.environ, **(env or {})} if inherit_env else dict(env or {})
+    child_env[RUN_ID] = new_id()
     if output is not None:
         output.seek(0)
         output.truncate()
@@ -112,11 +123,18 @@ def _start(
         stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group, so we can stop everything it starts
     )
-    return _supervise(proc, output, token, timeout_s, kill_grace_s, tail_bytes, started)
+    try:
+        return _supervise(
+            proc, env[RUN_ID], output, token, timeout_s, kill_grace_s, tail_bytes, started
+        )
+    finally:
+        # However it ended (even if supervising raised): what it started goes with it.
+        end_marked({RUN_ID: env[RUN_ID]})
 
 
 def _supervise(
     proc: subprocess.Popen[bytes],
+    run_id: str,
     output: IO[bytes],
     token: CancellationToken,
     timeout_s: float | None,
@@ -131,6 +149,9 @@ def _supervise(
     def terminate() -> None:
         with lock:
             if finished:  # reaped already: its pid (and group id) may belong to someone else now
+                return
+            if token.reason is CancelReason.LOST:  # another run may start: no grace period
+                _signal_group(proc.pid, signal.SIGKILL)
                 return
             _signal_group(proc.pid, signal.SIGTERM)
             timer = threading.Timer(kill_grace_s, _signal_group, (proc.pid, signal.SIGKILL))
@@ -152,12 +173,13 @@ def _supervise(
             timer.cancel()
     if timed_out or token.cancelled:
         _signal_group(proc.pid, signal.SIGKILL)  # we are stopping it: end the whole group
-    elif _group_alive(proc.pid):
-        # Something it started outlives it: give it a moment, then end the group.
+    elif _leftovers(proc.pid, run_id):
+        # Something it started outlives it (a pipe's reader, a daemon): give it a moment, then
+        # end it with the group (the caller ends what left the group).
         deadline = time.monotonic() + PIPE_DRAIN_S
-        while _group_alive(proc.pid) and time.monotonic() < deadline:
+        while _leftovers(proc.pid, run_id) and time.monotonic() < deadline:
             if token.wait(GROUP_CHECK_S):
-                break  # stopped meanwhile: end the group now
+                break  # stopped meanwhile: end them now
         _signal_group(proc.pid, signal.SIGKILL)
     return CommandResult(
         exit_code=proc.returncode,
@@ -166,31 +188,3 @@ def _supervise(
         timed_out=timed_out,
         cancelled=token.cancelled and not timed_out,
     )
-
-
-def end_processes_with_env(name: str, value: str) -> int:
-    """SIGKILL the process groups of this user's processes whose environment has ``name=value``.
-
-    This is how the leftovers of a run that was killed (its commands live on in their own
-    process groups) are found: by the ``AGENTS_PLAN_ID`` every command is given, never by a
-    stored pid that may have been reused. Processes whose environment cannot be read (another
-    user's, or on a system where psutil cannot read environments) are not found. Returns how
-    many groups were signalled.
-    """
-    import psutil  # here, not at the top: most commands never ask, and it costs start-up
-
-    own_pid, own_group = os.getpid(), os.getpgid(0)
-    groups: set[int] = set()
-    for proc in psutil.process_iter():
-        if proc.pid == own_pid:
-            continue
-        try:
-            if proc.environ().get(name) != value:
-                continue
-            groups.add(os.getpgid(proc.pid))
-        except (psutil.Error, OSError):
-            continue  # gone, or not ours to read
-    groups.discard(own_group)  # never our own group
-    for pgid in groups:
-        _signal_group(pgid, signal.SIGKILL)
-    return len(groups)

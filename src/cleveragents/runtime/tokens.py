@@ -13,6 +13,7 @@ class CancelReason(StrEnum):
     CANCELLED = "cancelled"  # a user ran `agents jobs cancel` -> cancelled
     TIMEOUT = "timeout"  # it ran past async.job_timeout -> failed
     SHUTDOWN = "shutdown"  # its worker is stopping -> back to queued
+    LOST = "lost"  # its worker lost its claim (recovered elsewhere, or no heartbeat) -> stop now
 
 
 class JobCancelled(Exception):  # an outcome signal, not an error family

@@ -31,7 +31,14 @@ from sqlalchemy import (
 )
 
 from cleveragents.domain.ids import new_id, new_ids
-from cleveragents.domain.jobs import AsyncJob, JobOutcome, JobStatus, NewJob, check_transition
+from cleveragents.domain.jobs import (
+    AsyncJob,
+    Claim,
+    JobOutcome,
+    JobStatus,
+    NewJob,
+    check_transition,
+)
 from cleveragents.errors import InvalidJobTransitionError, JobNotFoundError
 from cleveragents.store.hot import CompiledStatement
 from cleveragents.store.recovery import JobMaintenance
@@ -108,6 +115,7 @@ _RECORD_OUTCOME = (
         _c.id == bindparam("b_id"),
         _c.status == JobStatus.RUNNING.value,
         _c.worker_id == bindparam("b_worker"),
+        _c.attempts == bindparam("b_attempt"),  # fenced by the claim, not only by the worker
     )
     .values(
         status=bindparam("b_status"),
@@ -311,6 +319,7 @@ class JobStore(JobMaintenance):
                     {
                         "b_id": o.job_id,
                         "b_worker": worker_id,
+                        "b_attempt": o.attempt,
                         "b_status": o.status.value,
                         "b_finished": o.finished_at,
                         "b_result": o.result,
@@ -320,34 +329,40 @@ class JobStore(JobMaintenance):
                 ],
             )
         if requeue:
-            recorded += JobStore._requeue_own(conn, worker_id, [o.job_id for o in requeue])
+            recorded += JobStore._requeue_own(
+                conn, worker_id, [Claim(o.job_id, o.attempt) for o in requeue]
+            )
         return recorded
 
     @staticmethod
-    def _requeue_own(conn: Connection, worker_id: str, job_ids: Iterable[str]) -> int:
+    def _requeue_own(conn: Connection, worker_id: str, claims: Iterable[Claim]) -> int:
         # A job interrupted by a graceful shutdown goes back to the queue and gets the attempt
         # back: the job did not fail, its worker went away politely.
-        result = conn.execute(
-            update(async_jobs)
-            .where(
-                _c.id.in_(list(job_ids)),
-                _c.status == JobStatus.RUNNING.value,
-                _c.worker_id == worker_id,
+        requeued = 0
+        for claim in claims:
+            result = conn.execute(
+                update(async_jobs)
+                .where(
+                    _c.id == claim.job_id,
+                    _c.status == JobStatus.RUNNING.value,
+                    _c.worker_id == worker_id,
+                    _c.attempts == claim.attempt,
+                )
+                .values(
+                    status=JobStatus.QUEUED.value,
+                    worker_id=None,
+                    started_at=None,
+                    last_heartbeat=None,
+                    attempts=case((_c.attempts > 0, _c.attempts - 1), else_=0),
+                )
             )
-            .values(
-                status=JobStatus.QUEUED.value,
-                worker_id=None,
-                started_at=None,
-                last_heartbeat=None,
-                attempts=case((_c.attempts > 0, _c.attempts - 1), else_=0),
-            )
-        )
-        return max(result.rowcount, 0)
+            requeued += max(result.rowcount, 0)
+        return requeued
 
-    def requeue_own(self, worker_id: str, job_ids: Sequence[str]) -> int:
+    def requeue_own(self, worker_id: str, claims: Sequence[Claim]) -> int:
         """Put this worker's running jobs back to queued (graceful shutdown); returns how many."""
         with self.db.write() as conn:
-            return self._requeue_own(conn, worker_id, job_ids)
+            return self._requeue_own(conn, worker_id, claims)
 
     def cancel_requested(self, worker_id: str) -> set[str]:
         """Ids of this worker's running jobs that someone asked to cancel."""

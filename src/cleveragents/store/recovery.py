@@ -7,11 +7,18 @@ selects, and diagnostics (``store/health.py``) reports them with the same predic
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, delete, select, update
 
-from cleveragents.domain.jobs import TERMINAL_STATUSES, JobStatus, RecoveryReport, can_requeue
+from cleveragents.domain.jobs import (
+    TERMINAL_STATUSES,
+    Claim,
+    JobStatus,
+    RecoveryReport,
+    can_requeue,
+)
 from cleveragents.store.engine import Database
 from cleveragents.store.tables import async_jobs
 from cleveragents.store.workers import mark_lost
@@ -42,7 +49,12 @@ class JobMaintenance:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def recover_stale(self, now: datetime, stale_after: float) -> RecoveryReport:
+    def recover_stale(
+        self,
+        now: datetime,
+        stale_after: float,
+        before_release: Callable[[list[Claim]], None] | None = None,
+    ) -> RecoveryReport:
         """Requeue running jobs whose heartbeat is older than ``stale_after`` seconds.
 
         A job with attempts left goes back to queued; one without is failed with a message that
@@ -57,6 +69,10 @@ class JobMaintenance:
         so a worker whose jobs were taken is the worker that learns it was declared lost (its
         next heartbeat says so). Two transactions would let a late heartbeat land between them:
         jobs taken from a worker that is never told, or a worker told of jobs nobody took.
+
+        ``before_release`` is called with the stale claims, inside the transaction and before
+        any job is released: the worker ends there what those claims still run on its host, so
+        a job is requeued only once its previous run is gone (the rows stay locked meanwhile).
         """
         report = RecoveryReport()
         still_stale = stuck_jobs(now, stale_after)
@@ -65,12 +81,14 @@ class JobMaintenance:
             # transaction is exclusive anyway. The updates check staleness again, so a job that
             # was recovered and claimed anew meanwhile is never taken from its new worker.
             stale = conn.execute(
-                select(_c.id, _c.attempts, _c.max_attempts)
+                select(_c.id, _c.attempts, _c.max_attempts, _c.worker_id)
                 .where(still_stale)
                 .with_for_update(skip_locked=True)
             ).all()
-            requeue = [job_id for job_id, tries, most in stale if can_requeue(tries, most)]
-            fail = [job_id for job_id, tries, most in stale if not can_requeue(tries, most)]
+            if stale and before_release is not None:
+                before_release([Claim(job_id, tries, owner) for job_id, tries, _, owner in stale])
+            requeue = [job_id for job_id, tries, most, _ in stale if can_requeue(tries, most)]
+            fail = [job_id for job_id, tries, most, _ in stale if not can_requeue(tries, most)]
             if requeue:
                 report.requeued = sorted(
                     conn.execute(

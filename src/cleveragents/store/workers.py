@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, delete, insert, select, update
 
-from cleveragents.domain.jobs import JobStatus, WorkerInfo, WorkerStatus
+from cleveragents.domain.jobs import HeartbeatReply, JobStatus, WorkerInfo, WorkerStatus
 from cleveragents.store.engine import Database
 from cleveragents.store.tables import async_jobs, workers
 
@@ -58,12 +58,13 @@ class WorkerStore:
 
     def heartbeat(
         self, worker_id: str, now: datetime, counters: Mapping[str, int]
-    ) -> tuple[set[str], bool]:
+    ) -> HeartbeatReply:
         """Refresh the worker and all its running jobs in one transaction.
 
-        Returns the ids of its running jobs someone asked to cancel, and whether the worker row
+        Replies with the ids of its running jobs someone asked to cancel, whether the worker row
         was still ``running`` (False if another worker's recovery had declared it lost; the row
-        is running again now).
+        is running again now), and the claims it still holds: a job of this worker missing from
+        them was taken away (recovered elsewhere) and must stop.
         """
         with self.db.write() as conn:
             previous = conn.execute(select(_w.status).where(_w.id == worker_id)).scalar()
@@ -72,21 +73,17 @@ class WorkerStore:
                 .where(_w.id == worker_id)
                 .values(last_heartbeat=now, status=WorkerStatus.RUNNING.value, **counters)
             )
-            conn.execute(
+            held = conn.execute(
                 update(async_jobs)
                 .where(_j.worker_id == worker_id, _j.status == JobStatus.RUNNING.value)
                 .values(last_heartbeat=now)
-            )
-            cancel = set(
-                conn.scalars(
-                    select(_j.id).where(
-                        _j.worker_id == worker_id,
-                        _j.status == JobStatus.RUNNING.value,
-                        _j.cancel_requested.is_(True),
-                    )
-                )
-            )
-        return cancel, previous == WorkerStatus.RUNNING.value
+                .returning(_j.id, _j.attempts, _j.cancel_requested)
+            ).all()
+        return HeartbeatReply(
+            cancel=frozenset(job_id for job_id, _, cancel in held if cancel),
+            was_alive=previous == WorkerStatus.RUNNING.value,
+            held=frozenset((job_id, attempt) for job_id, attempt, _ in held),
+        )
 
     def mark_stopped(self, worker_id: str, now: datetime, counters: Mapping[str, int]) -> None:
         """Record a graceful stop."""

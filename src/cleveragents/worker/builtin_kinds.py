@@ -43,7 +43,7 @@ class CommandPayload(_Payload):
 
 def run_command_job(payload: CommandPayload, ctx: JobContext) -> dict[str, Any]:
     """Run the command; a non-zero exit fails the job, with the result still recorded."""
-    env = {**payload.env, "AGENTS_JOB_ID": ctx.job.id}
+    env = {**payload.env, **ctx.markers}
     try:
         outcome = run_command(
             payload.argv, token=ctx.token, cwd=payload.cwd, env=env, timeout_s=payload.timeout_s

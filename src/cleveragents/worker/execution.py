@@ -7,8 +7,9 @@ worker's next pass to record; nothing here touches the database.
 from __future__ import annotations
 
 import logging
+import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cleveragents.domain.clock import Clock
@@ -28,6 +29,12 @@ class RunningJob:
 
     job: AsyncJob
     token: CancellationToken
+    claimed_at: float = field(default_factory=time.monotonic)  # after the claim committed
+
+    @property
+    def claim(self) -> tuple[str, int]:
+        """The claim this run holds: its job and attempt."""
+        return self.job.id, self.job.attempts
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,7 @@ class JobRunner:
         )
         return JobOutcome(
             job_id=job.id,
+            attempt=job.attempts,
             status=status,
             finished_at=self.clock(),
             result=result,
@@ -79,6 +87,8 @@ class JobRunner:
     def _cancelled(self, token: CancellationToken) -> tuple[JobStatus, str | None]:
         if token.reason == CancelReason.TIMEOUT:
             return JobStatus.FAILED, f"timed out after {self.job_timeout_s:g} s"
-        if token.reason == CancelReason.SHUTDOWN:
+        if token.reason in (CancelReason.SHUTDOWN, CancelReason.LOST):
+            # Back to the queue if the claim is still ours (recording is fenced by the claim);
+            # a claim taken elsewhere records nothing.
             return JobStatus.QUEUED, None
         return JobStatus.CANCELLED, "cancelled on request"

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from cleveragents.domain.clock import Clock
 from cleveragents.domain.jobs import SCHEMA_VERSION_KEY, AsyncJob
+from cleveragents.domain.markers import JOB_ATTEMPT, JOB_ID, WORKER_ID
 from cleveragents.errors import PayloadError, UnknownJobKindError
 from cleveragents.runtime.tokens import CancellationToken
 from cleveragents.store.engine import Database
@@ -32,6 +33,16 @@ class JobContext:
     worker_id: str
     clock: Clock
     db: Database | None = None  # the worker's database, for kinds that work on stored state
+
+    @property
+    def markers(self) -> dict[str, str]:
+        """The environment markers of every process this run starts: a recovery on this host
+        ends them by job and attempt, a worker that starts ends a dead worker's."""
+        return {
+            JOB_ID: self.job.id,
+            JOB_ATTEMPT: str(self.job.attempts),
+            WORKER_ID: self.worker_id,
+        }
 
 
 Handler = Callable[[Any, JobContext], Any]

@@ -61,7 +61,9 @@ def run_plan_execute(
     """
     _refuse_cancelled(ctx)
     assert ctx.db is not None
-    executor = PlanExecutor(ctx.db, clock=ctx.clock, plan_lock_ttl_s=plan_lock_ttl_s)
+    executor = PlanExecutor(
+        ctx.db, clock=ctx.clock, plan_lock_ttl_s=plan_lock_ttl_s, markers=ctx.markers
+    )
     report = executor.execute(payload.plan_id, token=ctx.token)
     result = {
         "plan_id": payload.plan_id,

@@ -7,13 +7,14 @@ from datetime import datetime
 from typing import Any
 
 from cleveragents.domain.clock import Clock, utcnow
-from cleveragents.domain.jobs import MAX_ATTEMPTS, AsyncJob, NewJob
+from cleveragents.domain.jobs import MAX_ATTEMPTS, AsyncJob, NewJob, RecoveryReport
 from cleveragents.errors import InvalidInputError
 from cleveragents.runtime.waiting import wait_for_job
 from cleveragents.store.engine import Database
 from cleveragents.store.jobs import JobStore
 from cleveragents.worker.builtin_kinds import default_registry
 from cleveragents.worker.kinds import KindRegistry
+from cleveragents.worker.upkeep import end_stale_runs
 
 
 class JobQueue:
@@ -59,6 +60,11 @@ class JobQueue:
     def enqueue_many(self, jobs: Iterable[NewJob]) -> list[str]:
         """Enqueue jobs built with :meth:`build`, all in one transaction."""
         return self.store.enqueue_many(list(jobs), self.clock())
+
+    def recover(self, stale_after: float) -> RecoveryReport:
+        """Release the running jobs whose worker stopped heartbeating, after ending what their
+        runs still run on this host (as a worker's own recovery does)."""
+        return self.store.recover_stale(self.clock(), stale_after, end_stale_runs)
 
     def wait(self, job_id: str, timeout: float | None = None) -> AsyncJob:
         """Block until the job has finished or ``timeout`` seconds passed; returns it then."""

@@ -1,5 +1,6 @@
 """SIGTERM/SIGINT handling for a worker: the first signal asks for a graceful stop, a second one
-exits at once (the jobs it leaves running are recovered later from their stale heartbeats).
+ends the processes its jobs started and exits at once (the jobs are recovered later from their
+stale heartbeats; their processes are gone by then).
 
 The handlers only set a flag (or, the second time, write one line and exit): they take no lock,
 since they run on the main thread at any point, possibly while it holds one."""
@@ -11,6 +12,8 @@ import signal
 from collections.abc import Callable
 from types import FrameType
 
+from cleveragents.domain.markers import WORKER_ID
+from cleveragents.runtime.sweep import end_marked
 from cleveragents.worker.worker import AsyncWorker
 
 EXIT_AT_ONCE = 130
@@ -23,7 +26,8 @@ def install_signal_handlers(worker: AsyncWorker) -> Callable[[], None]:
     def handle(signum: int, _frame: FrameType | None) -> None:
         received.append(signum)
         if len(received) > 1:
-            os.write(2, b"second signal: exiting now; running jobs will be recovered\n")
+            os.write(2, b"second signal: ending running jobs' processes and exiting now\n")
+            end_marked({WORKER_ID: worker.id})  # nothing it started outlives it
             os._exit(EXIT_AT_ONCE)
         worker.request_stop(signal.Signals(signum).name)
 

@@ -19,14 +19,14 @@ class Slots:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._finished = threading.Condition(self._lock)
-        self._running: dict[str, RunningJob] = {}
+        self._running: dict[tuple[str, int], RunningJob] = {}  # by claim: (job id, attempt)
         self._outcomes: list[JobOutcome] = []
         self.wake = threading.Event()
 
     def add(self, entry: RunningJob) -> None:
         """A claimed job takes a slot."""
         with self._lock:
-            self._running[entry.job.id] = entry
+            self._running[entry.claim] = entry
 
     def finish(self, outcome: JobOutcome) -> None:
         """A job's thread is done: keep its outcome for the next pass, and wake the loop."""
@@ -46,14 +46,14 @@ class Slots:
         with self._lock:
             del self._outcomes[: len(outcomes)]  # later outcomes were appended after these
             for outcome in outcomes:
-                self._running.pop(outcome.job_id, None)
+                self._running.pop((outcome.job_id, outcome.attempt), None)
 
     def entries(self, job_ids: set[str] | None = None) -> list[RunningJob]:
         """The running jobs (or those of ``job_ids`` that run here)."""
         with self._lock:
             if job_ids is None:
                 return list(self._running.values())
-            return [self._running[i] for i in job_ids if i in self._running]
+            return [entry for entry in self._running.values() if entry.job.id in job_ids]
 
     def busy(self) -> tuple[bool, int]:
         """Whether anything runs or waits to be recorded, and how many slots are held."""

@@ -26,7 +26,7 @@ import time
 from datetime import datetime, timedelta
 
 from cleveragents.domain.clock import Clock, utcnow
-from cleveragents.domain.jobs import AsyncJob, JobOutcome, JobStatus, RecoveryReport
+from cleveragents.domain.jobs import AsyncJob, Claim, JobOutcome, JobStatus, RecoveryReport
 from cleveragents.domain.owners import new_owner
 from cleveragents.errors import StoreError
 from cleveragents.runtime.tokens import CancellationToken, CancelReason
@@ -101,6 +101,8 @@ class AsyncWorker:
             counters=lambda: {**self.counters, "jobs_running": self.running_count},
             on_cancel=self._apply_cancel_requests,
             on_fatal=self._fatal,
+            on_claims=self._stop_lost_claims,
+            on_fence=self._fence,
         )
         self.token_wait_s = SHUTDOWN_TOKEN_WAIT_S
         self._stop_reason = ""
@@ -145,7 +147,8 @@ class AsyncWorker:
         now = now or self.clock()
         # A snapshot: if the transaction fails, the outcomes stay queued for the next pass.
         outcomes, busy = self.slots.pending_outcomes()
-        free = 0 if self._stop.is_set() else self.max_workers - busy
+        fenced = self._stop.is_set() or self.upkeep.fenced
+        free = 0 if fenced else self.max_workers - busy
         if free <= 0 and not outcomes:
             self._check_running(now)
             return 0
@@ -193,6 +196,33 @@ class AsyncWorker:
         if last is None or (now - last).total_seconds() >= CANCEL_CHECK_INTERVAL_S:
             self._last_cancel_check = now
             self._apply_cancel_requests(self.jobs.cancel_requested(self.id))
+
+    def _stop_lost_claims(self, held: frozenset[tuple[str, int]], since: float) -> None:
+        """Stop at once the jobs whose claims a heartbeat found gone (recovered elsewhere).
+        Only claims made before the heartbeat began count: a newer one it could not see."""
+        for entry in self.slots.entries():
+            if entry.claimed_at < since and entry.claim not in held:
+                if entry.token.cancel(CancelReason.LOST):
+                    log.warning(
+                        "job %s (attempt %d) is no longer this worker's (recovered elsewhere); "
+                        "stopped it",
+                        entry.job.id,
+                        entry.job.attempts,
+                    )
+
+    def _fence(self, age: float) -> None:
+        """No heartbeat was written for too long: stop every job (the watchdog's call)."""
+        running = self.slots.entries()
+        log.error(
+            "no heartbeat written for %.1f s (the limit is %g s): stopping %d running job(s), "
+            "whose claims other workers may take now; claiming nothing until a heartbeat is "
+            "written again",
+            age,
+            self.upkeep.fence_after,
+            len(running),
+        )
+        for entry in running:
+            entry.token.cancel(CancelReason.LOST)
 
     def _apply_cancel_requests(self, job_ids: set[str]) -> None:
         if not job_ids:
@@ -279,7 +309,7 @@ class AsyncWorker:
         if left:
             log.info("stopping: asked %d job(s) to stop; they go back to the queue", len(left))
             self._drain_until(time.monotonic() + self.token_wait_s)
-        stuck = [entry.job.id for entry in self.slots.entries()]
+        stuck = [Claim(*entry.claim) for entry in self.slots.entries()]
         if stuck:
             # Their threads ignored the token; their jobs still go back to the queue.
             requeued = self.jobs.requeue_own(self.id, stuck)
