@@ -109,16 +109,21 @@ def settings(**overrides: Any) -> AsyncSettings:
 
 
 def make_worker(
-    context: Any, name: str = "A", busy_timeout_ms: int = 10_000, **overrides: Any
+    context: Any,
+    name: str = "A",
+    busy_timeout_ms: int = 10_000,
+    on_this_host: bool = False,
+    **overrides: Any,
 ) -> AsyncWorker:
-    """A worker on its own Database object, with the scenario's clock and test kinds."""
+    """A worker on its own Database object, with the scenario's clock and test kinds; on a
+    made-up host, or (``on_this_host``) on this one with this process's pid, as a real one."""
     worker = AsyncWorker(
         open_db(context, busy_timeout_ms),
         settings(**overrides),
         registry=context.registry,
         clock=context.clock,
-        hostname=f"host-{name}",
-        pid=1000 + len(context.workers),
+        hostname=None if on_this_host else f"host-{name}",
+        pid=None if on_this_host else 1000 + len(context.workers),
     )
     context.workers[name] = worker
 
