@@ -53,6 +53,8 @@ def _detail(spec: ActionSpec) -> list[tuple[str, str]]:
         if key not in ("builtin", "params") or doc["builtin"] is not None
     ]
     pairs += [(key, _shown(doc[key])) for key in ("include", "exclude", "isolation", "timeout_s")]
+    if doc["command"] is not None:
+        pairs.append(("files_separator", doc["files_separator"]))
     pairs += [(f"decompose.{key}", _shown(value)) for key, value in doc["decompose"].items()]
     if doc["profile"]:
         pairs += [(f"profile.{key}", _shown(value)) for key, value in doc["profile"].items()]

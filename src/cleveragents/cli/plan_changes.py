@@ -14,6 +14,7 @@ from cleveragents.cli.render import error, json_line, line, out, print_json
 from cleveragents.cli.state import AppState, state
 from cleveragents.domain.changes import ChangeKind
 from cleveragents.domain.jobs import JobPhase
+from cleveragents.domain.paths import display_path, path_to_text
 from cleveragents.domain.plans import Plan
 from cleveragents.errors import ApplyConflictError
 from cleveragents.plans import lifecycle
@@ -60,7 +61,10 @@ def diff(
     root = ProjectStore(db).get(plan.project_id).root_path
     reviewed = review(ChangeStore(db), plan_id, root, paths or ())
     if json_out:
-        print_json([item.as_json() for item in reviewed])
+        # A path that is not UTF-8 in its stored text form (docs/actions.md, "File names").
+        print_json(
+            [{**item.as_json(), "path": path_to_text(item.change.path)} for item in reviewed]
+        )
         return
     shown = _show_stat(reviewed) if stat else _show_patches(reviewed)
     if not shown:
@@ -70,7 +74,7 @@ def diff(
 
 def _warn_conflict(item: ReviewedChange) -> None:
     if item.conflict:
-        error(f"conflict: {item.change.path}: {item.conflict}")
+        error(f"conflict: {display_path(item.change.path)}: {item.conflict}")
 
 
 def _show_patches(reviewed: Any) -> int:
@@ -81,7 +85,8 @@ def _show_patches(reviewed: Any) -> int:
         _warn_conflict(item)
         patch = item.patch()
         if patch is None:
-            error(f"{item.change.path}: its content before the run is not known; no diff shown")
+            shown_path = display_path(item.change.path)
+            error(f"{shown_path}: its content before the run is not known; no diff shown")
             continue
         if colored:
             out.print(Syntax(patch, "diff", theme="ansi_dark", background_color="default"))
@@ -111,7 +116,7 @@ def _show_stat(reviewed: Any) -> int:
             base_mode, mode = item.change.base_mode, item.change.mode
             if kind is ChangeKind.MODIFIED and base_mode != mode:
                 detail += f" (mode {base_mode:o} -> {mode:o})"
-        rows.append((item.change.path, detail))
+        rows.append((display_path(item.change.path), detail))
     if not rows:
         return 0
     width = max(len(path) for path, _ in rows)
@@ -178,11 +183,14 @@ def apply_now(
                     {
                         "plan_id": plan_id,
                         "applied": False,
-                        "conflicts": [conflict.model_dump() for conflict in exc.conflicts],
+                        "conflicts": [
+                            {**conflict.model_dump(), "path": path_to_text(conflict.path)}
+                            for conflict in exc.conflicts
+                        ],
                     }
                 )
             for conflict in exc.conflicts:
-                error(f"conflict: {conflict.path}: {conflict.reason}")
+                error(f"conflict: {display_path(conflict.path)}: {conflict.reason}")
             raise
         except ApplyError:
             if token.cancelled:
@@ -207,7 +215,8 @@ def _report(report: ApplyReport, json_out: bool, emit: Any = print_json) -> None
                 "already": len(report.already),
                 "by_change": {kind.value: count for kind, count in kinds.items()},
                 "paths": [
-                    {"path": change.path, "change": change.kind.value} for change in report.to_write
+                    {"path": path_to_text(change.path), "change": change.kind.value}
+                    for change in report.to_write
                 ],
             }
         )
@@ -218,7 +227,7 @@ def _report(report: ApplyReport, json_out: bool, emit: Any = print_json) -> None
     files = f"{count:,} file{'s' if count != 1 else ''}"
     if report.dry_run:
         for change in report.to_write:
-            line(f"  would write {change.kind.value:<8} {change.path}")
+            line(f"  would write {change.kind.value:<8} {display_path(change.path)}")
         what = f"{files} would be written ({detail or 'none'}){already}"
         line(f"plan {report.plan.id}: dry run: {what}")
         return

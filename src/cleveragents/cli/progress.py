@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cleveragents.cli.render import json_line, out
+from cleveragents.domain.paths import safe_text
 from cleveragents.domain.plans import EventKind, Plan, PlanEvent, Subplan, SubplanCounts
 
 RUNNING_SHOWN = 12  # rows of "now running" in the live display
@@ -147,7 +148,7 @@ class PlanProgressView:
 
 
 def _line(text: str) -> None:
-    sys.stdout.write(text + "\n")
+    sys.stdout.write(safe_text(text) + "\n")  # a file name that is not UTF-8, escaped
     sys.stdout.flush()
 
 

@@ -15,6 +15,7 @@ from rich.tree import Tree
 
 from cleveragents.domain.jobs import AsyncJob, WorkerInfo
 from cleveragents.domain.locks import Lock
+from cleveragents.domain.paths import paths_to_text, safe_text
 from cleveragents.domain.plans import Plan, Subplan, tree_states
 from cleveragents.domain.projects import Project
 
@@ -36,14 +37,14 @@ def json_line(document: Any) -> None:
 
 
 def line(text: str) -> None:
-    """One plain line on stdout (no markup)."""
-    sys.stdout.write(text + "\n")
+    """One plain line on stdout (no markup); a file name that is not UTF-8 in it escaped."""
+    sys.stdout.write(safe_text(text) + "\n")
     sys.stdout.flush()
 
 
 def error(text: str) -> None:
-    """One line on stderr."""
-    err.print(text, markup=False)
+    """One line on stderr; a file name that is not UTF-8 in it escaped."""
+    err.print(safe_text(text), markup=False)
 
 
 def _when(value: datetime | None) -> str:
@@ -268,7 +269,7 @@ def plan_status_json(plan: Plan, nodes: list[Subplan]) -> dict[str, Any]:
                 "depth": node.depth,
                 "label": node.label,
                 "state": states[node.id].value,
-                "files": node.files,
+                "files": paths_to_text(node.files),  # names that are not UTF-8: stored text
                 "exit_code": node.exit_code,
                 "error_message": node.error_message,
                 "started_at": node.started_at.isoformat() if node.started_at else None,

@@ -48,9 +48,10 @@ def unsafe_path_reason(path: str) -> str | None:
 
     A change's path must be relative, normalised, inside the root and outside ``.git`` and
     ``.agents``; anything else (``../x``, ``/etc/x``, ``a/./b``, a NUL) would let a change write
-    outside the files the plan was given.
+    outside the files the plan was given. A backslash is an ordinary character of a POSIX name
+    (``a\\b.txt`` is one file in the root), so it is allowed.
     """
-    if not path or "\0" in path or "\\" in path:
+    if not path or "\0" in path:
         return "is not a plain relative path"
     if path.startswith("/"):
         return "is absolute"

@@ -40,6 +40,11 @@ FILE_PLACEHOLDER = "{file}"
 SANDBOX = "sandbox"  # a workspace per leaf; changes are recorded and written by `plan apply`
 IN_PLACE = "in-place"  # the command works on the project's files directly
 ISOLATIONS = (SANDBOX, IN_PLACE)
+# How $AGENTS_FILES_FILE separates its names: one per line (the default), or each ended by a NUL
+# byte, the one separator no file name can hold.
+NEWLINE = "newline"
+NUL = "nul"
+FILES_SEPARATORS = {NEWLINE: "\n", NUL: "\0"}
 _TOML_POSITION = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)$")
 _TIMEOUT = PROFILE_FIELDS["timeout_s"]
 
@@ -66,6 +71,7 @@ class ActionSpec(BaseModel):
     include: list[str] = Field(default_factory=lambda: ["**/*"])
     exclude: list[str] = Field(default_factory=list)
     isolation: str = SANDBOX
+    files_separator: str = NEWLINE
     timeout_s: int | None = Field(None, ge=_TIMEOUT.minimum, le=_TIMEOUT.maximum)
     decompose: DecomposeConfig = Field(default_factory=DecomposeConfig)
     profile: dict[str, Any] = Field(default_factory=dict)
@@ -156,6 +162,15 @@ class ActionSpec(BaseModel):
         if isolation not in ISOLATIONS:
             raise ValueError(f'must be "sandbox" or "in-place" (got {isolation!r})')
         return isolation
+
+    @field_validator("files_separator")
+    @classmethod
+    def _known_separator(cls, separator: str, info: ValidationInfo) -> str:
+        if separator not in FILES_SEPARATORS:
+            raise ValueError(f'must be "newline" or "nul" (got {separator!r})')
+        if separator != NEWLINE and info.data.get("builtin") is not None:
+            raise ValueError("only command actions get a files list ($AGENTS_FILES_FILE)")
+        return separator
 
     @field_validator("profile")
     @classmethod

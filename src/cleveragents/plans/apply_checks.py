@@ -21,6 +21,7 @@ from cleveragents.domain.changes import (
     overlapping,
     unsafe_path_reason,
 )
+from cleveragents.domain.paths import display_path
 from cleveragents.domain.plans import Plan
 from cleveragents.errors import ApplyConflictError
 
@@ -63,7 +64,7 @@ def sort_changes(plan: Plan, root: str, found: list[FileChange], *, dry_run: boo
             report.to_write.append(change)
     if conflicts:
         conflicts.sort(key=lambda conflict: conflict.path)
-        named = ", ".join(c.path for c in conflicts[:NAMED_CONFLICTS])
+        named = ", ".join(display_path(c.path) for c in conflicts[:NAMED_CONFLICTS])
         more = len(conflicts) - NAMED_CONFLICTS
         extra = f" and {more} more" if more > 0 else ""
         raise ApplyConflictError(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import difflib
 import hashlib
+import os
 import zlib
 from dataclasses import dataclass
 
@@ -174,7 +175,7 @@ def _label(marker: str, name: str) -> str:
 
 def _quote(name: str) -> str:
     """A path as git prints it with ``core.quotePath`` on: C-style quoted if it needs to be."""
-    raw = name.encode("utf-8")
+    raw = os.fsencode(name)  # a name that is not UTF-8: its own bytes, in octal
     if not any(byte < 0x20 or byte >= 0x7F or byte in b'"\\' for byte in raw):
         return name
     out = ['"']

@@ -4,8 +4,10 @@ With ``isolation = "sandbox"`` (the default) a leaf runs in a fresh workspace ho
 files (see ``sandbox.py``); when it completes, what it changed there is recorded for review and
 ``plan apply``, and the workspace is removed whatever happened. With ``"in-place"`` it runs in the
 project directory itself. Commands run in their own process group, with a timeout, the subplan's
-files in ``$AGENTS_FILES_FILE`` (one per line) and in the argv where it says ``{files}`` (or once
-per file where an argument contains ``{file}``), relative to their working directory.
+files in ``$AGENTS_FILES_FILE`` (one per line, or each ended by a NUL with ``files_separator =
+"nul"``) and in the argv where it says ``{files}`` (or once per file where an argument contains
+``{file}``), relative to their working directory. Names go to both as the bytes they are on disk,
+UTF-8 or not (``os.fsencode``).
 """
 
 from __future__ import annotations
@@ -24,10 +26,18 @@ from typing import IO
 
 from cleveragents.domain.changes import CapturedChange
 from cleveragents.domain.markers import PLAN_ID, SUBPLAN_ID
+from cleveragents.domain.paths import display_path, safe_text
 from cleveragents.domain.plans import Subplan
 from cleveragents.domain.redaction import redact
 from cleveragents.errors import AgentsError
-from cleveragents.plans.actions import FILE_PLACEHOLDER, FILES_PLACEHOLDER, SANDBOX, ActionSpec
+from cleveragents.plans.actions import (
+    FILE_PLACEHOLDER,
+    FILES_PLACEHOLDER,
+    FILES_SEPARATORS,
+    NEWLINE,
+    SANDBOX,
+    ActionSpec,
+)
 from cleveragents.plans.builtin_actions import BUILTIN_ACTIONS, ActionContext
 from cleveragents.plans.sandbox import Workspace, remove_tree
 from cleveragents.runtime.deadlines import Deadlines
@@ -60,6 +70,13 @@ class LeafResult:
     timed_out: bool = False
     duration_s: float = 0.0
 
+    def __post_init__(self) -> None:
+        # A message or output quoting a file name that is not UTF-8 (``bad\udcff.txt``) holds a
+        # surrogate that no database, terminal or JSON reader takes: escaped here, once.
+        object.__setattr__(self, "output", safe_text(self.output))
+        if self.error_message is not None:
+            object.__setattr__(self, "error_message", safe_text(self.error_message))
+
     @property
     def ok(self) -> bool:
         """True when the leaf completed."""
@@ -67,7 +84,11 @@ class LeafResult:
 
 
 def expand_argv(command: Sequence[str], files: Sequence[str]) -> list[list[str]]:
-    """The argvs to run for ``files``: one, or one per file if an argument holds ``{file}``."""
+    """The argvs to run for ``files``: one, or one per file if an argument holds ``{file}``.
+
+    A name that is not UTF-8 stays a str with surrogate escapes (as ``os.fsdecode`` gives it);
+    subprocess turns every argument into bytes with ``os.fsencode``, so the program gets the
+    name's bytes exactly as they are on disk."""
     if any(FILE_PLACEHOLDER in part for part in command):
         return [[part.replace(FILE_PLACEHOLDER, path) for part in command] for path in files]
     argv: list[str] = []
@@ -77,6 +98,22 @@ def expand_argv(command: Sequence[str], files: Sequence[str]) -> list[list[str]]
         else:
             argv.append(part)
     return [argv]
+
+
+def files_list(files: Sequence[str], separator: str) -> bytes:
+    """The content of ``$AGENTS_FILES_FILE``: each name's bytes ended by the separator.
+
+    Raises :class:`AgentsError` for a name holding a newline when names are one per line: a
+    reader would see two names (``files_separator = "nul"`` lists any name)."""
+    end = FILES_SEPARATORS[separator]
+    listed = "".join(f"{path}{end}" for path in files)  # one encoding of it all: fast
+    if separator == NEWLINE and listed.count("\n") != len(files):
+        broken = next(path for path in files if "\n" in path)
+        raise AgentsError(
+            f"file name with a newline: {display_path(broken)}: $AGENTS_FILES_FILE lists one "
+            'name per line; set files_separator = "nul" in the action to run such names'
+        )
+    return os.fsencode(listed)
 
 
 class SubplanRunner:
@@ -163,7 +200,10 @@ class SubplanRunner:
     def _run_command(self, leaf: Subplan, token: CancellationToken, workspace: Path) -> LeafResult:
         assert self.action.command is not None
         files_file = self._scratch() / f"{leaf.id}.files"
-        files_file.write_text("".join(f"{path}\n" for path in leaf.files), encoding="utf-8")
+        try:
+            files_file.write_bytes(files_list(leaf.files, self.action.files_separator))
+        except AgentsError as exc:
+            return LeafResult(exit_code=None, error_message=exc.message)
         try:
             env = {
                 **self._base_env,

@@ -2,7 +2,8 @@
 
 A leaf's changes are replaced as a whole in one transaction, so a leaf that runs again (a resume
 after a crash) never leaves a mix of two attempts behind. Content is stored as bytes and read only
-when a diff or an apply needs it, a few rows at a time.
+when a diff or an apply needs it, a few rows at a time. A path is stored as
+``domain/paths.py`` ``path_to_text`` writes it (a name that is not UTF-8, escaped reversibly).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, delete, func, insert, null, select, update
 
 from cleveragents.domain.changes import CapturedChange, ChangeKind, FileChange
+from cleveragents.domain.paths import path_from_text, path_to_text
 from cleveragents.domain.plans import SubplanState
 from cleveragents.store.engine import Database
 from cleveragents.store.tables import changes, subplans
@@ -40,7 +42,7 @@ def _to_change(m: RowMapping) -> FileChange:
         id=m["id"],
         plan_id=m["plan_id"],
         subplan_id=m["subplan_id"],
-        path=m["path"],
+        path=path_from_text(m["path"]),
         kind=ChangeKind(m["change"]),
         base_sha256=m["base_sha256"],
         base_mode=m["base_mode"],
@@ -55,7 +57,7 @@ def _row(plan_id: str, subplan_id: str, change: CapturedChange) -> dict[str, Any
     return {
         "plan_id": plan_id,
         "subplan_id": subplan_id,
-        "path": change.path,
+        "path": path_to_text(change.path),  # a name that is not UTF-8, escaped reversibly
         "change": change.kind.value,
         "base_sha256": change.base_sha256,
         "base_mode": change.base_mode,

@@ -4,6 +4,8 @@ Every subplan transition is written together with its ``plan_events`` row, in on
 the event log and the subplan rows never disagree. Transitions arrive in batches (see
 ``plans/journal.py``), one transaction per batch. The plan rows and their phases are in
 ``store/plans.py``, whose :class:`~cleveragents.store.plans.PlanStore` inherits these verbs.
+A leaf's file list is stored as ``domain/paths.py`` writes paths; its messages and output through
+``safe_text`` (a name that is not UTF-8 in them escaped, so any text column holds them).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
 
+from cleveragents.domain.paths import paths_from_text, safe_text
 from cleveragents.domain.plans import (
     EventKind,
     PlanEvent,
@@ -50,7 +53,7 @@ class SubplanUpdate:
 
 def _to_subplan(row: Row[Any]) -> Subplan:
     m = dict(row._mapping)
-    m["files"] = m.pop("files_json")
+    m["files"] = paths_from_text(m.pop("files_json"))
     m["state"] = SubplanState(m["state"])
     return Subplan(**m)
 
@@ -114,6 +117,11 @@ def leaf_counts(conn: Connection, plan_id: str) -> dict[str, int]:
         .group_by(_s.state)
     )
     return {str(state): int(count) for state, count in rows}
+
+
+def _safe(value: Any) -> Any:
+    """Prose (a message, an output tail) with any file name that is not UTF-8 escaped."""
+    return safe_text(value) if isinstance(value, str) else value
 
 
 _UPDATE_SUBPLAN = (
@@ -183,8 +191,8 @@ class PlanProgress:
                         "b_state": u.state.value,
                         "b_attempts": u.attempts,
                         "b_exit_code": u.exit_code,
-                        "b_error_message": u.error_message,
-                        "b_output_tail": u.output_tail,
+                        "b_error_message": _safe(u.error_message),
+                        "b_output_tail": _safe(u.output_tail),
                         "b_started_at": u.started_at,
                         "b_finished_at": u.finished_at,
                     }
@@ -200,7 +208,7 @@ class PlanProgress:
                         "at": u.at,
                         "kind": EventKind.SUBPLAN.value,
                         "state": u.state.value,
-                        "data_json": u.data,
+                        "data_json": {key: _safe(value) for key, value in u.data.items()},
                     }
                     for u in updates
                 ],

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, insert, select, update
 
+from cleveragents.domain.paths import paths_to_text, safe_text
 from cleveragents.domain.plans import Plan, PlanPhase, Subplan, SubplanState, check_plan_transition
 from cleveragents.domain.profile import AutomationProfile
 from cleveragents.errors import ConflictError, PlanNotFoundError
@@ -85,8 +86,9 @@ class PlanStore(PlanProgress):
             )
             rows = [
                 {
-                    **node.model_dump(exclude={"files", "state"}),
-                    "files_json": node.files,
+                    **node.model_dump(exclude={"files", "state", "label"}),
+                    "label": safe_text(node.label),
+                    "files_json": paths_to_text(node.files),
                     "state": node.state.value,
                 }
                 for node in nodes
@@ -215,6 +217,7 @@ class PlanStore(PlanProgress):
     ) -> Plan:
         """Move ``plan`` (as read in this transaction) to ``phase`` and record it."""
         plan_id = plan.id
+        error_message = None if error_message is None else safe_text(error_message)
         check_plan_transition(plan.phase, phase, plan_id)
         conn.execute(
             update(plans)
@@ -262,6 +265,7 @@ class PlanStore(PlanProgress):
             plan = self._get(conn, plan_id)
             if plan.phase is not PlanPhase.APPLYING or plan.owner != owner:
                 raise ConflictError(f"plan {plan_id} changed meanwhile (now {plan.phase.value})")
+            reason = safe_text(reason)
             conn.execute(
                 update(plans).where(_p.id == plan_id).values(owner=None, error_message=reason)
             )
@@ -282,6 +286,7 @@ class PlanStore(PlanProgress):
             plan = self._get(conn, plan_id)
             if plan.phase is not PlanPhase.EXECUTING or plan.owner != owner:
                 raise ConflictError(f"plan {plan_id} changed meanwhile (now {plan.phase.value})")
+            reason = safe_text(reason)
             stopped = conn.execute(
                 select(_s.id, _s.label).where(
                     _s.plan_id == plan_id, _s.is_leaf.is_(True), _s.state.in_(_ABANDONED_FROM)

@@ -6,6 +6,7 @@ from typing import Any
 
 from cleveragents.domain.jobs import JobPhase
 from cleveragents.domain.locks import PLAN_LOCK_TTL_S, PROJECT_LOCK_TTL_S
+from cleveragents.domain.paths import path_to_text
 from cleveragents.domain.plans import PlanPhase
 from cleveragents.errors import ApplyConflictError
 from cleveragents.plans.apply import ApplyError, PlanApplier
@@ -101,7 +102,10 @@ def run_plan_apply(
     try:
         report = applier.apply(payload.plan_id, token=ctx.token)
     except ApplyConflictError as exc:
-        conflicts = [conflict.model_dump() for conflict in exc.conflicts]
+        conflicts = [  # a path that is not UTF-8 as its stored text (docs/actions.md)
+            {**conflict.model_dump(), "path": path_to_text(conflict.path)}
+            for conflict in exc.conflicts
+        ]
         raise JobFailed(exc.message, {"plan_id": payload.plan_id, "conflicts": conflicts}) from None
     except ApplyError as exc:
         if ctx.token.cancelled:
