@@ -316,3 +316,58 @@ Feature: Git-style patches
     And the patch mode of 100 is "100755"
     And the patch mode of 100664 is "100644"
     And the patch mode of 100754 is "100755"
+
+  Scenario: a repetitive file diffs as git diff --no-index does, whichever copy changed
+    Given a patch base file "same.txt" with 5000 copies of the line "the same line, again and again"
+    And a patch base file "shifted.txt" with 5000 copies of the line "x = 1"
+    And the patch target file "same.txt" has line 2500 changed to "the one line that differs"
+    And the patch target file "shifted.txt" has lines 1000 removed
+    And the patch target file "shifted.txt" has lines 3000,4000 rewritten
+    And the patch target file "shifted.txt" has lines 10 followed by a new line
+    When the patches are rendered
+    Then the patch has the line "@@ -2497,7 +2497,7 @@"
+    And the patch hunks of "same.txt" are what git diff --no-index prints
+    And the patch line stats of "same.txt" are what git diff --no-index --numstat prints
+    And the patch line stats of "same.txt" are +1 -1
+    And the patch hunks of "shifted.txt" are what git diff --no-index prints
+    And the patch line stats of "shifted.txt" are what git diff --no-index --numstat prints
+    And the patch line stats of "shifted.txt" are +3 -3
+    And the patch passes git apply --check and git apply turns the base into the target exactly
+    And the patch reversed with git apply -R turns the target back into the base exactly
+    And the patch is byte for byte what git diff prints
+    And the patch line stats match git diff --numstat
+
+  Scenario: a patch shows an insertion among repeated lines where git shows it
+    Given a patch base file "braces.c" with the text "}\n\nfoo\n}\n"
+    And the patch target file "braces.c" has the text "}\n\nbar\n}\n\nfoo\n}\n"
+    When the patches are rendered
+    Then the patch has the line "@@ -1,4 +1,7 @@"
+    And the patch hunks of "braces.c" are what git diff --no-index prints
+    And the patch is byte for byte what git diff prints
+    And the patch line stats match git diff --numstat
+
+  Scenario: a patch of two unrelated files of repeated lines stops searching early, as git does
+    Given a patch base file "noise.txt" with 3000 lines of 4 kinds from seed 1
+    And a patch base file "sparse.txt" with 3000 lines of 200000 kinds from seed 3
+    And the patch target file "noise.txt" has 3000 lines of 4 kinds from seed 2
+    And the patch target file "sparse.txt" has 2500 lines of 200000 kinds from seed 4
+    When the patches are rendered
+    Then the patch hunks of "noise.txt" are what git diff --no-index prints
+    And the patch line stats of "noise.txt" are what git diff --no-index --numstat prints
+    And the patch hunks of "sparse.txt" are what git diff --no-index prints
+    And the patch line stats of "sparse.txt" are what git diff --no-index --numstat prints
+    And the patch passes git apply --check and git apply turns the base into the target exactly
+
+  Scenario Outline: a patch places changes in code where git does (seed <seed>)
+    Given a patch base file "code.py" with 400 code-like lines from seed <seed>
+    And the patch target file "code.py" has 40 code-like edits from seed <seed>
+    When the patches are rendered
+    Then the patch hunks of "code.py" are what git diff --no-index prints
+    And the patch line stats of "code.py" are what git diff --no-index --numstat prints
+
+    Examples:
+      | seed |
+      | 1    |
+      | 2    |
+      | 3    |
+      | 4    |

@@ -480,3 +480,29 @@ Feature: Sandboxed subplans, reviewable changes and an atomic plan apply
     And the project's file "a.txt" holds "ONE\n"
     And the file "repo/a.txt" has mode 600
     And the file "repo/run.sh" has mode 755
+
+  Scenario: a sparse file stays sparse in the sandbox, and an untouched one is not recorded
+    Given a sandboxed action "look.toml" running
+      """
+      stat -c '%s %b %B' disk.img
+      """
+    And the project "repo" holds a sparse file "disk.img" of 256 MiB with "data" at 4096,100000000,268435452
+    When I run `plan run --project repo --action [tmp]/look.toml`
+    Then the exit code is 0
+    And the plan's only leaf saw "disk.img" as 268435456 bytes in at most 64 KiB of disk
+    And the plan has no recorded changes
+
+  Scenario: a sparse file the subplan edits is recorded against the hash of its holes and data
+    Given the project "repo" holds a sparse file "disk.img" of 8 MiB with "data" at 0,3000000
+    And a sandboxed action "edit.toml" running
+      """
+      printf 'EDIT' | dd of=disk.img bs=1 seek=5000000 conv=notrunc 2>/dev/null; stat -c '%s %b %B' disk.img
+      """
+    When I run `plan run --project repo --action [tmp]/edit.toml`
+    Then the exit code is 0
+    And the plan's only leaf saw "disk.img" as 8388608 bytes in at most 64 KiB of disk
+    And the plan's recorded changes are
+      | path     | change   | mode |
+      | disk.img | modified | 644  |
+    And each recorded change has the base hash of the project's file and the new content's hash
+    And the project "repo" is byte for byte as it was

@@ -13,11 +13,12 @@ endings byte for byte, so CRLF files survive the trip.
 from __future__ import annotations
 
 import base64
-import difflib
 import hashlib
 import os
 import zlib
 from dataclasses import dataclass
+
+from cleveragents.plans.linediff import count_changes, diff_opcodes, group_opcodes
 
 BINARY_SNIFF_BYTES = 8000  # git looks this far into a file for a NUL byte (FIRST_FEW_BYTES)
 
@@ -64,18 +65,12 @@ def line_stats(old: bytes | None, new: bytes | None) -> LineStats:
     """Lines added and removed going from ``old`` to ``new`` (``None``: the file does not exist).
 
     These are the ``+`` and ``-`` lines of the patch :func:`render_patch` writes, counted the way
-    ``git diff --numstat`` counts its own (the numbers agree whenever difflib and git align the
-    lines alike, which they do unless lines repeat ambiguously). Binary content on either side
-    gives ``LineStats(0, 0)`` where git prints ``-``.
+    ``git diff --numstat`` counts its own: both come from :mod:`.linediff`, which aligns lines as
+    git does. Binary content on either side gives ``LineStats(0, 0)`` where git prints ``-``.
     """
     if _binary_change(old, new):
         return LineStats(0, 0)
-    added = removed = 0
-    matcher = difflib.SequenceMatcher(None, _lines(old), _lines(new), autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag != "equal":
-            removed += i2 - i1
-            added += j2 - j1
+    added, removed = count_changes(_lines(old), _lines(new))
     return LineStats(added, removed)
 
 
@@ -125,8 +120,7 @@ def render_patch(
         return "".join(out)  # an empty file created or deleted: git writes no hunk
     out.append(_label("---", "/dev/null" if old is None else a_name))
     out.append(_label("+++", "/dev/null" if new is None else b_name))
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    for group in matcher.get_grouped_opcodes(context):
+    for group in group_opcodes(diff_opcodes(a, b), context):
         i1, i2, j1, j2 = group[0][1], group[-1][2], group[0][3], group[-1][4]
         out.append(f"@@ -{_range(i1, i2)} +{_range(j1, j2)} @@\n")
         for tag, g1, g2, h1, h2 in group:
