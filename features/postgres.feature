@@ -40,3 +40,30 @@ Feature: PostgreSQL, where workers on many machines share one queue
     And job "J" is succeeded
     When worker "A" runs one pass
     Then the detector has seen nothing
+
+  Scenario Outline: an idle worker whose connections the server drops keeps running and takes the next job
+    Given a job queue in a temporary database
+    And worker "W" runs in the background, listening for changes
+    When the server terminates <which>
+    Then the change feed logs "change feed: reconnected"
+    When I enqueue a "noop" job "J" with payload '{}'
+    And I wait for job "J" to finish
+    Then the wait returned a succeeded job
+    And the background worker "W" is still running
+    When worker "W" is asked to stop
+    Then the background worker "W" stops within the deadline
+
+    Examples:
+      | which                  |
+      | the LISTEN connection  |
+      | every other connection |
+
+  Scenario: a change detector whose LISTEN connection is terminated reconnects and goes on
+    Given a job queue in a temporary database
+    And a change detector listening on the database
+    When the detector's connection is lost
+    Then the detector reports a change without raising
+    And the detector is connected again
+    And the detector has seen nothing
+    When another connection enqueues a job
+    Then the detector sees a change within the deadline

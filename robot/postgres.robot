@@ -7,6 +7,7 @@ Documentation       The real `agents` command and real worker processes against 
 ...                 finishes, only its claims running twice; diagnostics report the server.
 Resource            resources/agents.resource
 Library             resources/PostgresLibrary.py
+Library             resources/PgFaultLibrary.py
 Suite Setup         Start PostgreSQL Cluster
 Suite Teardown      Stop PostgreSQL Cluster
 Test Teardown       Stop Workers
@@ -180,6 +181,37 @@ Kill -9 Of One Of Four Workers Midway: Everything Still Finishes
     END
     Should Be Equal As Integers    ${{ ${recorded by victim} + ${recorded by others} }}
     ...    ${JOB COUNT}
+
+Every Backend Terminated Under Idle Workers: They Reconnect And Drain The Next Job
+    [Documentation]    A server restart, a failover or a network blip ends every connection of
+    ...    the database: each idle worker's LISTEN connection (its change feed) and its pool.
+    ...    The workers reconnect, keep running, and take the job enqueued after.
+    [Setup]    Fresh PostgreSQL Database
+    Agents Should Succeed    db    upgrade
+    @{handles}=    Start Workers
+    Wait Until Listening    ${WORKER COUNT}
+    ${terminated}=    Terminate Database Backends
+    Should Be True    ${terminated} >= ${WORKER COUNT}    msg=terminated ${terminated} backends
+    FOR    ${index}    IN RANGE    1    ${WORKER COUNT} + 1
+        Wait Until Log Matches    ${WORK DIR}/w${index}.stderr    change feed: reconnected
+    END
+    Wait Until Listening    ${WORKER COUNT}
+    ${ids}=    Create List
+    FOR    ${index}    IN RANGE    ${WORKER COUNT}
+        ${id}=    Enqueue    noop
+        Append To List    ${ids}    ${id}
+    END
+    FOR    ${id}    IN    @{ids}
+        Job Should Finish    ${id}
+    END
+    FOR    ${handle}    IN    @{handles}
+        Process Should Be Running    ${handle}
+        Send Signal To Process    SIGTERM    ${handle}
+    END
+    FOR    ${handle}    IN    @{handles}
+        ${result}=    Worker Should Exit    ${handle}
+        Should Not Contain    ${result.stderr}    Traceback
+    END
 
 Diagnostics Against PostgreSQL
     [Setup]    Fresh PostgreSQL Database

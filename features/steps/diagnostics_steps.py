@@ -112,5 +112,6 @@ def step_no_db(context: Any) -> None:
 
 @given("an empty database file")
 def step_empty_db(context: Any) -> None:
-    with closing(sqlite3.connect(context.db_url.removeprefix("sqlite:///"))):
-        pass
+    # A database without tables: its header written (a file of 0 bytes is refused as damaged).
+    with closing(sqlite3.connect(context.db_url.removeprefix("sqlite:///"))) as raw:
+        raw.execute("PRAGMA journal_mode=WAL")

@@ -79,11 +79,61 @@ class InvalidJobTransitionError(InvalidTransitionError):
 class StoreError(AgentsError):
     """The database could not be used."""
 
+    def __init__(self, message: str | None = None, *, remedy: str | None = None) -> None:
+        # The one line shown to the user says what fixes it too; diagnostics shows the two
+        # apart (``problem``, ``remedy``).
+        problem = message or (self.__doc__ or "").strip()
+        super().__init__(f"{problem}; {remedy}" if remedy else problem)
+        self.problem = problem
+        self.remedy = remedy
+
 
 class DatabaseUnavailableError(StoreError):
     """The database cannot be opened."""
 
     exit_code = 2
+
+
+class DatabaseCorruptError(StoreError):
+    """The database is damaged: what it holds can no longer be read."""
+
+    @classmethod
+    def malformed(cls, where: str, detail: str, path: str | None) -> DatabaseCorruptError:
+        """The database at ``where`` reported itself damaged (SQLite: "database disk image is
+        malformed"); the remedy names the file when it is one."""
+        return cls(f"database {where} is damaged ({detail})", remedy=_restore_remedy(path))
+
+    @classmethod
+    def empty_file(cls, where: str, path: str) -> DatabaseCorruptError:
+        """An existing database file of 0 bytes: cut short (a crash, a full disk) or never one.
+        It is refused, not taken for a new database."""
+        return cls(
+            f"cannot open database {where}: the file is empty (0 bytes); agents did not create "
+            "it, so it is not taken for a new database",
+            remedy=f"restore it from a backup, or remove {path} to start an empty database",
+        )
+
+
+class DatabaseFullError(StoreError):
+    """The disk that holds the database is full."""
+
+    @classmethod
+    def disk_full(cls, where: str, detail: str) -> DatabaseFullError:
+        """Writing to the database at ``where`` failed for lack of space (``detail`` says where
+        and what the database reported)."""
+        return cls(
+            f"database {where}: the disk is full ({detail})",
+            remedy="free some space on it, then run the command again",
+        )
+
+
+def _restore_remedy(path: str | None) -> str:
+    if path is None:
+        return "restore it from a backup (see the server's log)"
+    return (
+        f"restore it from a backup, or recover what is readable with "
+        f"`sqlite3 {path} .recover | sqlite3 {path}.recovered` and use that file"
+    )
 
 
 class PlanError(AgentsError):

@@ -11,7 +11,7 @@ from typing import Any
 
 from cleveragents.domain.jobs import WorkerStatus
 from cleveragents.domain.locks import ResourceType
-from cleveragents.errors import AgentsError
+from cleveragents.errors import AgentsError, DatabaseCorruptError, DatabaseFullError, StoreError
 from cleveragents.runtime.owners import holder_is_live
 from cleveragents.settings import LoadedSettings
 from cleveragents.store.engine import Database
@@ -294,14 +294,38 @@ CHECKS: list[tuple[str, Check]] = [
 
 
 def run_checks(ctx: Context, checks: list[tuple[str, Check]] | None = None) -> list[CheckResult]:
-    """Every check; one that raises becomes a ``fail`` naming its error, not a crash."""
+    """Every check; one that raises becomes a ``fail`` naming its error, not a crash.
+
+    A damaged database or a full disk, whichever check runs into it, fails the ``database``
+    check with the remedy (a backup, ``sqlite3 FILE .recover``; free space): the checks before
+    it may have read only what was still intact.
+    """
     results: list[CheckResult] = []
     for name, check in checks or CHECKS:
         try:
             results.append(check(ctx))
+        except (DatabaseCorruptError, DatabaseFullError) as exc:
+            # The remedy goes on the database line; the other lines only say what failed.
+            remedy = exc.remedy if name == "database" else None
+            results.append(CheckResult(name, Status.FAIL, exc.problem, {}, remedy))
+            _database_failed(results, exc)
         except AgentsError as exc:
             # Most likely the tables are missing or old: the schema check says which.
             schema_failed = any(r.name == "schema" and r.status is Status.FAIL for r in results)
             remedy = "agents db upgrade" if schema_failed else "agents --debug diagnostics"
             results.append(CheckResult(name, Status.FAIL, exc.message, {}, remedy))
     return results
+
+
+def _database_failed(results: list[CheckResult], exc: StoreError) -> None:
+    """The ``database`` result becomes the failure ``exc`` (the first one found is kept)."""
+    for index, result in enumerate(results):
+        if result.name == "database" and result.status is not Status.FAIL:
+            details = {**result.details, "error": exc.problem}
+            results[index] = CheckResult("database", Status.FAIL, exc.problem, details, exc.remedy)
+
+
+def database_failure(exc: StoreError) -> CheckResult:
+    """The failing ``database`` check when the database cannot even be opened."""
+    remedy = exc.remedy or "agents config show (is database_url right?)"
+    return CheckResult("database", Status.FAIL, exc.problem, {}, remedy)

@@ -14,11 +14,17 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from cleveragents.diagnostics.checks import CheckResult, Context, Status, run_checks
+from cleveragents.diagnostics.checks import (
+    CheckResult,
+    Context,
+    Status,
+    database_failure,
+    run_checks,
+)
 from cleveragents.diagnostics.probe import run_probe
 from cleveragents.diagnostics.report import Report
 from cleveragents.domain.clock import utcnow
-from cleveragents.errors import ConfigError
+from cleveragents.errors import ConfigError, StoreError
 from cleveragents.settings import LoadedSettings
 from cleveragents.store.engine import Database
 
@@ -43,8 +49,12 @@ def diagnose(
     missing = missing_database(loaded)
     if missing is not None:
         return Report([missing], clock(), _elapsed_ms(started))
+    try:
+        db = open_db()
+    except StoreError as exc:  # damaged, on a full disk, or unreachable: the report says so
+        return Report([database_failure(exc)], clock(), _elapsed_ms(started))
     return check_system(
-        open_db(),
+        db,
         loaded,
         probe=probe,
         probe_timeout_s=probe_timeout_s,
@@ -111,13 +121,20 @@ def _probe(
     timeout_s: float,
     clock: Callable[[], datetime],
 ) -> CheckResult:
-    """The probe's result; not run (a failure) when the schema is not at head."""
+    """The probe's result; not run (a failure) when the database failed its check or the
+    schema is not at head."""
+    database = next((r for r in results if r.name == "database"), None)
+    if database is not None and database.status is Status.FAIL:
+        return CheckResult("probe", Status.FAIL, "not run: the database failed", {}, None)
     schema_ok = next(r for r in results if r.name == "schema").status is Status.OK
-    if schema_ok:
+    if not schema_ok:
+        return CheckResult(
+            "probe", Status.FAIL, "not run: the schema is not at head", {}, "agents db upgrade"
+        )
+    try:
         return run_probe(db, timeout_s, clock)
-    return CheckResult(
-        "probe", Status.FAIL, "not run: the schema is not at head", {}, "agents db upgrade"
-    )
+    except StoreError as exc:
+        return CheckResult("probe", Status.FAIL, exc.problem, {}, exc.remedy)
 
 
 def _elapsed_ms(started: float) -> float:

@@ -12,6 +12,7 @@ idle workers and watchers wake on any commit as they do on SQLite's ``data_versi
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -24,13 +25,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from cleveragents.domain.redaction import redact_url
-from cleveragents.errors import DatabaseUnavailableError, StoreError
+from cleveragents.errors import DatabaseCorruptError, DatabaseUnavailableError, StoreError
 from cleveragents.settings import SQLiteSettings
+from cleveragents.store.failures import first_line, is_corrupt, is_disk_full, store_error
 
 IMMEDIATE = "agents_immediate"
-# What the database reports about itself (locked, gone, a table missing: "no such table" is an
-# OperationalError on SQLite, "relation does not exist" a ProgrammingError on PostgreSQL).
-_DATABASE_ERRORS = (exc.OperationalError, exc.ProgrammingError)
 NOTIFY_CHANNEL = "agents"  # PostgreSQL: every write transaction notifies it at commit
 SUPPORTED = "SQLite (sqlite:///PATH) or PostgreSQL (postgresql+psycopg://USER@HOST/DB)"
 WAL_SWITCH_RETRY_S = 0.01
@@ -119,6 +118,29 @@ class Database:
         self.engine = create_engine(url, pool_size=POOL_SIZE, max_overflow=16)
         self.writer = self.engine.execution_options(**{IMMEDIATE: True})
         _install_sqlite_policy(self.engine, sqlite or SQLiteSettings())
+        self._set_failures()
+
+    def _set_failures(self) -> None:
+        # What the database (or its driver, on the hot path's raw cursors) reports about itself:
+        # locked, gone, damaged, full, a table missing. IntegrityError is not among them: the
+        # repositories that expect a constraint to fail catch it themselves.
+        dbapi: Any = self.engine.dialect.loaded_dbapi
+        self.failures: tuple[type[BaseException], ...] = (exc.DBAPIError, dbapi.Error)
+        self._integrity = (exc.IntegrityError, dbapi.IntegrityError)
+
+    def failure(self, error: BaseException) -> StoreError:
+        """The one-line :class:`StoreError` for a driver or SQLAlchemy error of this database."""
+        return store_error(error, self.safe_url, self.path)
+
+    @contextmanager
+    def _mapped(self) -> Iterator[None]:
+        """Every database failure inside becomes its one-line :class:`StoreError`."""
+        try:
+            yield
+        except self.failures as error:
+            if isinstance(error, self._integrity):
+                raise
+            raise self.failure(error) from error
 
     def _open_postgresql(self, url: str, driver: str) -> None:
         if driver != "psycopg":
@@ -139,6 +161,7 @@ class Database:
             url, pool_size=POOL_SIZE, max_overflow=16, paramstyle="format", pool_pre_ping=True
         )
         self.writer = self.engine.execution_options()
+        self._set_failures()
 
     @property
     def notifies(self) -> bool:
@@ -151,40 +174,59 @@ class Database:
         return self.path is None or self.path.exists()
 
     def open(self) -> None:
-        """Make sure the database can be reached (and, for SQLite, that the file is one)."""
+        """Make sure the database can be reached (and, for SQLite, that the file is one).
+
+        A missing SQLite file is created, atomically and never empty (:func:`_create_sqlite`);
+        an existing file of 0 bytes is refused: it was cut short (a crash, a full disk) or never
+        was a database, and SQLite would silently take it for a new one (and throw away a
+        ``-wal`` file beside it).
+        """
         if self.path is not None:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as error:
-                raise DatabaseUnavailableError(
-                    f"cannot open database {self.safe_url}: cannot create {self.path.parent}: "
-                    f"{error.strerror}"
+                raise self._unavailable(
+                    error, f"cannot create {self.path.parent}: {error.strerror}"
                 ) from None
+            self._prepare_sqlite_file(self.path)
         try:
             with self.engine.connect() as conn:
                 conn.exec_driver_sql("SELECT 1").close()
-        except exc.DBAPIError as error:
-            raise DatabaseUnavailableError(self._describe(error)) from None
+        except self.failures as error:
+            raise self._unavailable(error, first_line(error)) from None
 
-    def _describe(self, error: exc.DBAPIError) -> str:
-        original = error.orig
-        text = str(original).splitlines()[0] if original is not None else str(error)
-        if isinstance(original, sqlite3.DatabaseError) and "not a database" in text:
-            return f"cannot open database {self.safe_url}: the file is not an SQLite database"
-        return f"cannot open database {self.safe_url}: {text}"
+    def _prepare_sqlite_file(self, path: Path) -> None:
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            try:
+                _create_sqlite(path)
+            except (OSError, sqlite3.Error) as error:
+                raise self._unavailable(error, first_line(error)) from None
+            return
+        except OSError:
+            return  # not ours to judge: SQLite says what is wrong with it
+        if size == 0 and path.is_file():
+            raise DatabaseCorruptError.empty_file(self.safe_url, str(path))
+
+    def _unavailable(self, error: BaseException, text: str) -> StoreError:
+        """Why the database cannot be opened: a damaged file or a full disk is the database's
+        problem (exit 1); a URL that leads nowhere usable is the caller's (exit 2)."""
+        if "not a database" in text and self.path is not None:
+            text = "the file is not an SQLite database"  # garbage, or the wrong file named
+        elif is_disk_full(error, self.path) or is_corrupt(error):
+            return self.failure(error)
+        return DatabaseUnavailableError(f"cannot open database {self.safe_url}: {text}")
 
     @contextmanager
     def write(self, *, notify: bool = True) -> Iterator[Connection]:
         """A write transaction (``BEGIN IMMEDIATE`` on SQLite); commits on success (with a
         NOTIFY on PostgreSQL, unless ``notify`` is False: the caller then calls
         :meth:`announce` itself when it changed something others wait for)."""
-        try:
-            with self.writer.begin() as conn:
-                yield conn
-                if notify:
-                    self.announce(conn)
-        except _DATABASE_ERRORS as error:
-            raise StoreError(f"database error: {str(error.orig).splitlines()[0]}") from error
+        with self._mapped(), self.writer.begin() as conn:
+            yield conn
+            if notify:
+                self.announce(conn)
 
     def announce(self, conn: Connection) -> None:
         """Tell listeners (PostgreSQL) that this transaction, once committed, changed something."""
@@ -194,12 +236,37 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read transaction."""
-        try:
-            with self.engine.connect() as conn:
-                yield conn
-        except _DATABASE_ERRORS as error:
-            raise StoreError(f"database error: {str(error.orig).splitlines()[0]}") from error
+        with self._mapped(), self.engine.connect() as conn:
+            yield conn
 
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+def _create_sqlite(path: Path) -> None:
+    """Create the database file at ``path`` with its header written, or leave the one another
+    process created meanwhile: a file agents creates is never seen empty.
+
+    SQLite creates a file of 0 bytes on connect and writes its first page only later; a second
+    process opening it in between could not tell it from a database cut to 0 bytes. So the
+    first page (WAL mode: the header is all there is) is written to a temporary file beside it,
+    which is hard-linked into place: ``link`` never replaces a file that is already there.
+    """
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.new")
+    try:
+        connection = sqlite3.connect(temporary, isolation_level=None)
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")  # writes the header: 1 page
+        finally:
+            connection.close()
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process made it first: use theirs
+        except OSError:  # pragma: no cover - a file system without hard links (FUSE, SMB)
+            if not path.exists():
+                os.rename(temporary, path)
+    finally:
+        for leftover in ("", "-wal", "-shm", "-journal"):
+            Path(f"{temporary}{leftover}").unlink(missing_ok=True)

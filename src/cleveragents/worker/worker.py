@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from cleveragents.domain.clock import Clock, utcnow
 from cleveragents.domain.jobs import AsyncJob, Claim, JobOutcome, JobStatus, RecoveryReport
 from cleveragents.domain.owners import new_owner
-from cleveragents.errors import StoreError
+from cleveragents.errors import DatabaseCorruptError, StoreError
 from cleveragents.runtime.tokens import CancellationToken, CancelReason
 from cleveragents.runtime.waiting import ChangeFeed, pause
 from cleveragents.settings import AsyncSettings
@@ -274,6 +274,8 @@ class AsyncWorker:
             self.slots.wake.clear()
             try:
                 claimed = self.run_once()
+            except DatabaseCorruptError:
+                raise  # waiting cannot mend a damaged database: stop, saying so in one line
             except StoreError as error:
                 # A busy or briefly unreachable database is not a reason to die: nothing was
                 # lost (the outcomes stay queued), so wait a poll interval and try again.
