@@ -4,6 +4,9 @@ Documentation       Every process a job or a leaf starts is bound to it: when th
 ...                 left running, `setsid` daemons included; a job of a dead or stalled worker runs
 ...                 again only once its first run is gone. Daemons run an argv no other process has
 ...                 (`Unique Sleep`), so scanning the process list finds this test's and no other.
+...                 Which worker ends a dead worker's leftovers is not checked: any worker of this
+...                 host does, whatever its database (another suite's, another checkout's), and
+...                 may be first.
 Resource            resources/agents.resource
 Library             resources/BindingLibrary.py
 Test Setup          Fresh Plan Database    ASYNC__HEARTBEAT_INTERVAL=0.5    ASYNC__STALE_AFTER=2
@@ -29,8 +32,6 @@ Kill -9 Of A Worker: Its Command Is Gone Before The Job Runs Again
     Worker Id Should Belong To    ${job}[worker_id]    ${second}
     The First Run Was Ended Before The Second Started    job    ${run pid}    ${hold pid}
     No Process Should Run    @{hold}
-    ${log}=    Get File    ${WORK DIR}/second.stderr
-    Should Match Regexp    ${log}    ended \\d+ process\\(es\\) left running by dead workers of this host
 
 A Worker Started After A Kill -9 Ends The Dead Worker's Command First
     ${hold}=    Unique Sleep    61
@@ -47,8 +48,6 @@ A Worker Started After A Kill -9 Ends The Dead Worker's Command First
     ${job}=    Job Should Finish    ${id}    rc=0    timeout=60
     Fields Should Be    ${job}    status=succeeded    attempts=2
     The First Run Was Ended Before The Second Started    job    ${run pid}    ${hold pid}
-    ${log}=    Get File    ${WORK DIR}/second.stderr
-    Should Match Regexp    ${log}    ended \\d+ process\\(es\\) left running by dead workers of this host
 
 A Stalled Worker's Command Is Ended Before Its Job Runs Again
     [Documentation]    A stopped (SIGSTOP) worker is alive but writes no heartbeat: another
