@@ -37,9 +37,11 @@ and have not ended, and takes the moment one is seen gone as its end. From those
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -108,13 +110,10 @@ class Soak:
     url: str
     workers: list[subprocess.Popen[bytes] | None] = field(default_factory=list)
     kills: int = 0
-    restarts: int = 0
     runs: dict[str, Run] = field(default_factory=dict)
     stop: threading.Event = field(default_factory=threading.Event)
     _offset: int = 0
     _counter: int = 0
-
-    # -- processes ------------------------------------------------------------------------
 
     def env(self) -> dict[str, str]:
         a = self.args
@@ -167,9 +166,6 @@ class Soak:
             self.kills += 1
             if not self.stop.is_set():
                 self.start_worker(slot)
-                self.restarts += 1
-
-    # -- the runs' log --------------------------------------------------------------------
 
     def read_log(self) -> None:
         path = self.base / "runs.log"
@@ -200,8 +196,6 @@ class Soak:
                 if run.end is None and run.gone is None and not _alive(run.pid, run.key):
                     run.gone = now
         self.read_log()
-
-    # -- the queue --------------------------------------------------------------------------
 
     def statuses(self) -> dict[str, int]:
         from sqlalchemy import create_engine, text
@@ -328,35 +322,30 @@ def _running(pid: int) -> bool:
 
 def _kill_all(pids: list[int]) -> None:
     for pid in pids:
-        try:
+        with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
+
+
+def _admin(url: str, statement: str) -> None:
+    """Run one statement outside a transaction on the server of ``url``."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(statement))
+    engine.dispose()
 
 
 def _fresh_postgres(url: str) -> tuple[str, str]:
     """Create a new database on the server of ``url``; return its URL and name."""
-    from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
     name = f"soak_{os.getpid()}_{random.randrange(10**6)}"
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
+    _admin(url, f'CREATE DATABASE "{name}"')
     fresh = make_url(url).set(database=name)
     if fresh.drivername == "postgresql":
         fresh = fresh.set(drivername="postgresql+psycopg")
     return fresh.render_as_string(hide_password=False), name
-
-
-def _drop_postgres(url: str, name: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -369,13 +358,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--job-seconds", type=float, default=3.0, help="each job's sleep")
     parser.add_argument("--stale-after", type=float, default=2.0, help="async.stale_after")
     parser.add_argument("--heartbeat", type=float, default=0.5, help="async.heartbeat_interval")
-    parser.add_argument(
-        "--kill-every",
-        type=lambda s: tuple(float(x) for x in s.split(",")),
-        default=(2.0, 5.0),
-        metavar="MIN,MAX",
-        help="seconds between two kills, uniformly drawn (default 2,5)",
-    )
+    pair = lambda text: tuple(float(x) for x in text.split(","))  # noqa: E731
+    parser.add_argument("--kill-every", type=pair, default=(2.0, 5.0), metavar="MIN,MAX")
     parser.add_argument("--deadline", type=float, default=1800, help="give up after (s)")
     parser.add_argument("--postgres", metavar="URL", help="soak on a new database on this server")
     parser.add_argument("--seed", type=int, default=None, help="random seed of the kills")
@@ -401,16 +385,12 @@ def main(argv: list[str] | None = None) -> int:
         soak.stop_workers()
         _kill_all(_marked(str(base)))
         if pg:
-            _drop_postgres(args.postgres, pg[1])
+            _admin(args.postgres, f'DROP DATABASE IF EXISTS "{pg[1]}" WITH (FORCE)')
         if not args.keep:
-            subprocess.run(["rm", "-rf", str(base)], check=False)
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        for key, value in report.items():
-            print(f"{key}: {value}")
-    ok = report["all_finished"] and report["overlaps_exact"] == 0
-    ok = ok and report["jobs_by_status"] == {"succeeded": args.jobs}
+            shutil.rmtree(base, ignore_errors=True)
+    lines = [f"{key}: {value}" for key, value in report.items()]
+    print(json.dumps(report, indent=2) if args.json else "\n".join(lines))
+    ok = report["overlaps_exact"] == 0 and report["jobs_by_status"] == {"succeeded": args.jobs}
     return 0 if ok else 1
 
 
