@@ -17,3 +17,8 @@ Feature: Owner ids name the process that holds a job, a lock or a plan run
   Scenario: an id a person chose names no process and counts as alive
     Then the owner "someone-else" is alive
     And the owner "build-7:4242" is alive
+
+  Scenario: an owner whose pid now belongs to a process started after it is gone (pid reused)
+    Given a process of this host started an hour after an owner id naming its pid was made
+    Then that owner is gone
+    And an owner id made now for that pid is alive

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import time
 from typing import Any
 from unittest import mock
 
-from behave import then, when
+from behave import given, then, when
+from ulid import ULID
 
-from cleveragents.domain.owners import describe_owner, new_owner, parse_owner
+from cleveragents.domain.owners import describe_owner, new_owner, parse_owner, this_host
 from cleveragents.runtime.owners import owner_alive
 
 
@@ -47,3 +50,22 @@ def step_owner_judged(context: Any, host: str, verdict: str) -> None:
 @then('the owner "{owner_id}" is alive')
 def step_owner_alive(context: Any, owner_id: str) -> None:
     assert owner_alive(owner_id)
+
+
+@given("a process of this host started an hour after an owner id naming its pid was made")
+def step_reused_pid(context: Any) -> None:
+    proc = subprocess.Popen(["sleep", "300"])
+    context.cleanups.append(lambda: (proc.kill(), proc.wait()))
+    context.reused_pid = proc.pid
+    an_hour_ago = ULID.from_timestamp(time.time() - 3600)
+    context.owner = f"{this_host()}:{proc.pid}:{an_hour_ago}"
+
+
+@then("that owner is gone")
+def step_reused_gone(context: Any) -> None:
+    assert not owner_alive(context.owner), context.owner
+
+
+@then("an owner id made now for that pid is alive")
+def step_fresh_alive(context: Any) -> None:
+    assert owner_alive(new_owner(this_host(), context.reused_pid))

@@ -18,6 +18,8 @@ import os
 import socket
 from dataclasses import dataclass
 
+from ulid import ULID
+
 from cleveragents.domain.ids import new_id
 
 HOST_CHARS = 28  # 28 + ":" + pid (<= 7 digits) + ":" + 26 = 63 <= the 64-character columns
@@ -33,6 +35,15 @@ class Owner:
 
     def __str__(self) -> str:
         return f"{self.host}:{self.pid}:{self.nonce}"
+
+    @property
+    def minted_at(self) -> float | None:
+        """When the id was made (Unix seconds, from its ULID), or None if the nonce is no ULID:
+        a process with this pid that started later is another process (the pid was reused)."""
+        try:
+            return ULID.from_str(self.nonce).timestamp
+        except ValueError:
+            return None
 
 
 def host_token(hostname: str) -> str:

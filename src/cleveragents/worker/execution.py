@@ -70,7 +70,7 @@ class JobRunner:
         log.log(
             logging.DEBUG if status == JobStatus.SUCCEEDED else logging.INFO,
             "%s %s %s%s",
-            "requeued" if status == JobStatus.QUEUED else status.value,
+            _verb(status, token),
             job.kind,
             job.id,
             f": {error}" if error else "",
@@ -92,3 +92,10 @@ class JobRunner:
             # a claim taken elsewhere records nothing.
             return JobStatus.QUEUED, None
         return JobStatus.CANCELLED, "cancelled on request"
+
+
+def _verb(status: JobStatus, token: CancellationToken) -> str:
+    """How the log line says a run ended (a lost claim's run is stopped, not requeued by us)."""
+    if token.reason is CancelReason.LOST:
+        return "stopped (claim lost)"
+    return "requeued" if status == JobStatus.QUEUED else status.value
