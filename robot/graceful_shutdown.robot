@@ -43,7 +43,7 @@ A Second Signal Exits At Once And The Job Is Recovered Later
     Send Signal To Process    SIGTERM    ${worker}
     Worker Should Exit    ${worker}    rc=130    timeout=10s
     ${log}=    Get File    ${WORK DIR}/worker.stderr
-    Should Contain    ${log}    second signal: exiting now; running jobs will be recovered
+    Should Contain    ${log}    second signal: ending running jobs' processes and exiting now
     Job Should Have    ${id}    status=running    attempts=1
     # Nothing heartbeats the job any more: once it is stale, recovery puts it back.
     Wait Until Keyword Succeeds    ${WAIT TIMEOUT}    0.2s    Recovery Requeues    ${id}
