@@ -103,3 +103,13 @@ Feature: A job's processes never outlive its claim
     Then the process of the dead worker is gone
     And the process of the live worker still runs
     And the process of the other host's worker still runs
+
+  Scenario: a run that finished while its outcome was being recorded is not taken for a lost claim
+    Given a "gate" job "J" with payload '{"name": "J"}'
+    And worker "A" with 1 threads
+    When worker "A" runs one pass
+    And gate "J" opens
+    And the outcome of job "J" is recorded while worker "A" has not freed its slot yet
+    And worker "A" sends a heartbeat
+    Then worker "A" stopped no run for a lost claim
+    And job "J" is succeeded

@@ -10,8 +10,8 @@ from typing import Any
 
 import psutil
 from behave import given, then, when
-from helpers import make_worker, wait_until
-from worker_steps import _settings_from
+from helpers import DEADLINE_S, make_worker, wait_until
+from worker_steps import _capture_worker_logs, _settings_from
 
 from cleveragents.domain.ids import new_id
 from cleveragents.domain.markers import WORKER_ID
@@ -182,3 +182,20 @@ def step_orphan_gone(context: Any) -> None:
 def step_marked_runs(context: Any, who: str) -> None:
     key = {"live worker": "live", "other host's worker": "other"}[who]
     assert not _gone(context.marked[key]), f"the process of the {who} was ended"
+
+
+@when('the outcome of job "{label}" is recorded while worker "{name}" has not freed its slot yet')
+def step_recorded_not_freed(context: Any, label: str, name: str) -> None:
+    worker = context.workers[name]
+    _capture_worker_logs(context)
+    assert worker.wait_for_outcomes(DEADLINE_S), "the job did not finish"
+    outcomes, _ = worker.slots.pending_outcomes()
+    assert context.store.record_outcomes(worker.id, outcomes) == 1
+    assert worker.running_count == 1  # the pass that frees the slot has not come yet
+
+
+@then('worker "{name}" stopped no run for a lost claim')
+def step_no_lost_claim(context: Any, name: str) -> None:
+    lost = [m for m in context.log_records.messages if "no longer this worker" in m]
+    assert not lost, lost
+    assert all(entry.token.reason is None for entry in context.workers[name].slots.entries())

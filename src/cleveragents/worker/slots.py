@@ -55,6 +55,12 @@ class Slots:
                 return list(self._running.values())
             return [entry for entry in self._running.values() if entry.job.id in job_ids]
 
+    def unfinished(self) -> list[RunningJob]:
+        """The running jobs whose threads have not finished yet (no outcome waiting)."""
+        with self._lock:
+            done = {(o.job_id, o.attempt) for o in self._outcomes}
+            return [entry for key, entry in self._running.items() if key not in done]
+
     def busy(self) -> tuple[bool, int]:
         """Whether anything runs or waits to be recorded, and how many slots are held."""
         with self._lock:

@@ -199,8 +199,9 @@ class AsyncWorker:
 
     def _stop_lost_claims(self, held: frozenset[tuple[str, int]], since: float) -> None:
         """Stop at once the jobs whose claims a heartbeat found gone (recovered elsewhere).
-        Only claims made before the heartbeat began count: a newer one it could not see."""
-        for entry in self.slots.entries():
+        Only claims made before the heartbeat began count (a newer one it could not see), and
+        only runs still going (a finished one's row may already be recorded, so not held)."""
+        for entry in self.slots.unfinished():
             if entry.claimed_at < since and entry.claim not in held:
                 if entry.token.cancel(CancelReason.LOST):
                     log.warning(
