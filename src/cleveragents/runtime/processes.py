@@ -21,13 +21,13 @@ from typing import IO
 from cleveragents.domain.ids import new_id
 from cleveragents.domain.markers import RUN_ID
 from cleveragents.domain.redaction import redact
-from cleveragents.runtime.sweep import end_marked, marked
+from cleveragents.runtime.sweep import WINDOW_MAX_S, end_marked
 from cleveragents.runtime.tokens import CancellationToken, CancelReason
 
 KILL_GRACE_S = 5.0
 OUTPUT_TAIL_BYTES = 8192
-PIPE_DRAIN_S = 1.0  # how long what a command started may outlive it before it is ended
-GROUP_CHECK_S = 0.01  # how often, meanwhile, we look whether its leftovers have gone
+PIPE_DRAIN_S = 1.0  # how long what a command started may outlive it in its group
+GROUP_CHECK_S = 0.01  # how often, meanwhile, we look whether the group has gone
 
 
 @dataclass(frozen=True)
@@ -56,11 +56,6 @@ def _group_alive(pgid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _leftovers(pgid: int, run_id: str) -> bool:
-    """Whether anything the command started still runs, in its group or out of it."""
-    return _group_alive(pgid) or bool(marked({RUN_ID: run_id}))
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
@@ -124,17 +119,17 @@ def _start(
         start_new_session=True,  # its own process group, so we can stop everything it starts
     )
     try:
-        return _supervise(
-            proc, env[RUN_ID], output, token, timeout_s, kill_grace_s, tail_bytes, started
-        )
+        return _supervise(proc, output, token, timeout_s, kill_grace_s, tail_bytes, started)
     finally:
-        # However it ended (even if supervising raised): what it started goes with it.
-        end_marked({RUN_ID: env[RUN_ID]})
+        # However it ended (even if supervising raised): what it started goes with it, daemons
+        # that left its process group included. One scan; for a short command only among the
+        # pids allocated since it started.
+        short = time.monotonic() - started < WINDOW_MAX_S
+        end_marked({RUN_ID: env[RUN_ID]}, since_pid=proc.pid if short else None)
 
 
 def _supervise(
     proc: subprocess.Popen[bytes],
-    run_id: str,
     output: IO[bytes],
     token: CancellationToken,
     timeout_s: float | None,
@@ -173,11 +168,11 @@ def _supervise(
             timer.cancel()
     if timed_out or token.cancelled:
         _signal_group(proc.pid, signal.SIGKILL)  # we are stopping it: end the whole group
-    elif _leftovers(proc.pid, run_id):
-        # Something it started outlives it (a pipe's reader, a daemon): give it a moment, then
-        # end it with the group (the caller ends what left the group).
+    elif _group_alive(proc.pid):
+        # Something it started outlives it in its group (a pipe's reader): give it a moment,
+        # then end the group (the caller ends what left the group).
         deadline = time.monotonic() + PIPE_DRAIN_S
-        while _leftovers(proc.pid, run_id) and time.monotonic() < deadline:
+        while _group_alive(proc.pid) and time.monotonic() < deadline:
             if token.wait(GROUP_CHECK_S):
                 break  # stopped meanwhile: end them now
         _signal_group(proc.pid, signal.SIGKILL)

@@ -16,29 +16,58 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 from cleveragents.domain.owners import parse_owner, this_host
 
 END_WAIT_S = 5.0  # how long ending waits for SIGKILLed processes to be gone
+WINDOW_MAX_S = 10.0  # a command that ran longer is swept among every process, not by pid order
 _GONE_CHECK_S = 0.005
 _PROC = "/proc"
 
 
-def _environments() -> Iterator[tuple[int, bytes]]:
-    """Every readable process but this one, with its environment as ``\\0NAME=VALUE\\0...``."""
+def _started_after(pid: int) -> Callable[[int], bool]:
+    """Which pids may belong to processes started after ``pid`` was: Linux hands out pids in
+    increasing order until they wrap at ``pid_max``, so those are the pids allocated since, up
+    to the last one given (``ns_last_pid``), across one wrap. Callers use it only for a short
+    interval (a command's run, bounded by ``WINDOW_MAX_S``): pids do not go round twice."""
+    try:
+        with open(f"{_PROC}/sys/kernel/ns_last_pid", "rb") as handle:
+            last = int(handle.read())
+    except (OSError, ValueError):  # pragma: no cover - a kernel without it: every pid may be
+        return lambda candidate: True
+    if last >= pid:
+        return lambda candidate: pid < candidate <= last
+    return lambda candidate: candidate > pid or candidate <= last  # wrapped once
+
+
+def _environments(since_pid: int | None = None) -> Iterator[tuple[int, bytes]]:
+    """Every readable process but this one (or only those that may have started after
+    ``since_pid``), with its environment as ``\\0NAME=VALUE\\0...``."""
     own = os.getpid()
     if not os.path.isdir(f"{_PROC}/self"):  # pragma: no cover - Linux CI; psutil elsewhere
         yield from _psutil_environments(own)
         return
+    window = _started_after(since_pid) if since_pid is not None else None
     for name in os.listdir(_PROC):
-        if not name.isdigit() or int(name) == own:
+        if not name.isdigit():
+            continue
+        pid = int(name)
+        if pid == own or (window is not None and not window(pid)):
             continue
         try:
-            with open(f"{_PROC}/{name}/environ", "rb") as handle:
-                yield int(name), b"\0" + handle.read()
+            fd = os.open(f"{_PROC}/{name}/environ", os.O_RDONLY)
         except OSError:
             continue  # gone meanwhile, or not ours to read
+        try:
+            chunks = [b"\0"]
+            while chunk := os.read(fd, 65536):
+                chunks.append(chunk)
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
+        yield pid, b"".join(chunks)
 
 
 def _psutil_environments(own: int) -> Iterator[tuple[int, bytes]]:  # pragma: no cover - non-Linux
@@ -58,10 +87,11 @@ def _needles(markers: Mapping[str, str]) -> list[bytes]:
     return [b"\0" + os.fsencode(f"{name}={value}") + b"\0" for name, value in markers.items()]
 
 
-def marked(markers: Mapping[str, str]) -> list[int]:
-    """Pids of the processes whose environment holds every one of ``markers``."""
+def marked(markers: Mapping[str, str], since_pid: int | None = None) -> list[int]:
+    """Pids of the processes whose environment holds every one of ``markers`` (only among those
+    started after ``since_pid``, when given: what a command that has that pid started)."""
     needles = _needles(markers)
-    return [pid for pid, env in _environments() if all(n in env for n in needles)]
+    return [pid for pid, env in _environments(since_pid) if all(n in env for n in needles)]
 
 
 def _value(env: bytes, name: str) -> str | None:
@@ -119,9 +149,11 @@ def end_pids(pids: list[int], wait_s: float = END_WAIT_S) -> int:
     return len(pids)
 
 
-def end_marked(markers: Mapping[str, str], wait_s: float = END_WAIT_S) -> int:
-    """End every process carrying all of ``markers``; returns how many were ended."""
-    return end_pids(marked(markers), wait_s)
+def end_marked(
+    markers: Mapping[str, str], wait_s: float = END_WAIT_S, since_pid: int | None = None
+) -> int:
+    """End every process carrying all of ``markers`` (see :func:`marked`); returns how many."""
+    return end_pids(marked(markers, since_pid), wait_s)
 
 
 def end_orphans_of_dead_owners(variable: str) -> int:
