@@ -113,3 +113,16 @@ Feature: A job's processes never outlive its claim
     And worker "A" sends a heartbeat
     Then worker "A" stopped no run for a lost claim
     And job "J" is succeeded
+
+  Scenario Outline: a command's leftovers are looked for among the pids allocated since it started
+    Given the last pid handed out is <last>
+    Then a process with pid <pid> may have started after pid <since>: <verdict>
+
+    Examples:
+      | since | last | pid   | verdict |
+      | 1000  | 1200 | 1100  | yes     |
+      | 1000  | 1200 | 1000  | no      |
+      | 1000  | 1200 | 1300  | no      |
+      | 30000 | 120  | 31000 | yes     |
+      | 30000 | 120  | 50    | yes     |
+      | 30000 | 120  | 500   | no      |

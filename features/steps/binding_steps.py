@@ -199,3 +199,22 @@ def step_no_lost_claim(context: Any, name: str) -> None:
     lost = [m for m in context.log_records.messages if "no longer this worker" in m]
     assert not lost, lost
     assert all(entry.token.reason is None for entry in context.workers[name].slots.entries())
+
+
+@given("the last pid handed out is {last:d}")
+def step_last_pid(context: Any, last: int) -> None:
+    fake = context.tmp / "proc"
+    (fake / "sys" / "kernel").mkdir(parents=True)
+    (fake / "sys" / "kernel" / "ns_last_pid").write_text(f"{last}\n")
+    context.fake_proc = str(fake)
+
+
+@then("a process with pid {pid:d} may have started after pid {since:d}: {verdict}")
+def step_pid_window(context: Any, pid: int, since: int, verdict: str) -> None:
+    from unittest import mock
+
+    from cleveragents.runtime import sweep
+
+    with mock.patch.object(sweep, "_PROC", context.fake_proc):
+        window = sweep._started_after(since)
+    assert window(pid) == (verdict == "yes"), (since, pid)
