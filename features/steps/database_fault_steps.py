@@ -18,6 +18,7 @@ from behave import given, then, when
 from cli_steps import run_cli
 from helpers import execute_sql, make_worker, open_db, wait_until
 from sqlalchemy import event
+from worker_steps import _Records
 
 from cleveragents.errors import AgentsError, DatabaseFullError
 from cleveragents.store.engine import Database
@@ -257,15 +258,6 @@ def _terminate(context: Any, pattern: str | None) -> int:
         sql += " AND query LIKE :pattern"
     rows = execute_sql(context, sql, {"pattern": pattern} if pattern else None)
     return sum(1 for row in rows if row[0])
-
-
-class _Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
 
 
 @given('worker "{name}" runs in the background, listening for changes')

@@ -201,28 +201,26 @@ def _indent(lines: Sequence[str], indents: dict[int, int], index: int) -> int:
     return columns
 
 
+def _nearest_text(lines: Sequence[str], indents: dict[int, int], order: range) -> tuple[int, int]:
+    """Blank lines passed, and the indent of the first line with text, walking ``order``
+    (an indent of 0 once ``_MAX_BLANKS`` blank lines were passed; -1 if none has text)."""
+    blank = 0
+    for index in order:
+        indent = _indent(lines, indents, index)
+        if indent != -1:
+            return blank, indent
+        blank += 1
+        if blank == _MAX_BLANKS:
+            return blank, 0
+    return blank, -1
+
+
 def _score(lines: Sequence[str], indents: dict[int, int], split: int) -> tuple[int, int]:
     """The effective indent and the penalty of cutting the lines just above ``split``."""
     end_of_file = split >= len(lines)
     indent = -1 if end_of_file else _indent(lines, indents, split)
-    pre_blank, pre_indent = 0, -1
-    for index in range(split - 1, -1, -1):
-        pre_indent = _indent(lines, indents, index)
-        if pre_indent != -1:
-            break
-        pre_blank += 1
-        if pre_blank == _MAX_BLANKS:
-            pre_indent = 0
-            break
-    post_blank, post_indent = 0, -1
-    for index in range(split + 1, len(lines)):
-        post_indent = _indent(lines, indents, index)
-        if post_indent != -1:
-            break
-        post_blank += 1
-        if post_blank == _MAX_BLANKS:
-            post_indent = 0
-            break
+    pre_blank, pre_indent = _nearest_text(lines, indents, range(split - 1, -1, -1))
+    post_blank, post_indent = _nearest_text(lines, indents, range(split + 1, len(lines)))
     penalty = 0
     if pre_indent == -1 and pre_blank == 0:
         penalty += _START_OF_FILE
