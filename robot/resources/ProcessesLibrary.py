@@ -16,6 +16,7 @@ from typing import Any
 import psutil
 from _robot_support import (
     LOG_POLL_INTERVAL_S,
+    WAIT_TIMEOUT,
     agents_library,
     poll_until,
     process_library,
@@ -24,7 +25,7 @@ from _robot_support import (
 from robot.api import logger
 from robot.api.deco import keyword, library
 
-STOP_TIMEOUT_S = 20.0  # how long a worker gets to exit after SIGTERM in a teardown
+STOP_TIMEOUT_S = 60.0  # how long a worker gets to exit after SIGTERM in a teardown
 
 
 @library(scope="GLOBAL", auto_keywords=False)
@@ -65,7 +66,9 @@ class ProcessesLibrary:
         return handle
 
     @keyword
-    def wait_until_process_logs(self, handle: Any, pattern: str, timeout: str = "30s") -> str:
+    def wait_until_process_logs(
+        self, handle: Any, pattern: str, timeout: str = WAIT_TIMEOUT
+    ) -> str:
         """Poll the stderr of a process `Start Agents` started until a line matches ``pattern``
         (a regular expression); return that line. Fails at once if the process exited first.
 
@@ -105,7 +108,7 @@ class ProcessesLibrary:
         self._handles = []
 
     @keyword
-    def wait_for_first_process_to_exit(self, *handles: Any, timeout: str = "30s") -> Any:
+    def wait_for_first_process_to_exit(self, *handles: Any, timeout: str = WAIT_TIMEOUT) -> Any:
         """Poll the processes until one of them has exited; return its handle (the first in
         the given order if several have)."""
         process = process_library()
@@ -118,7 +121,9 @@ class ProcessesLibrary:
         )
 
     @keyword
-    def wait_until_worker_is_listed(self, handle: Any, timeout: str = "30s") -> dict[str, Any]:
+    def wait_until_worker_is_listed(
+        self, handle: Any, timeout: str = WAIT_TIMEOUT
+    ) -> dict[str, Any]:
         """Poll `agents worker list --json` until it shows the worker process ``handle`` as
         running with a fresh heartbeat; return it."""
         agents = agents_library()
@@ -139,7 +144,7 @@ class ProcessesLibrary:
     # -- the processes they start -------------------------------------------------------------
 
     @keyword
-    def process_groups_should_be_gone(self, pids: list[str], timeout: str = "10s") -> None:
+    def process_groups_should_be_gone(self, pids: list[str], timeout: str = WAIT_TIMEOUT) -> None:
         """Wait until nothing runs in the process group of any of ``pids``. Zombies (killed,
         waiting for a parent that died to be reaped by init) do not count as running."""
         alive: list[str] = []
