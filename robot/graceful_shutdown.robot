@@ -19,29 +19,31 @@ SIGINT Puts An Unfinished Job Back In The Queue
     Stop Worker While A Job Runs    SIGINT
 
 A Job That Finishes Within The Grace Period Succeeds
-    Fresh Database    ASYNC__SHUTDOWN_GRACE=10
+    # A grace far longer than the 2 s job: it only bounds a failure.
+    Fresh Database    ASYNC__SHUTDOWN_GRACE=60
     ${worker}=    Start Worker    alias=worker
     ${id}=    Enqueue Sleep    2
     Wait Until Worker Claims    ${worker}    ${id}
     Send Signal To Process    SIGTERM    ${worker}
-    Worker Should Exit    ${worker}    timeout=15s
+    Worker Should Exit    ${worker}    timeout=${WAIT TIMEOUT}
     ${log}=    Get File    ${WORK DIR}/worker.stderr
-    Should Contain    ${log}    stopping: waiting up to 10 s for 1 running job(s)
+    Should Contain    ${log}    stopping: waiting up to 60 s for 1 running job(s)
     Should Not Contain    ${log}    stopping: asked
     ${job}=    Job Should Have    ${id}    status=succeeded    attempts=1
     Should Be Equal As Numbers    ${job}[result][slept_s]    2
     Worker Should Have Stopped    succeeded=1    requeued=0
 
 A Second Signal Exits At Once And The Job Is Recovered Later
+    # async.stale_after 5 s: 25 heartbeats of slack while the worker lives.
     Fresh Database    ASYNC__SHUTDOWN_GRACE=60    ASYNC__HEARTBEAT_INTERVAL=0.2
-    ...    ASYNC__STALE_AFTER=1
+    ...    ASYNC__STALE_AFTER=5
     ${worker}=    Start Worker    alias=worker
     ${id}=    Enqueue Sleep    3
     Wait Until Worker Claims    ${worker}    ${id}
     Send Signal To Process    SIGTERM    ${worker}
     Wait Until Process Logs    ${worker}    stopping: waiting up to 60 s for 1 running job\\(s\\)
     Send Signal To Process    SIGTERM    ${worker}
-    Worker Should Exit    ${worker}    rc=130    timeout=10s
+    Worker Should Exit    ${worker}    rc=130    timeout=${WAIT TIMEOUT}
     ${log}=    Get File    ${WORK DIR}/worker.stderr
     Should Contain    ${log}    second signal: exiting now; running jobs will be recovered
     Job Should Have    ${id}    status=running    attempts=1
@@ -66,7 +68,7 @@ Stop Worker While A Job Runs
     ${id}=    Enqueue Sleep    3
     Wait Until Worker Claims    ${worker}    ${id}
     Send Signal To Process    ${signal}    ${worker}
-    Worker Should Exit    ${worker}    timeout=15s
+    Worker Should Exit    ${worker}    timeout=${WAIT TIMEOUT}
     ${log}=    Get File    ${WORK DIR}/worker.stderr
     Should Contain    ${log}    received ${signal}
     Should Contain    ${log}    stopping: asked 1 job(s) to stop; they go back to the queue

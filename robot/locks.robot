@@ -63,7 +63,7 @@ Holder Killed With SIGKILL On This Host Is Taken Over At Once
     ${pids}=    Evaluate    [line.split()[1] for line in $ran]
     Kill Processes Of Plan    ${plan}
     Kill Process Groups    @{pids}
-    Process Groups Should Be Gone    ${pids}    timeout=${WAIT TIMEOUT}
+    Process Groups Should Be Gone    ${pids}
 
     # The dead holder's lock is still there and has minutes to go (the default TTL) ...
     ${left}=    Lock Listed For    plan    ${plan}

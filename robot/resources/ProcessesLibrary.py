@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -140,6 +141,68 @@ class ProcessesLibrary:
             return None
 
         return poll_until(listed, timeout, f"worker pid {pid} to be listed as running")
+
+    @keyword
+    def pause_process_holding_lock(
+        self, handle: Any, resource_type: str, timeout: str = WAIT_TIMEOUT
+    ) -> str:
+        """Stop (SIGSTOP) the process ``handle`` at a moment it holds a lock of
+        ``resource_type`` in the test's SQLite database and is not inside a write transaction;
+        return the locked resource's id. `Resume Process` lets it go on.
+
+        Until then every other process finds the resource locked by it, however slowly the
+        machine runs: a race decided by an observed state, not by start-up times. Stopped inside
+        a write (which would stall every other writer), it is let go on and stopped again a
+        moment later. The database is read directly (never written): what a test checks still
+        goes through `agents`; this only picks the moment.
+        """
+        pid = process_library().get_process_id(handle)
+        url = agents_library().environment["AGENTS_DATABASE_URL"]
+        path = url.removeprefix("sqlite:///")
+        held = "SELECT owner_id, resource_id FROM locks WHERE resource_type = ?"
+
+        def held_by_it(conn: sqlite3.Connection) -> str | None:
+            rows = conn.execute(held, (resource_type,)).fetchall()
+            return next((str(r[1]) for r in rows if str(r[0]).split(":")[1] == str(pid)), None)
+
+        def paused() -> str | None:
+            if not process_library().is_process_running(handle):
+                raise AssertionError(
+                    f"{handle} exited before it was stopped holding a {resource_type} lock"
+                )
+            if held_by_it(conn) is None:
+                return None
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                conn.execute("BEGIN IMMEDIATE")  # fails at once (timeout 0) inside its write
+            except sqlite3.OperationalError:
+                os.kill(pid, signal.SIGCONT)
+                return None
+            try:
+                resource = held_by_it(conn)
+            finally:
+                conn.execute("ROLLBACK")
+            if resource is None:  # released between the two reads
+                os.kill(pid, signal.SIGCONT)
+            return resource
+
+        conn = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            resource = poll_until(
+                paused,
+                timeout,
+                f"{handle} to hold a {resource_type} lock",
+                interval=LOG_POLL_INTERVAL_S,
+            )
+        finally:
+            conn.close()
+        logger.info(f"stopped {handle} (pid {pid}) holding the {resource_type} lock on {resource}")
+        return resource
+
+    @keyword
+    def resume_process(self, handle: Any) -> None:
+        """Let a process `Pause Process Holding Lock` stopped go on (SIGCONT)."""
+        os.kill(process_library().get_process_id(handle), signal.SIGCONT)
 
     # -- the processes they start -------------------------------------------------------------
 
