@@ -19,10 +19,11 @@ SIGINT Puts An Unfinished Job Back In The Queue
     Stop Worker While A Job Runs    SIGINT
 
 A Job That Finishes Within The Grace Period Succeeds
-    # A grace far longer than the 2 s job: it only bounds a failure.
+    # A grace far longer than the 2 s job: it only bounds a failure. The job is queued before
+    # the worker starts, so that the signal follows its claim at once (see below).
     Fresh Database    ASYNC__SHUTDOWN_GRACE=60
-    ${worker}=    Start Worker    alias=worker
     ${id}=    Enqueue Sleep    2
+    ${worker}=    Start Worker    alias=worker
     Wait Until Worker Claims    ${worker}    ${id}
     Send Signal To Process    SIGTERM    ${worker}
     Worker Should Exit    ${worker}    timeout=${WAIT TIMEOUT}
@@ -37,8 +38,8 @@ A Second Signal Exits At Once And The Job Is Recovered Later
     # async.stale_after 5 s: 25 heartbeats of slack while the worker lives.
     Fresh Database    ASYNC__SHUTDOWN_GRACE=60    ASYNC__HEARTBEAT_INTERVAL=0.2
     ...    ASYNC__STALE_AFTER=5
-    ${worker}=    Start Worker    alias=worker
     ${id}=    Enqueue Sleep    3
+    ${worker}=    Start Worker    alias=worker
     Wait Until Worker Claims    ${worker}    ${id}
     Send Signal To Process    SIGTERM    ${worker}
     Wait Until Process Logs    ${worker}    stopping: waiting up to 60 s for 1 running job\\(s\\)
@@ -63,9 +64,12 @@ Stop Worker While A Job Runs
     [Documentation]    Start a worker, let it claim a 3 s `sleep` job, send ${signal}: the worker
     ...    exits 0 without waiting for the job, and the job is queued again as if it had never
     ...    been claimed. Returns the job's id.
+    ...    The job is queued before the worker starts, and the signal is sent the moment the
+    ...    worker logs its claim: queued while the worker runs, the job could be claimed and
+    ...    half done before `jobs enqueue` has even exited (it took 15 s on a loaded machine).
     [Arguments]    ${signal}
-    ${worker}=    Start Worker    alias=worker
     ${id}=    Enqueue Sleep    3
+    ${worker}=    Start Worker    alias=worker
     Wait Until Worker Claims    ${worker}    ${id}
     Send Signal To Process    ${signal}    ${worker}
     Worker Should Exit    ${worker}    timeout=${WAIT TIMEOUT}
