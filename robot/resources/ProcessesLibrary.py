@@ -97,6 +97,8 @@ class ProcessesLibrary:
                 continue  # already forgotten by the Process library
             if running:
                 process.send_signal_to_process(signal.SIGTERM, handle)
+                # one a test paused (`Pause Process Holding Lock`) only sees it once resumed
+                process.send_signal_to_process(signal.SIGCONT, handle)
                 result = process.wait_for_process(
                     handle, timeout=timedelta(seconds=STOP_TIMEOUT_S), on_timeout="kill"
                 )
@@ -163,7 +165,8 @@ class ProcessesLibrary:
 
         def held_by_it(conn: sqlite3.Connection) -> str | None:
             rows = conn.execute(held, (resource_type,)).fetchall()
-            return next((str(r[1]) for r in rows if str(r[0]).split(":")[1] == str(pid)), None)
+            mine = [str(r[1]) for r in rows if str(r[0]).rsplit(":", 2)[1:2] == [str(pid)]]
+            return mine[0] if mine else None
 
         def paused() -> str | None:
             if not process_library().is_process_running(handle):
