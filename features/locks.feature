@@ -148,7 +148,7 @@ Feature: Plan and project locks with a TTL, renewal and re-entrancy
     Given a sample project "repo" of 6 directories with 10 files each
     And I ran `project add [tmp]/repo`
     And a plan of project "repo" with the builtin sleep of 60 seconds
-    When the plan executes in the background with a plan lock TTL of 1 seconds
+    When the plan executes in the background with a plan lock TTL of 6 seconds
     And its leaves are running
     And "thief" force-releases the lock of the plan and takes it for 300 seconds
     Then the background execution ends with the plan "failed"

@@ -44,8 +44,9 @@ With A Worker Running The Probe Passes And Names The Worker
     ${worker}=    Wait Until Worker Is Listed    ${handle}
     Worker Id Should Belong To    ${worker}[id]    ${handle}
 
-    # A live worker is registered: the probe runs by default.
-    ${report}=    Run Diagnostics    rc=0
+    # A live worker is registered: the probe runs by default (given a minute: the deadline
+    # only bounds a failure, a loaded machine may take seconds to run it).
+    ${report}=    Run Diagnostics    --probe-timeout    60    rc=0
     Should Be Equal    ${report}[status]    ok    msg=${report}
     ${names}=    Evaluate    [c["name"] for c in $report["checks"]]
     Should Be Equal    ${names}    ${{ $CHECKS + ["probe"] }}
@@ -55,7 +56,7 @@ With A Worker Running The Probe Passes And Names The Worker
     ${latency}=    Set Variable    ${probe}[details][latency_ms]
     Should Be True    isinstance($latency, (int, float)) and not isinstance($latency, bool)
     ...    msg=latency_ms is ${latency}, not a number
-    Should Be True    0 <= $latency <= 10000    msg=latency ${latency} ms
+    Should Be True    0 <= $latency <= 60000    msg=latency ${latency} ms
     Should Match Regexp    ${probe}[message]    ^a worker ran the probe job in \\d+ ms$
     Should Be Equal    ${probe}[details][worker_id]    ${worker}[id]
     ${workers}=    Diagnostics Check    ${report}    workers
@@ -66,7 +67,8 @@ With A Worker Running The Probe Passes And Names The Worker
     Process Should Be Running    ${handle}
 
 Stuck Job Of A Killed Worker Is Reported, And The Named Remedy Fixes It
-    [Setup]    Fresh Upgraded Database    ASYNC__HEARTBEAT_INTERVAL=0.5    ASYNC__STALE_AFTER=2
+    # async.stale_after 5 s: 10 heartbeats of slack while the worker lives.
+    [Setup]    Fresh Upgraded Database    ASYNC__HEARTBEAT_INTERVAL=0.5    ASYNC__STALE_AFTER=5
     ${id}=    Enqueue Sleep    60
     ${handle}=    Start Worker    alias=killed
     Wait Until Worker Claims    ${handle}    ${id}
@@ -80,7 +82,7 @@ Stuck Job Of A Killed Worker Is Reported, And The Named Remedy Fixes It
     ${stuck}=    Diagnostics Check    ${report}    stuck_jobs
     Should Be Equal    ${stuck}[remedy]    agents jobs recover    msg=${stuck}
     Should Be Equal    ${stuck}[details]    ${{ {"count": 1, "jobs": [$id]} }}
-    Should Be Equal    ${stuck}[message]    1 running job(s) without a heartbeat for 2 s
+    Should Be Equal    ${stuck}[message]    1 running job(s) without a heartbeat for 5 s
     ${report}=    Run Diagnostics    --no-probe    rc=1
     ${stuck}=    Diagnostics Check    ${report}    stuck_jobs
     Should Be Equal    ${stuck}[status]    fail    msg=${stuck}

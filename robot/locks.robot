@@ -12,7 +12,9 @@ Test Teardown       Stop Plan Processes
 
 *** Variables ***
 ${FOREIGN OWNER}    otherhost:4242:n0nce
-${FOREIGN TTL}      5
+# Far longer than anything a test does while the lock must hold: its expiry is never waited
+# for, a test that needs it expired sets it in the past (`Expire Lock Of`).
+${FOREIGN TTL}      3600
 
 
 *** Test Cases ***
@@ -61,7 +63,7 @@ Holder Killed With SIGKILL On This Host Is Taken Over At Once
     ${pids}=    Evaluate    [line.split()[1] for line in $ran]
     Kill Processes Of Plan    ${plan}
     Kill Process Groups    @{pids}
-    Process Groups Should Be Gone    ${pids}    timeout=5s
+    Process Groups Should Be Gone    ${pids}
 
     # The dead holder's lock is still there and has minutes to go (the default TTL) ...
     ${left}=    Lock Listed For    plan    ${plan}
@@ -81,7 +83,9 @@ Holder Killed With SIGKILL On This Host Is Taken Over At Once
 
 Lock Of A Holder On Another Host Holds Until Its TTL Passes
     [Documentation]    Whether a process of another host still runs cannot be checked from
-    ...    here: its lock is respected until it expires, then taken over.
+    ...    here: its lock is respected until it expires, then taken over. The lock is taken
+    ...    right before the refused run with an hour to go, and made to expire explicitly
+    ...    afterwards: no step depends on how long a process start takes.
     ${plan}=    Create Plan Of Quick Leaves
     ${taken}=    Acquire Lock As    plan    ${plan}    ${FOREIGN OWNER}    ${FOREIGN TTL}
     ${until}=    Lock Expiry In Seconds    ${taken}
@@ -101,8 +105,15 @@ Lock Of A Holder On Another Host Holds Until Its TTL Passes
     ${ran}=    Lines Of File    ${RAN FILE}
     Should Be Empty    ${ran}
 
-    ${stale}=    Wait Until Lock Is Stale    plan    ${plan}    timeout=${WAIT TIMEOUT}
+    # Still held after the refusal; then its TTL passes (set explicitly: the expiry is now in
+    # the past) and the next run takes it over.
+    ${held}=    Lock Listed For    plan    ${plan}
+    Should Be Equal    ${held}[expires_at]    ${taken}[expires_at]
+    Should Be Equal    ${held}[stale]    ${False}    msg=${held}
+    Expire Lock Of    plan    ${plan}    ${FOREIGN OWNER}
+    ${stale}=    Lock Listed For    plan    ${plan}
     Should Be Equal    ${stale}[owner_id]    ${FOREIGN OWNER}
+    Should Be Equal    ${stale}[stale]    ${True}    msg=${stale}
     ${result}=    Run Agents    plan    execute    ${plan}
     Should Be Equal As Integers    ${result.rc}    0    msg=${result.stdout}${result.stderr}
     Should Contain    ${result.stdout}    plan ${plan} executed
@@ -111,8 +122,9 @@ Lock Of A Holder On Another Host Holds Until Its TTL Passes
     No Locks Should Be Held
 
 Releasing A Live Lock Needs Its Owner Or --force, And The Run Then Stops
-    # A short TTL: the run renews every 2 s, so it notices the lost lock within seconds.
-    Set Agents Environment    LOCKS__PLAN_TTL=6
+    # A short TTL: the run renews every 5 s (a third of it), so it notices the lost lock within
+    # seconds; and a renewal can come 10 s late on a loaded machine before the lock lapses.
+    Set Agents Environment    LOCKS__PLAN_TTL=15
     ${plan}=    Create Gated Plan
     ${run}=    Start Agents    plan    execute    ${plan}    alias=holder
     Wait Until Plan Counts    ${plan}    running=${LEAVES}
@@ -151,7 +163,7 @@ Releasing A Live Lock Needs Its Owner Or --force, And The Run Then Stops
     Agents Should Fail    4    ^error: no lock on plan ${plan}$    locks    release    plan    ${plan}
 
 Releasing One's Own Lock Or A Stale One Gives No Warning
-    ${taken}=    Acquire Lock As    project    some-project    ${FOREIGN OWNER}    600
+    ${taken}=    Acquire Lock As    project    some-project    ${FOREIGN OWNER}    ${FOREIGN TTL}
     ${result}=    Run Agents    locks    release    project    some-project
     ...    --owner    ${FOREIGN OWNER}
     Should Be Equal As Integers    ${result.rc}    0    msg=${result.stdout}${result.stderr}
@@ -159,8 +171,10 @@ Releasing One's Own Lock Or A Stale One Gives No Warning
     Should Be Empty    ${result.stderr}
     No Locks Should Be Held
 
-    Acquire Lock As    plan    some-plan    ${FOREIGN OWNER}    1
-    Wait Until Lock Is Stale    plan    some-plan    timeout=${WAIT TIMEOUT}
+    Acquire Lock As    plan    some-plan    ${FOREIGN OWNER}    ${FOREIGN TTL}
+    Expire Lock Of    plan    some-plan    ${FOREIGN OWNER}
+    ${stale}=    Lock Listed For    plan    some-plan
+    Should Be Equal    ${stale}[stale]    ${True}    msg=${stale}
     ${result}=    Run Agents    locks    release    plan    some-plan    --force
     Should Be Equal As Integers    ${result.rc}    0    msg=${result.stdout}${result.stderr}
     Should Be Equal    ${result.stdout}    released the lock on plan some-plan\n

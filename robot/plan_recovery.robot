@@ -12,9 +12,9 @@ Cancelling A Running Plan Stops Its Commands
     ${root}=    Generate Project    proj    files=30    dirs=6
     Add Project    ${root}    proj
     # Each command records its pid (its process group: commands run in their own) and becomes
-    # a `sleep 30` that only a cancel can end in time.
+    # a `sleep 600` that only a cancel can end in time.
     ${pids file}=    Set Variable    ${WORK DIR}/pids.txt
-    ${action}=    Write Command Action    sleeper    echo $$ >> ${pids file}; exec sleep 30
+    ${action}=    Write Command Action    sleeper    echo $$ >> ${pids file}; exec sleep 600
     ...    max_files_per_subplan=5    min_files_per_subplan=1
     ${plan}=    Create Plan    --project    proj    --action    ${action}    --max-parallel    3
     VAR    ${PLAN}    ${plan}    scope=TEST
@@ -31,7 +31,7 @@ Cancelling A Running Plan Stops Its Commands
     ${out}=    Agents Should Succeed    plan    cancel    ${plan}
     Should Contain    ${out}    plan ${plan}: cancel requested
     # Well before the sleeps would have ended by themselves.
-    ${result}=    Wait For Process    ${run}    timeout=15s    on_timeout=kill
+    ${result}=    Wait For Process    ${run}    timeout=${WAIT TIMEOUT}    on_timeout=kill
     Log    stdout:\n${result.stdout}\nstderr:\n${result.stderr}
     Should Be Equal As Integers    ${result.rc}    1    msg=plan execute exited ${result.rc}
     Should Contain    ${result.stdout}    plan ${plan} cancelled
@@ -50,7 +50,7 @@ Cancelling A Running Plan Stops Its Commands
     Should Be Equal As Integers    ${not run}    6
     # No command of the plan is left: neither the recorded groups nor anything else that
     # carries the plan's id; and no command started after the cancel.
-    Process Groups Should Be Gone    ${pids}    timeout=5s
+    Process Groups Should Be Gone    ${pids}
     ${left}=    Processes Of Plan    ${plan}
     Should Be Empty    ${left}    msg=processes of the plan still running: ${left}
     ${started}=    Lines Of File    ${pids file}
@@ -79,7 +79,7 @@ Killed Plan Run Is Resumed Without Running Completed Subplans Again
     @{ran lines}=    Lines Of File    ${ran file}
     ${pids}=    Evaluate    [line.split()[1] for line in $ran_lines]
     Kill Process Groups    @{pids}
-    Process Groups Should Be Gone    ${pids}    timeout=5s
+    Process Groups Should Be Gone    ${pids}
 
     # Nobody is left to finish the run: it still says executing.
     ${before}=    Plan Status    ${plan}

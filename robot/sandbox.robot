@@ -176,7 +176,11 @@ Two Applies Of One Plan Started Together: Exactly One Writes
     Changes Should Be    ${changes}    ${before}    ${expected}    applied=${True}
     Apply Should Have Left Nothing Behind    ${root}
 
-Two Applies Of Two Plans Of One Project Started Together: One Waits Its Turn
+Two Applies Of Two Plans Of One Project: The One That Comes While The Other Writes Waits Its Turn
+    [Documentation]    The second apply starts while the first provably holds the project's
+    ...    lock: the first is stopped (SIGSTOP) holding it and let go on once the second has
+    ...    been refused. Started together instead, the second could come only after the first
+    ...    had finished on a loaded machine, and both would rightly succeed.
     ${root}=    Set Variable    ${WORK DIR}/proj
     ${a files}=    Generate Flat Project    ${root}    files=${RACE FILES}    dirs=30    prefix=a
     ${b files}=    Generate Flat Project    ${root}    files=${RACE FILES}    dirs=30    prefix=b
@@ -191,18 +195,27 @@ Two Applies Of Two Plans Of One Project Started Together: One Waits Its Turn
     Should Be Equal    ${{ [c["path"] for c in $b_changes] }}    ${b files}
 
     ${first}=    Start Agents    plan    apply    ${plan a}    alias=apply-a
+    ${project id}=    Pause Process Holding Lock    ${first}    project
     ${second}=    Start Agents    plan    apply    ${plan b}    alias=apply-b
-    ${winner}    ${loser}=    Exactly One Apply Should Win    ${first}    ${second}
-    ${won}=    Set Variable If    $winner is $first_result    ${plan a}    ${plan b}
-    ${lost}=    Set Variable If    $winner is $first_result    ${plan b}    ${plan a}
-    ${won files}=    Set Variable If    $winner is $first_result    ${a files}    ${b files}
+    ${loser}=    Wait For Process    ${second}    timeout=${RACE TIMEOUT}    on_timeout=kill
+    Resume Process    ${first}
+    ${winner}=    Wait For Process    ${first}    timeout=${RACE TIMEOUT}    on_timeout=kill
+    Log    first exited ${winner.rc}\nstdout:\n${winner.stdout}\nstderr:\n${winner.stderr}
+    Log    second exited ${loser.rc}\nstdout:\n${loser.stdout}\nstderr:\n${loser.stderr}
+    ${won}=    Set Variable    ${plan a}
+    ${lost}=    Set Variable    ${plan b}
+    ${won files}=    Set Variable    ${a files}
+    Should Be Equal As Integers    ${winner.rc}    0    msg=the first apply exited ${winner.rc}
+    Should Not Contain    ${winner.stderr}    Traceback
     Should Be Equal    ${winner.stdout}
     ...    plan ${won} applied: 3,000 files written (modified 3,000)
     # The other plan's apply found the project locked by the one writing, and wrote nothing.
     Should Be Equal As Integers    ${loser.rc}    3
     ...    msg=the second apply exited ${loser.rc}; expected 3 (the project is locked)
+    Should Be One Error Line    ${loser}
+    ${first pid}=    Get Process Id    ${first}
     Should Match Regexp    ${loser.stderr}
-    ...    ^error: project \\S+ \\(\\S+\\) is locked by \\S+ \\(host \\S+, pid ${WINNER PID}\\)
+    ...    ^error: project \\S+ \\(${project id}\\) is locked by \\S+ \\(host \\S+, pid ${first pid}\\)
     ${only winner}=    Take Files    ${before}    ${expected}    ${won files}
     Files Should Be    ${root}    ${only winner}    msg=after the race
     ${status}=    Plan Status    ${lost}
@@ -337,8 +350,7 @@ Run Strip Plan
 Exactly One Apply Should Win
     [Documentation]    Wait for both apply processes (started together), then check that exactly
     ...    one exited 0 and the other was refused with one error line and printed nothing on
-    ...    stdout. Returns the results (winner, loser); sets ${WINNER PID}, and ${FIRST RESULT}
-    ...    to the first process's result.
+    ...    stdout. Returns the results (winner, loser); sets ${WINNER PID}.
     [Arguments]    ${first}    ${second}
     ${first pid}=    Get Process Id    ${first}
     ${second pid}=    Get Process Id    ${second}
@@ -358,7 +370,6 @@ Exactly One Apply Should Win
         VAR    ${loser}    ${a}
         VAR    ${WINNER PID}    ${second pid}    scope=TEST
     END
-    VAR    ${FIRST RESULT}    ${a}    scope=TEST
     Should Not Contain    ${winner.stderr}    Traceback
     Should Be One Error Line    ${loser}
     RETURN    ${winner}    ${loser}

@@ -7,7 +7,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from _robot_support import agents_library, poll_until
+from _robot_support import WAIT_TIMEOUT, agents_library, poll_until
 from robot.api import logger
 from robot.api.deco import keyword, library
 
@@ -50,7 +50,7 @@ class DiagnosticsLibrary:
 
     @keyword
     def wait_until_diagnostics_check_is(
-        self, name: str, status: str, *args: str, timeout: str = "30s"
+        self, name: str, status: str, *args: str, timeout: str = WAIT_TIMEOUT
     ) -> dict[str, Any]:
         """Poll `agents diagnostics --format json ARGS` until the check ``name`` has
         ``status``; return that report."""

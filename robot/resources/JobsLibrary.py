@@ -1,6 +1,6 @@
 """Keywords about the queue and the locks, as the real `agents` command shows them: jobs
-listed, selected and checked, waits for a job's status, locks taken for any owner, listed and
-waited on until stale.
+listed, selected and checked, waits for a job's status, locks taken for any owner, made to
+expire explicitly (never waited for) and listed.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from _robot_support import agents_library, poll_until
+from _robot_support import WAIT_TIMEOUT, agents_library, poll_until
 from robot.api.deco import keyword, library
 
 TERMINAL = {"succeeded", "failed", "cancelled"}
@@ -59,7 +59,7 @@ class JobsLibrary:
 
     @keyword
     def wait_until_job_status_is(
-        self, job_id: str, status: str, timeout: str = "30s"
+        self, job_id: str, status: str, timeout: str = WAIT_TIMEOUT
     ) -> dict[str, Any]:
         """Poll `agents jobs show` until the job has ``status``; return the job.
 
@@ -123,6 +123,19 @@ class JobsLibrary:
         return lock
 
     @keyword
+    def expire_lock_of(
+        self, resource_type: str, resource_id: str, owner: str, seconds_ago: str = "60"
+    ) -> dict[str, Any]:
+        """Make ``owner``'s lock on a resource expire ``seconds_ago`` seconds in the past, as if
+        its TTL had passed (the owner re-acquires it with a negative TTL: the expiry is set
+        explicitly, never waited for); return it, stale, as `agents locks list --json` shows
+        it."""
+        lock = self.acquire_lock_as(resource_type, resource_id, owner, f"{-float(seconds_ago)}")
+        if not lock["stale"]:
+            raise AssertionError(f"the lock did not expire: {lock}")
+        return lock
+
+    @keyword
     def lock_listed_for(self, resource_type: str, resource_id: str) -> dict[str, Any] | None:
         """The lock on a resource as `agents locks list --json` shows it, or ``None``."""
         listed = agents_library().agents_json("locks", "list", "--json")
@@ -134,23 +147,3 @@ class JobsLibrary:
         if len(found) > 1:
             raise AssertionError(f"{len(found)} locks on {resource_type} {resource_id}: {found}")
         return found[0] if found else None
-
-    @keyword
-    def wait_until_lock_is_stale(
-        self, resource_type: str, resource_id: str, timeout: str = "30s"
-    ) -> dict[str, Any]:
-        """Poll `agents locks list --json` until the lock on the resource says ``stale``;
-        return it. Fails at once if the lock disappears."""
-        seen: dict[str, Any] = {}
-
-        def stale() -> dict[str, Any] | None:
-            lock = seen["lock"] = self.lock_listed_for(resource_type, resource_id)
-            if lock is None:
-                raise AssertionError(f"the lock on {resource_type} {resource_id} is gone")
-            return lock if lock["stale"] else None
-
-        return poll_until(
-            stale,
-            timeout,
-            lambda: f"the lock on {resource_type} {resource_id} to be stale: {seen['lock']}",
-        )

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from _robot_support import LOG_POLL_INTERVAL_S, agents_library, counted, poll_until
+from _robot_support import LOG_POLL_INTERVAL_S, WAIT_TIMEOUT, agents_library, counted, poll_until
 from robot.api import logger
 from robot.api.deco import keyword, library
 
@@ -108,7 +108,7 @@ class PlansLibrary:
 
     @keyword
     def wait_until_plan_counts(
-        self, plan_id: str, timeout: str = "30s", **minimums: str
+        self, plan_id: str, timeout: str = WAIT_TIMEOUT, **minimums: str
     ) -> dict[str, Any]:
         """Poll `agents plan status` until every named leaf count is at least its value
         (``running=3``); return the status. Fails at once if the plan ends first."""
@@ -133,7 +133,9 @@ class PlansLibrary:
         )
 
     @keyword
-    def wait_until_file_has_lines(self, path: str, count: int, timeout: str = "30s") -> list[str]:
+    def wait_until_file_has_lines(
+        self, path: str, count: int, timeout: str = WAIT_TIMEOUT
+    ) -> list[str]:
         """Poll a file until it holds at least ``count`` lines; return them."""
         lines: list[str] = []
 

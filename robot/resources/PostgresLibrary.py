@@ -22,7 +22,15 @@ from robot.libraries.BuiltIn import BuiltIn
 # tools/ is no package: pgcluster.py is imported from its directory.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
 
-from _robot_support import wait_for_log_line
+import psycopg
+from _robot_support import (
+    LOG_POLL_INTERVAL_S,
+    WAIT_TIMEOUT,
+    agents_library,
+    poll_until,
+    process_library,
+    wait_for_log_line,
+)
 from pgcluster import Cluster
 
 _RECOVERED = re.compile(
@@ -99,6 +107,51 @@ class PostgresLibrary:
             raise AssertionError("no PostgreSQL cluster: call `Start PostgreSQL Cluster` first")
         return self._cluster
 
+    # -- killing a worker at a known moment ---------------------------------------------------
+
+    @keyword
+    def kill_worker_holding_jobs(
+        self, handle: Any, worker_id: str, timeout: str = WAIT_TIMEOUT
+    ) -> list[str]:
+        """SIGKILL the worker process ``handle`` (registered as ``worker_id``) at a moment it
+        provably holds running jobs; return the ids of those jobs, sorted.
+
+        Polls the test's database (a connection of its own) until jobs are ``running`` under
+        that worker, and locks their rows (``FOR UPDATE SKIP LOCKED``: a row the worker is
+        updating at that instant is skipped, so nothing here ever waits on it). Holding the
+        rows, the worker cannot record those jobs' outcomes, so it still holds them when it is
+        killed; they are released only once it is gone. The jobs it claimed meanwhile are held
+        too, but not listed. The only direct database access of the suites: what a test checks
+        still goes through `agents`; this only picks the moment of the kill.
+        """
+        url = agents_library().environment["AGENTS_DATABASE_URL"]
+        conninfo = url.replace("postgresql+psycopg://", "postgresql://", 1)
+        held = (
+            "SELECT id FROM async_jobs WHERE status = 'running' AND worker_id = %s"
+            " ORDER BY id FOR UPDATE SKIP LOCKED"
+        )
+        with psycopg.connect(conninfo) as conn:
+
+            def locked() -> list[str] | None:
+                ids = [str(row[0]) for row in conn.execute(held, (worker_id,)).fetchall()]
+                if ids:
+                    return ids  # the transaction stays open: the rows stay locked
+                conn.rollback()
+                return None
+
+            ids = poll_until(
+                locked,
+                timeout,
+                f"worker {worker_id} to hold running jobs",
+                interval=LOG_POLL_INTERVAL_S,
+            )
+            result = process_library().terminate_process(handle, kill=True)
+            conn.rollback()
+        if result.rc != -9:
+            raise AssertionError(f"worker {worker_id} exited {result.rc} before the kill")
+        logger.info(f"killed worker {worker_id} while it held {ids}")
+        return ids
+
     # -- what the processes wrote -------------------------------------------------------------
 
     @keyword
@@ -111,7 +164,7 @@ class PostgresLibrary:
         return counts
 
     @keyword
-    def wait_until_log_matches(self, path: str, pattern: str, timeout: str = "30s") -> str:
+    def wait_until_log_matches(self, path: str, pattern: str, timeout: str = WAIT_TIMEOUT) -> str:
         """Poll a log file until one of its lines matches ``pattern`` (a regular expression,
         searched); return that line.
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import psutil
 from _robot_support import (
     LOG_POLL_INTERVAL_S,
+    WAIT_TIMEOUT,
     agents_library,
     poll_until,
     process_library,
@@ -24,7 +26,7 @@ from _robot_support import (
 from robot.api import logger
 from robot.api.deco import keyword, library
 
-STOP_TIMEOUT_S = 20.0  # how long a worker gets to exit after SIGTERM in a teardown
+STOP_TIMEOUT_S = 60.0  # how long a worker gets to exit after SIGTERM in a teardown
 
 
 @library(scope="GLOBAL", auto_keywords=False)
@@ -65,7 +67,9 @@ class ProcessesLibrary:
         return handle
 
     @keyword
-    def wait_until_process_logs(self, handle: Any, pattern: str, timeout: str = "30s") -> str:
+    def wait_until_process_logs(
+        self, handle: Any, pattern: str, timeout: str = WAIT_TIMEOUT
+    ) -> str:
         """Poll the stderr of a process `Start Agents` started until a line matches ``pattern``
         (a regular expression); return that line. Fails at once if the process exited first.
 
@@ -93,6 +97,8 @@ class ProcessesLibrary:
                 continue  # already forgotten by the Process library
             if running:
                 process.send_signal_to_process(signal.SIGTERM, handle)
+                # one a test paused (`Pause Process Holding Lock`) only sees it once resumed
+                process.send_signal_to_process(signal.SIGCONT, handle)
                 result = process.wait_for_process(
                     handle, timeout=timedelta(seconds=STOP_TIMEOUT_S), on_timeout="kill"
                 )
@@ -105,7 +111,7 @@ class ProcessesLibrary:
         self._handles = []
 
     @keyword
-    def wait_for_first_process_to_exit(self, *handles: Any, timeout: str = "30s") -> Any:
+    def wait_for_first_process_to_exit(self, *handles: Any, timeout: str = WAIT_TIMEOUT) -> Any:
         """Poll the processes until one of them has exited; return its handle (the first in
         the given order if several have)."""
         process = process_library()
@@ -118,7 +124,9 @@ class ProcessesLibrary:
         )
 
     @keyword
-    def wait_until_worker_is_listed(self, handle: Any, timeout: str = "30s") -> dict[str, Any]:
+    def wait_until_worker_is_listed(
+        self, handle: Any, timeout: str = WAIT_TIMEOUT
+    ) -> dict[str, Any]:
         """Poll `agents worker list --json` until it shows the worker process ``handle`` as
         running with a fresh heartbeat; return it."""
         agents = agents_library()
@@ -136,10 +144,73 @@ class ProcessesLibrary:
 
         return poll_until(listed, timeout, f"worker pid {pid} to be listed as running")
 
+    @keyword
+    def pause_process_holding_lock(
+        self, handle: Any, resource_type: str, timeout: str = WAIT_TIMEOUT
+    ) -> str:
+        """Stop (SIGSTOP) the process ``handle`` at a moment it holds a lock of
+        ``resource_type`` in the test's SQLite database and is not inside a write transaction;
+        return the locked resource's id. `Resume Process` lets it go on.
+
+        Until then every other process finds the resource locked by it, however slowly the
+        machine runs: a race decided by an observed state, not by start-up times. Stopped inside
+        a write (which would stall every other writer), it is let go on and stopped again a
+        moment later. The database is read directly (never written): what a test checks still
+        goes through `agents`; this only picks the moment.
+        """
+        pid = process_library().get_process_id(handle)
+        url = agents_library().environment["AGENTS_DATABASE_URL"]
+        path = url.removeprefix("sqlite:///")
+        held = "SELECT owner_id, resource_id FROM locks WHERE resource_type = ?"
+
+        def held_by_it(conn: sqlite3.Connection) -> str | None:
+            rows = conn.execute(held, (resource_type,)).fetchall()
+            mine = [str(r[1]) for r in rows if str(r[0]).rsplit(":", 2)[1:2] == [str(pid)]]
+            return mine[0] if mine else None
+
+        def paused() -> str | None:
+            if not process_library().is_process_running(handle):
+                raise AssertionError(
+                    f"{handle} exited before it was stopped holding a {resource_type} lock"
+                )
+            if held_by_it(conn) is None:
+                return None
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                conn.execute("BEGIN IMMEDIATE")  # fails at once (timeout 0) inside its write
+            except sqlite3.OperationalError:
+                os.kill(pid, signal.SIGCONT)
+                return None
+            try:
+                resource = held_by_it(conn)
+            finally:
+                conn.execute("ROLLBACK")
+            if resource is None:  # released between the two reads
+                os.kill(pid, signal.SIGCONT)
+            return resource
+
+        conn = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            resource = poll_until(
+                paused,
+                timeout,
+                f"{handle} to hold a {resource_type} lock",
+                interval=LOG_POLL_INTERVAL_S,
+            )
+        finally:
+            conn.close()
+        logger.info(f"stopped {handle} (pid {pid}) holding the {resource_type} lock on {resource}")
+        return resource
+
+    @keyword
+    def resume_process(self, handle: Any) -> None:
+        """Let a process `Pause Process Holding Lock` stopped go on (SIGCONT)."""
+        os.kill(process_library().get_process_id(handle), signal.SIGCONT)
+
     # -- the processes they start -------------------------------------------------------------
 
     @keyword
-    def process_groups_should_be_gone(self, pids: list[str], timeout: str = "10s") -> None:
+    def process_groups_should_be_gone(self, pids: list[str], timeout: str = WAIT_TIMEOUT) -> None:
         """Wait until nothing runs in the process group of any of ``pids``. Zombies (killed,
         waiting for a parent that died to be reaped by init) do not count as running."""
         alive: list[str] = []

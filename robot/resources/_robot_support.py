@@ -20,6 +20,9 @@ from robot.utils import timestr_to_secs
 T = TypeVar("T")
 
 _PAUSE = threading.Event()  # never set: waiting on it is a pause between polls, not a sync
+# The deadline of a wait for something that must happen: generous, since it only bounds a
+# failure, and a loaded machine may take many seconds for what takes one on a quiet one.
+WAIT_TIMEOUT = "60s"
 POLL_INTERVAL_S = 0.1  # between two polls through an `agents` call (an interpreter start-up)
 LOG_POLL_INTERVAL_S = 0.01  # between two reads of a file: that costs next to nothing
 
