@@ -6,16 +6,21 @@ milliseconds; a terminal command's wait is ended by Ctrl-C.
 ``ChangeFeed.wait`` returns as soon as another connection commits (``ChangeDetector``: SQLite's
 ``PRAGMA data_version``, PostgreSQL's ``LISTEN``), as soon as ``stop`` is set, or when the timeout
 passes. ``wait_until`` re-reads something after every commit (and at least every ``reread_s``, in
-case a commit came from this very connection) until it is what the caller waits for.
+case a commit came from this very connection) until it is what the caller waits for. If the
+database goes away after the first read (a restart, a failover), the wait goes on, re-reading
+with a back-off; a damaged database ends it at once, and a wait whose time runs out while the
+database is unreachable raises that error.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
 from cleveragents.domain.jobs import AsyncJob
+from cleveragents.errors import DatabaseCorruptError, StoreError
 from cleveragents.store.changes_feed import ChangeDetector
 from cleveragents.store.engine import Database
 from cleveragents.store.jobs import JobStore
@@ -23,7 +28,11 @@ from cleveragents.store.jobs import JobStore
 T = TypeVar("T")
 
 CHECK_INTERVAL_S = 0.005  # how often a waiter looks at the change feed (one tiny statement)
+log = logging.getLogger("cleveragents.waiting")
+
 REREAD_S = 1.0  # re-read at least this often, whatever the change feed says
+OUTAGE_FIRST_S = 0.05  # a long wait whose database went away retries after this ...
+OUTAGE_MAX_S = 2.0  # ... doubling up to this
 
 
 class Stop(Protocol):
@@ -91,18 +100,55 @@ def wait_until(
     deadline = None if timeout is None else time.monotonic() + timeout
     feed = ChangeFeed(db)
     try:
-        value = read()
+        value = read()  # a database that cannot be used at all is an error at once
+        outage = _Outage()
         while not done(value):
-            window = reread_s
+            window = outage.backoff if outage.since is not None else reread_s
             if deadline is not None:
                 window = min(window, deadline - time.monotonic())
                 if window <= 0:
+                    outage.give_up()
                     return value
             feed.wait(window)
-            value = read()
+            try:
+                value = read()
+            except DatabaseCorruptError:
+                raise
+            except StoreError as error:  # a restart, a failover: wait it out, with a backoff
+                outage.failed(error)
+                continue
+            outage.over()
         return value
     finally:
         feed.close()
+
+
+class _Outage:
+    """A long wait's view of a database that went away after its first read: how long to
+    back off before reading again (0.05 s doubling to 2 s), and one log line each way."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+        self.backoff = OUTAGE_FIRST_S
+        self.error: StoreError | None = None
+
+    def failed(self, error: StoreError) -> None:
+        if self.since is None:
+            self.since = time.monotonic()
+            log.warning("database unreachable while waiting (%s); retrying", error.message)
+        else:
+            self.backoff = min(self.backoff * 2, OUTAGE_MAX_S)
+        self.error = error
+
+    def over(self) -> None:
+        if self.since is not None:
+            log.info("database reachable again after %.1f s", time.monotonic() - self.since)
+        self.since, self.backoff, self.error = None, OUTAGE_FIRST_S, None
+
+    def give_up(self) -> None:
+        """The wait's time is up while the database is still unreachable: say why."""
+        if self.error is not None:
+            raise self.error
 
 
 def wait_for_job(db: Database, job_id: str, timeout: float | None = None) -> AsyncJob:
