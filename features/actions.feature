@@ -162,7 +162,7 @@ Feature: Actions
       | command = ["x"]\nparams = { seconds = 1 }                         | action.params: only built-in actions take params; pass arguments in command                               |
       | command = ["x"]\ninclude = []                                     | action.include: must list at least one glob                                                               |
       | command = ["x"]\nexclude = ["ok/**", "[z-a]"]                     | action.exclude.1: invalid glob '[z-a]'                                                                    |
-      | command = ["x"]\nisolation = "docker"                             | action.isolation: must be "sandbox" or "in-place" (got 'docker')                                          |
+      | command = ["x"]\nisolation = "docker"                             | action.isolation: must be "sandbox", "files" or "in-place" (got 'docker')                                          |
       | command = ["x"]\ntimeout_s = 0                                    | action.timeout_s: Input should be greater than or equal to 1 (got 0)                                      |
       | command = ["x"]\ntimeout_s = 60\n[action.profile]\ntimeout_s = 90 | action.profile.timeout_s: timeout_s is set both in [action] and in [action.profile]; keep one             |
       | command = ["x"]\n[action.profile]\nmax_paralel = 8                | action.profile.max_paralel: unknown profile field (known: max_parallel, failure_mode, timeout_s, retries) |
@@ -375,4 +375,4 @@ Feature: Actions
       | action show builtin:nope       | 4    | no built-in action 'nope'                                            |
       | action show fmt --project nope | 4    | no project named 'nope'                                              |
       | action list --project nope     | 4    | no project named 'nope'                                              |
-      | action show [tmp]/bad.toml     | 2    | [tmp]/bad.toml: action.isolation: must be "sandbox" or "in-place"   |
+      | action show [tmp]/bad.toml     | 2    | [tmp]/bad.toml: action.isolation: must be "sandbox", "files" or "in-place"   |

@@ -61,6 +61,12 @@ Feature: Plans: decompose a project, run its leaf subplans in parallel, resume w
     Given a "sandbox" action file "env.toml" whose command prints its environment and counts its files
     When I run `plan run --project repo --action [tmp]/env.toml`
     Then the exit code is 0
+    And every leaf's output names the plan, the project root and 10 files, at the project's own path
+
+  Scenario: an action in a workspace of its files only runs in a directory of its own
+    Given a "files" action file "env.toml" whose command prints its environment and counts its files
+    When I run `plan run --project repo --action [tmp]/env.toml`
+    Then the exit code is 0
     And every leaf's output names the plan, the project root and 10 files, in a sandbox of its own
 
   Scenario: an in-place command runs in the project itself

@@ -343,7 +343,7 @@ Feature: Sandboxed subplans, reviewable changes and an atomic plan apply
     And the plan's phase is "executed"
 
   Scenario: changes recorded by a leaf that did not complete are dropped when the plan resumes
-    Given a sandboxed action "edit.toml" running
+    Given an action "edit.toml" in a workspace of its files only, running
       """
       printf 'ONE\n' > a.txt
       """
@@ -356,7 +356,7 @@ Feature: Sandboxed subplans, reviewable changes and an atomic plan apply
     And the plan has no recorded changes
 
   Scenario: changes left on a leaf reset to pending by a run that died then are dropped on resume
-    Given a sandboxed action "edit.toml" running
+    Given an action "edit.toml" in a workspace of its files only, running
       """
       printf 'ONE\n' > a.txt
       """
@@ -384,7 +384,7 @@ Feature: Sandboxed subplans, reviewable changes and an atomic plan apply
 
   Scenario: symlinked files: copied when they stay inside, refused when they lead out, never written through
     Given the project "repo" has a symlink "link.txt" to its file "a.txt"
-    And a sandboxed action "edit.toml" running
+    And an action "edit.toml" in a workspace of its files only, running
       """
       printf 'LINKED\n' > link.txt
       """
@@ -482,7 +482,7 @@ Feature: Sandboxed subplans, reviewable changes and an atomic plan apply
     And the file "repo/run.sh" has mode 755
 
   Scenario: a sparse file stays sparse in the sandbox, and an untouched one is not recorded
-    Given a sandboxed action "look.toml" running
+    Given an action "look.toml" in a workspace of its files only, running
       """
       stat -c '%s %b %B' disk.img
       """
@@ -494,7 +494,7 @@ Feature: Sandboxed subplans, reviewable changes and an atomic plan apply
 
   Scenario: a sparse file the subplan edits is recorded against the hash of its holes and data
     Given the project "repo" holds a sparse file "disk.img" of 8 MiB with "data" at 0,3000000
-    And a sandboxed action "edit.toml" running
+    And an action "edit.toml" in a workspace of its files only, running
       """
       printf 'EDIT' | dd of=disk.img bs=1 seek=5000000 conv=notrunc 2>/dev/null; stat -c '%s %b %B' disk.img
       """

@@ -82,8 +82,8 @@ def step_env_output(context: Any, files: int, where: str) -> None:
         assert f" cwd={workspace} " in tail, tail
         assert f"files={files} args={files}" in tail.replace("files=  ", "files="), tail
         assert "missing" not in tail, tail  # every path given is a file where the command runs
-        if where == "in the project itself":
-            assert workspace == root, tail
+        if where in ("in the project itself", "at the project's own path"):
+            assert workspace == root, tail  # in place, or the project seen through an overlay
         else:  # in a sandbox of its own, removed afterwards
             assert workspace != root and f"agents-plan-{plan_id}-" in workspace, tail
             assert not Path(workspace).exists(), workspace

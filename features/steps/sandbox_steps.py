@@ -15,14 +15,20 @@ from sandbox_helpers import holds_recorded, plan_changes, recorded_contents, run
 
 
 @given('a sandboxed action "{name}" running')
-def step_sandboxed_action(context: Any, name: str) -> None:
+def step_sandboxed_action(context: Any, name: str, isolation: str = "sandbox") -> None:
     script = " ".join(context.text.split("\n"))
     literal = "'''" + script + "'''"  # a TOML literal string: no escapes
     (context.tmp / name).write_text(
-        f'[action]\nname = "{Path(name).stem}"\ncommand = ["sh", "-c", {literal}]\n',
+        f'[action]\nname = "{Path(name).stem}"\ncommand = ["sh", "-c", {literal}]\n'
+        f'isolation = "{isolation}"\n',
         encoding="utf-8",
     )
     context.before = snapshot(context.tmp / "repo")
+
+
+@given('an action "{name}" in a workspace of its files only, running')
+def step_files_action(context: Any, name: str) -> None:
+    step_sandboxed_action(context, name, "files")
 
 
 @given('a sandboxed action "{name}" running one leaf per file, each writing "{path}"')

@@ -139,6 +139,20 @@ class LocksSettings(BaseModel):
     )
 
 
+class SandboxSettings(BaseModel):
+    """How a leaf's workspace holding the whole project is made (``[sandbox]``)."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    backend: Literal["auto", "overlay", "copy"] = Field(
+        "auto",
+        description=(
+            "overlay: the project seen through an overlay mount in a private namespace (Linux); "
+            "copy: a full copy per leaf; auto: overlay where it works, else copy."
+        ),
+    )
+
+
 class Settings(BaseModel):
     """All settings of `agents`, validated. Build it with :func:`load_settings`."""
 
@@ -151,6 +165,7 @@ class Settings(BaseModel):
     sqlite: SQLiteSettings = Field(default_factory=SQLiteSettings)
     plans: PlansSettings = Field(default_factory=PlansSettings)
     locks: LocksSettings = Field(default_factory=LocksSettings)
+    sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
 
 
 SECTIONS: dict[str, type[BaseModel]] = {
@@ -158,6 +173,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "sqlite": SQLiteSettings,
     "plans": PlansSettings,
     "locks": LocksSettings,
+    "sandbox": SandboxSettings,
 }
 TOP_LEVEL = ("database_url",)
 

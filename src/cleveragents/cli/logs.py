@@ -22,17 +22,30 @@ class _JsonFormatter(logging.Formatter):
         )
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record comes, not what it was when set up
+    (a test runner swaps it per command; a thread may log after that)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def configure_logging(verbose: int = 0, json_lines: bool = False) -> None:
     """Send the package's logs to stderr: INFO by default, DEBUG with ``-v``."""
     level = logging.DEBUG if verbose > 0 else logging.INFO
     handler: logging.Handler
     if json_lines:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StderrHandler()
         handler.setFormatter(_JsonFormatter())
     elif (console := Console(stderr=True)).is_terminal:
         handler = RichHandler(console=console, show_path=False)
     else:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     root = logging.getLogger("cleveragents")
     root.handlers[:] = [handler]

@@ -218,7 +218,10 @@ def _execute(
         enqueue_phase(app_state, plan, JobPhase.EXECUTE, wait, json_out)
         return
     view = PlanProgressView(plan, plans.subplans(plan_id, leaves_only=True), choose_mode(json_out))
-    executor = PlanExecutor(db, plan_lock_ttl_s=app_state.settings().settings.locks.plan_ttl)
+    settings = app_state.settings().settings
+    executor = PlanExecutor(
+        db, plan_lock_ttl_s=settings.locks.plan_ttl, sandbox_backend=settings.sandbox.backend
+    )
     with view, interrupt_to_token() as token:
         report = executor.execute(
             plan_id,

@@ -37,9 +37,10 @@ BUILTIN_SOURCE = "builtin"
 ACTIONS_DIR = Path(".agents") / "actions"  # a project's own actions, as NAME.toml
 FILES_PLACEHOLDER = "{files}"
 FILE_PLACEHOLDER = "{file}"
-SANDBOX = "sandbox"  # a workspace per leaf; changes are recorded and written by `plan apply`
+SANDBOX = "sandbox"  # a workspace per leaf holding the whole project; `plan apply` writes changes
+FILES = "files"  # a workspace per leaf holding copies of its own files only
 IN_PLACE = "in-place"  # the command works on the project's files directly
-ISOLATIONS = (SANDBOX, IN_PLACE)
+ISOLATIONS = (SANDBOX, FILES, IN_PLACE)
 # How $AGENTS_FILES_FILE separates its names: one per line (the default), or each ended by a NUL
 # byte, the one separator no file name can hold.
 NEWLINE = "newline"
@@ -160,7 +161,7 @@ class ActionSpec(BaseModel):
     @classmethod
     def _known_isolation(cls, isolation: str) -> str:
         if isolation not in ISOLATIONS:
-            raise ValueError(f'must be "sandbox" or "in-place" (got {isolation!r})')
+            raise ValueError(f'must be "sandbox", "files" or "in-place" (got {isolation!r})')
         return isolation
 
     @field_validator("files_separator")

@@ -119,13 +119,21 @@ def _walk(base: Path) -> list[str]:
     return found
 
 
-def ignored_paths(root: Path, paths: Sequence[str]) -> set[str]:
+def ignored_paths(root: Path, paths: Sequence[str], over: Path | None = None) -> set[str]:
     """Those of ``paths`` (relative POSIX paths, files that may not exist yet) that git's rules in
     ``root`` ignore, by the same rules the walk applies: a path under an ignored directory, or a
-    file an ignore pattern matches. The ``.gitignore`` files read are the project's own."""
+    file an ignore pattern matches. The ``.gitignore`` files read are the project's own or, where
+    ``over`` (a tree laid over the project: a workspace) holds one at the same place, that one:
+    a cache directory a tool created with a ``.gitignore`` of ``*`` in it is ignored."""
     base = Path(root)
+
+    def ignore_file(prefix: str) -> Path:
+        if over is not None and (over / prefix / IGNORE_FILE).is_file():
+            return over / prefix / IGNORE_FILE
+        return base / prefix / IGNORE_FILE
+
     top = _with_ignore_file(_NO_RULES, base / GIT_DIR / "info" / "exclude", "")
-    rules_of: dict[str, _Rules] = {"": _with_ignore_file(top, base / IGNORE_FILE, "")}
+    rules_of: dict[str, _Rules] = {"": _with_ignore_file(top, ignore_file(""), "")}
     ignored: set[str] = set()
     for path in paths:
         parts = path.split("/")
@@ -136,7 +144,7 @@ def ignored_paths(root: Path, paths: Sequence[str]) -> set[str]:
                 break
             prefix += name + "/"
             if prefix not in rules_of:
-                rules_of[prefix] = _with_ignore_file(rules, base / prefix / IGNORE_FILE, prefix)
+                rules_of[prefix] = _with_ignore_file(rules, ignore_file(prefix), prefix)
             rules = rules_of[prefix]
         if hidden or rules.files.match_file(path):
             ignored.add(path)

@@ -32,6 +32,7 @@ from cleveragents.plans.journal import PlanJournal
 from cleveragents.plans.locking import LockRenewer, acquire_plan_lock
 from cleveragents.plans.runner import SubplanRunner, remove_leftover_scratch
 from cleveragents.plans.tracker import Listener, SubplanTracker
+from cleveragents.plans.workspaces import AUTO
 from cleveragents.runtime.processes import KILL_GRACE_S
 from cleveragents.runtime.sweep import end_marked
 from cleveragents.runtime.tokens import CancellationToken, CancelReason
@@ -97,6 +98,7 @@ class PlanExecutor:
         cancel_poll_s: float = CANCEL_POLL_S,
         plan_lock_ttl_s: float = PLAN_LOCK_TTL_S,
         markers: Mapping[str, str] | None = None,
+        sandbox_backend: str = AUTO,
     ) -> None:
         self.db = db
         self.markers = dict(markers or {})  # added to every leaf's environment (a job's)
@@ -105,6 +107,7 @@ class PlanExecutor:
         self.clock = clock
         self.kill_grace_s = kill_grace_s
         self.cancel_poll_s = cancel_poll_s
+        self.sandbox_backend = sandbox_backend
 
     def execute(
         self,
@@ -176,6 +179,7 @@ class PlanExecutor:
             timeout_s=plan.profile.timeout,
             kill_grace_s=self.kill_grace_s,
             markers=self.markers,
+            backend=self.sandbox_backend,
             record_changes=lambda leaf_id, found: changes.replace(plan_id, leaf_id, found),
         )
         dispatcher = ParallelSubplanDispatcher(

@@ -1,9 +1,10 @@
 """Run one leaf subplan: a built-in action in-process, or the action's command as a child process.
 
-With ``isolation = "sandbox"`` (the default) a leaf runs in a fresh workspace holding copies of its
-files (see ``sandbox.py``); when it completes, what it changed there is recorded for review and
-``plan apply``, and the workspace is removed whatever happened. With ``"in-place"`` it runs in the
-project directory itself. Commands run in their own process group, with a timeout, the subplan's
+With ``isolation = "sandbox"`` (the default) a leaf runs in a fresh workspace holding the whole
+project (an overlay or a copy: ``workspaces.py``), with ``"files"`` in one holding copies of its
+own files; when it completes, what it changed there is recorded for review and ``plan apply``,
+and the workspace is removed whatever happened. With ``"in-place"`` it runs in the project
+directory itself. Commands run in their own process group, with a timeout, the subplan's
 files in ``$AGENTS_FILES_FILE`` (one per line, or each ended by a NUL with ``files_separator =
 "nul"``) and in the argv where it says ``{files}`` (or once per file where an argument contains
 ``{file}``), relative to their working directory. Names go to both as the bytes they are on disk,
@@ -15,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import itertools
+import logging
 import os
 import tempfile
 import threading
@@ -34,17 +36,21 @@ from cleveragents.plans.actions import (
     FILE_PLACEHOLDER,
     FILES_PLACEHOLDER,
     FILES_SEPARATORS,
+    IN_PLACE,
     NEWLINE,
     SANDBOX,
     ActionSpec,
 )
 from cleveragents.plans.builtin_actions import BUILTIN_ACTIONS, ActionContext
-from cleveragents.plans.sandbox import Workspace, remove_tree
+from cleveragents.plans.sandbox import remove_tree
+from cleveragents.plans.workspaces import AUTO, Backend, choose_backend, make_workspace
 from cleveragents.runtime.deadlines import Deadlines
 from cleveragents.runtime.processes import KILL_GRACE_S, run_command
 from cleveragents.runtime.tokens import CancellationToken, CancelReason
 
 TIMEOUT = CancelReason.TIMEOUT
+log = logging.getLogger("cleveragents.plans.runner")
+Setup = Callable[[], None] | None  # what a command's child runs before exec
 SCRATCH_PREFIX = "agents-plan-"  # + the plan id + "-": a run's private directory in TMPDIR
 
 RecordChanges = Callable[[str, list[CapturedChange]], None]  # (subplan id, its changes)
@@ -128,9 +134,14 @@ class SubplanRunner:
         kill_grace_s: float = KILL_GRACE_S,
         record_changes: RecordChanges | None = None,
         markers: Mapping[str, str] | None = None,
+        backend: str = AUTO,
     ) -> None:
         self.action = action
-        self.sandboxed = action.isolation == SANDBOX
+        self.sandboxed = action.isolation != IN_PLACE
+        # Built-ins run in this process and read only their own files: copies of those suffice.
+        self.whole_project = action.isolation == SANDBOX and action.builtin is None
+        self.backend_setting = backend
+        self._backend: Backend | None = None
         self.record_changes = record_changes
         self._attempts = itertools.count(1)
         self.project_root = project_root
@@ -147,13 +158,16 @@ class SubplanRunner:
     def run(self, leaf: Subplan, token: CancellationToken) -> LeafResult:
         """One attempt at ``leaf``; never raises for a failure of the action itself."""
         if not self.sandboxed:
-            return self._run_in(leaf, token, self.project_root)
-        workspace = Workspace(
-            self.project_root, self._scratch() / f"{leaf.id}-{next(self._attempts)}"
-        )
+            return self._run_in(leaf, token, self.project_root, None)
+        try:
+            backend = self.backend()
+            place = self._scratch() / f"{leaf.id}-{next(self._attempts)}"
+            workspace = make_workspace(backend, self.whole_project, self.project_root, place)
+        except AgentsError as exc:
+            return LeafResult(exit_code=None, error_message=f"sandbox: {exc.message}")
         try:
             workspace.populate(leaf.files)
-            result = self._run_in(leaf, token, workspace.root)
+            result = self._run_in(leaf, token, workspace.root, workspace.hook(workspace.root))
             if result.ok:
                 found = workspace.capture()
                 if self.record_changes is not None:
@@ -166,10 +180,24 @@ class SubplanRunner:
         finally:
             workspace.remove()
 
-    def _run_in(self, leaf: Subplan, token: CancellationToken, workspace: Path) -> LeafResult:
+    def backend(self) -> Backend:
+        """The whole-project backend, chosen (and said) once per run."""
+        with self._scratch_lock:
+            if self._backend is None:
+                if not self.whole_project:
+                    self._backend = Backend("files")
+                else:
+                    self._backend = choose_backend(self.backend_setting, self.project_root)
+                    say = log.info if self._backend.fallback_reason is None else log.warning
+                    say("plan %s: workspaces: %s", self.plan_id, self._backend.describe())
+            return self._backend
+
+    def _run_in(
+        self, leaf: Subplan, token: CancellationToken, workspace: Path, setup: Setup
+    ) -> LeafResult:
         if self.action.builtin is not None:
             return self._run_builtin(leaf, token, workspace)
-        return self._run_command(leaf, token, workspace)
+        return self._run_command(leaf, token, workspace, setup)
 
     def _run_builtin(self, leaf: Subplan, token: CancellationToken, workspace: Path) -> LeafResult:
         builtin = BUILTIN_ACTIONS[str(self.action.builtin)]
@@ -197,7 +225,9 @@ class SubplanRunner:
             outcome.exit_code, redact(outcome.output), token.cancelled, False, duration
         )
 
-    def _run_command(self, leaf: Subplan, token: CancellationToken, workspace: Path) -> LeafResult:
+    def _run_command(
+        self, leaf: Subplan, token: CancellationToken, workspace: Path, setup: Setup
+    ) -> LeafResult:
         assert self.action.command is not None
         files_file = self._scratch() / f"{leaf.id}.files"
         try:
@@ -227,6 +257,7 @@ class SubplanRunner:
                         kill_grace_s=self.kill_grace_s,
                         inherit_env=False,
                         output=self._output(),
+                        setup=setup,
                     )
                 except OSError as exc:
                     return LeafResult(

@@ -25,7 +25,8 @@ from typing import Any
 
 from cleveragents.domain.changes import CapturedChange, ChangeKind, unsafe_path_reason
 from cleveragents.errors import SandboxError
-from cleveragents.plans.discovery import ignored_paths
+from cleveragents.plans.discovery import discover_files
+from cleveragents.plans.recordable import recordable
 from cleveragents.runtime.files import write_all
 
 STAMP_NS = 946_684_800_123_456_789  # 2000-01-01T00:00:00.123456789Z: no tool writes this mtime
@@ -127,7 +128,8 @@ def _hash_zeros(digest: Any, count: int) -> None:
         count -= step
 
 
-def _read(path: str) -> bytes:
+def read_file(path: str) -> bytes:
+    """Everything the regular file ``path`` holds (a symlink is not followed)."""
     return _read_fd(os.open(path, _READ_FLAGS))
 
 
@@ -156,17 +158,27 @@ def remove_tree(path: Path) -> None:
 
 
 class Workspace:
-    """One leaf's sandbox under ``directory`` (created here, removed by :meth:`remove`)."""
+    """One leaf's sandbox under ``directory`` (created here, removed by :meth:`remove`) holding
+    copies of the leaf's own files (``isolation = "files"``)."""
 
     def __init__(self, project_root: Path, directory: Path) -> None:
         self.project_root = project_root
         self.root = directory
         self._real_root = os.path.realpath(project_root)
         self._base: dict[str, _Base] = {}
+        self._own: set[str] = set()
         directory.mkdir(mode=0o700)
+
+    def hook(self, cwd: Path) -> Callable[[], None] | None:
+        """Nothing to do in the command's child: the workspace is a plain directory."""
+        return None
 
     def populate(self, files: Sequence[str]) -> None:
         """Copy ``files`` (relative POSIX paths) from the project; a file gone since is left out."""
+        self._own = set(files)
+        self._copy_files(files)
+
+    def _copy_files(self, files: Sequence[str]) -> None:
         made: set[str] = {""}
         root = str(self.root)
         for rel in files:
@@ -252,13 +264,10 @@ class Workspace:
                         base_content=self._base_content(rel, base),
                     )
                 )
-        if created:
-            hidden = ignored_paths(self.project_root, [change.path for change in created])
-            found.extend(change for change in created if change.path not in hidden)
-        return sorted(found, key=lambda change: change.path)
+        return recordable(found + created, self._own, self.project_root, self.root)
 
     def _changed(self, rel: str, path: str, mode: int, base: _Base | None) -> CapturedChange | None:
-        content = _read(path)
+        content = read_file(path)
         sha = hashlib.sha256(content).hexdigest()
         if base is None:
             reason = unsafe_path_reason(rel)
@@ -292,6 +301,17 @@ class Workspace:
         """Delete the workspace and everything in it."""
         if self.root.exists():
             remove_tree(self.root)
+
+
+class ProjectCopy(Workspace):
+    """A workspace holding a copy of every file of the project that git would not ignore
+    (``.git`` left out): the fallback where an overlay cannot be mounted. Its cost grows with
+    the project's size, and what changed is found by comparing the whole copy."""
+
+    def populate(self, files: Sequence[str]) -> None:
+        """Copy the whole project; ``files`` are the leaf's own."""
+        self._own = set(files)
+        self._copy_files(discover_files(self.project_root))
 
 
 def _sparse(info: os.stat_result) -> bool:

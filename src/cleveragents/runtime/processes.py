@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import IO
 
@@ -76,24 +76,30 @@ def run_command(
     tail_bytes: int = OUTPUT_TAIL_BYTES,
     inherit_env: bool = True,
     output: IO[bytes] | None = None,
+    setup: Callable[[], None] | None = None,
 ) -> CommandResult:
     """Run ``argv`` to completion, timeout or cancellation; never raises for a non-zero exit.
 
     ``env`` is added to this process's environment (or, with ``inherit_env=False``, is the whole
     environment). ``output`` is a file to reuse for the command's output (it is emptied first);
-    by default a new temporary file is used. Raises ``OSError`` when the program cannot be
-    started (not found, not executable, bad cwd).
+    by default a new temporary file is used. ``setup`` runs in the child before ``exec`` (it
+    enters a workspace's namespace: ``runtime/namespaces.py``). Raises ``OSError`` when the
+    program cannot be started (not found, not executable, bad cwd).
     """
     child_env = {**os.environ, **(env or {})} if inherit_env else dict(env or {})
     child_env[RUN_ID] = new_id()
     if output is not None:
         output.seek(0)
         output.truncate()
-        return _start(argv, cwd, child_env, output, token, timeout_s, kill_grace_s, tail_bytes)
+        return _start(
+            argv, cwd, child_env, output, token, timeout_s, kill_grace_s, tail_bytes, setup
+        )
     # Output goes to an anonymous temporary file rather than a pipe: no reader thread per
     # command, and a command that writes a lot never blocks on a full pipe.
     with tempfile.TemporaryFile(prefix="agents-output-") as scratch:
-        return _start(argv, cwd, child_env, scratch, token, timeout_s, kill_grace_s, tail_bytes)
+        return _start(
+            argv, cwd, child_env, scratch, token, timeout_s, kill_grace_s, tail_bytes, setup
+        )
 
 
 def _start(
@@ -105,6 +111,7 @@ def _start(
     timeout_s: float | None,
     kill_grace_s: float,
     tail_bytes: int,
+    setup: Callable[[], None] | None = None,
 ) -> CommandResult:
     started = time.monotonic()
     if token.cancelled:  # cancelled before it started: it does not start
@@ -117,6 +124,7 @@ def _start(
         stdout=output,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group, so we can stop everything it starts
+        preexec_fn=setup,  # only system calls on prepared arguments
     )
     try:
         return _supervise(proc, output, token, timeout_s, kill_grace_s, tail_bytes, started)

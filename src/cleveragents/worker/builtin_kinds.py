@@ -108,11 +108,12 @@ def default_registry(
     from cleveragents.worker.report_kinds import report_kinds
 
     registry = KindRegistry()
-    ttls: dict[str, float] = {}
+    ttls: dict[str, Any] = {}
     if plan_lock_ttl_s is not None:
         ttls["plan_lock_ttl_s"] = plan_lock_ttl_s
     if settings is not None:
         ttls["project_lock_ttl_s"] = settings.settings.locks.project_ttl
+        ttls["sandbox_backend"] = settings.settings.sandbox.backend
     plan = plan_kinds(**ttls)
     for kind in (*BUILTIN_KINDS, *plan, *report_kinds(settings)):
         registry.register(kind)

@@ -12,17 +12,21 @@ from cleveragents.errors import ApplyConflictError
 from cleveragents.plans.apply import ApplyError, PlanApplier
 from cleveragents.plans.executor import PlanExecutor
 from cleveragents.plans.lifecycle import PAYLOAD_VERSION, PHASE_KINDS, PlanPayload
+from cleveragents.plans.workspaces import AUTO
 from cleveragents.runtime.tokens import JobCancelled
 from cleveragents.worker.kinds import JobContext, JobFailed, JobKind
 
 
 def plan_kinds(
-    plan_lock_ttl_s: float = PLAN_LOCK_TTL_S, project_lock_ttl_s: float = PROJECT_LOCK_TTL_S
+    plan_lock_ttl_s: float = PLAN_LOCK_TTL_S,
+    project_lock_ttl_s: float = PROJECT_LOCK_TTL_S,
+    sandbox_backend: str = AUTO,
 ) -> tuple[JobKind, ...]:
-    """The plan job kinds, holding plan and project locks for these TTLs between renewals."""
+    """The plan job kinds, holding plan and project locks for these TTLs between renewals, and
+    making leaves' workspaces with ``sandbox_backend``."""
 
     def execute(payload: PlanPayload, ctx: JobContext) -> dict[str, Any]:
-        return run_plan_execute(payload, ctx, plan_lock_ttl_s)
+        return run_plan_execute(payload, ctx, plan_lock_ttl_s, sandbox_backend)
 
     def apply(payload: PlanPayload, ctx: JobContext) -> dict[str, Any]:
         return run_plan_apply(payload, ctx, plan_lock_ttl_s, project_lock_ttl_s)
@@ -53,7 +57,10 @@ def _refuse_cancelled(ctx: JobContext) -> None:
 
 
 def run_plan_execute(
-    payload: PlanPayload, ctx: JobContext, plan_lock_ttl_s: float = PLAN_LOCK_TTL_S
+    payload: PlanPayload,
+    ctx: JobContext,
+    plan_lock_ttl_s: float = PLAN_LOCK_TTL_S,
+    sandbox_backend: str = AUTO,
 ) -> dict[str, Any]:
     """Execute (or resume) a plan under the job's cancellation token.
 
@@ -63,7 +70,11 @@ def run_plan_execute(
     _refuse_cancelled(ctx)
     assert ctx.db is not None
     executor = PlanExecutor(
-        ctx.db, clock=ctx.clock, plan_lock_ttl_s=plan_lock_ttl_s, markers=ctx.markers
+        ctx.db,
+        clock=ctx.clock,
+        plan_lock_ttl_s=plan_lock_ttl_s,
+        markers=ctx.markers,
+        sandbox_backend=sandbox_backend,
     )
     report = executor.execute(payload.plan_id, token=ctx.token)
     result = {
