@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from typing import Any
 
 from rich.console import Console
 from rich.logging import RichHandler
