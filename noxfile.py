@@ -54,6 +54,9 @@ def typecheck(session: nox.Session) -> None:
     session.run("mypy", "src")
 
 
+COPY_BACKEND_FEATURES = ["features/workspaces.feature", "features/sandbox.feature"]
+
+
 @nox.session
 def unit_tests(session: nox.Session) -> None:
     """behave features against real temp-file SQLite databases, under coverage."""
@@ -70,6 +73,20 @@ def unit_tests(session: nox.Session) -> None:
         *session.posargs,
         env=_coverage_env(),
     )
+    if not session.posargs:  # the workspace features again, on the fallback backend
+        session.run(
+            "coverage",
+            "run",
+            "-m",
+            "behave",
+            "--format",
+            "progress",
+            "-D",
+            "sandbox_backend=copy",
+            "--tags=-overlay",
+            *COPY_BACKEND_FEATURES,
+            env=_coverage_env(),
+        )
 
 
 # The store, worker, plan and change features, which must hold on both databases, and the

@@ -56,6 +56,9 @@ def before_scenario(context: Any, scenario: Any) -> None:
         "AGENTS_DATABASE_URL": context.db_url,
         "XDG_DATA_HOME": str(context.tmp / "data"),
     }
+    backend = context.config.userdata.get("sandbox_backend")
+    if backend:  # `behave -D sandbox_backend=copy`: the same scenarios on the other backend
+        context.env["AGENTS_SANDBOX__BACKEND"] = backend
     context.cleanups = []
 
 

@@ -3,6 +3,7 @@ whose ``remedy`` names the command that fixes anything not ``ok``."""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -12,6 +13,7 @@ from typing import Any
 from cleveragents.domain.jobs import WorkerStatus
 from cleveragents.domain.locks import ResourceType
 from cleveragents.errors import AgentsError, DatabaseCorruptError, DatabaseFullError, StoreError
+from cleveragents.runtime.namespaces import overlay_problem
 from cleveragents.runtime.owners import holder_is_live
 from cleveragents.settings import LoadedSettings
 from cleveragents.store.engine import Database
@@ -273,6 +275,44 @@ def check_settings(ctx: Context) -> CheckResult:
     )
 
 
+def check_sandbox(ctx: Context) -> CheckResult:
+    """Which backend makes the whole-project workspaces of sandboxed leaves: an overlay where
+    one can be mounted here (tried for real, in a temporary directory), else full copies."""
+    backend = ctx.settings.settings.sandbox.backend
+    if backend == "copy":
+        return CheckResult(
+            "sandbox",
+            Status.OK,
+            "full copies of the project (sandbox.backend = copy)",
+            {"backend": "copy", "setting": backend},
+        )
+    with tempfile.TemporaryDirectory(prefix="agents-diagnostics-") as lower:
+        problem = overlay_problem(lower)
+    if problem is None:
+        return CheckResult(
+            "sandbox",
+            Status.OK,
+            "overlays of the project in private mount namespaces",
+            {"backend": "overlay", "setting": backend},
+        )
+    details = {"backend": "copy", "setting": backend, "overlay_problem": problem}
+    if backend == "overlay":
+        return CheckResult(
+            "sandbox",
+            Status.FAIL,
+            f"sandbox.backend = overlay, but no overlay here: {problem}",
+            {**details, "backend": None},
+            "agents config set sandbox.backend auto",
+        )
+    return CheckResult(
+        "sandbox",
+        Status.WARN,
+        f"full copies of the project per leaf (slower on big projects): no overlay: {problem}",
+        details,
+        None,
+    )
+
+
 def _queue(ctx: Context) -> QueueFacts:
     if ctx.queue is None:
         settings = ctx.settings.settings.async_
@@ -290,6 +330,7 @@ CHECKS: list[tuple[str, Check]] = [
     ("locks", check_locks),
     ("plans", check_executing_plans),
     ("settings", check_settings),
+    ("sandbox", check_sandbox),
 ]
 
 

@@ -1,0 +1,148 @@
+Feature: Whole-project workspaces: a leaf sees the project as it is, and only what git would show is recorded
+  With isolation = "sandbox" each leaf runs where it sees every file of the project at the
+  project's own path (an overlay), or in a full copy of it (the fallback); nothing it does
+  reaches the project before `plan apply`. What is recorded is what `git status` would show.
+
+  Background:
+    Given the project "repo" holds the files
+      | path          | text               |
+      | a.txt         | one\ntwo\nthree\n  |
+      | b.txt         | bee\n              |
+      | docs/keep.md  | keep\n             |
+      | docs/more.md  | more\n             |
+      | .gitignore    | *.log\n.state/\n   |
+      | .state/cache  | old\n              |
+    And I ran `project add [tmp]/repo`
+
+  Scenario: a leaf reads files that are not its own, and the project is untouched until apply
+    Given the action "cat.toml" for the files "docs/**" running
+      """
+      cat b.txt >> docs/keep.md
+      """
+    When I run `plan run --project repo --action [tmp]/cat.toml`
+    Then the exit code is 0
+    And the project "repo" is byte for byte as it was
+    And the plan's recorded changes are
+      | path         | change   | mode |
+      | docs/keep.md | modified | 644  |
+    When I run `plan apply [plan]`
+    Then the exit code is 0
+    And the project's file "docs/keep.md" holds "keep\nbee\n"
+
+  Scenario: the same action in a workspace of its files only does not see the others
+    Given the action "cat.toml" for the files "docs/**" running
+      """
+      cat b.txt >> docs/keep.md
+      """
+    And the action "cat.toml" has isolation "files"
+    When I run `plan run --project repo --action [tmp]/cat.toml`
+    Then the exit code is 1
+    And the plan's only leaf failed with "b.txt"
+
+  Scenario: a directory removed, and one removed and made again, are deletions of every file it held
+    Given a sandboxed action "rm.toml" running
+      """
+      rm -r docs; mkdir docs; printf 'new\n' > docs/new.md; rm b.txt; mkdir b.txt; printf 'in\n' > b.txt/inner
+      """
+    When I run `plan run --project repo --action [tmp]/rm.toml`
+    Then the exit code is 0
+    And the project "repo" is byte for byte as it was
+    And the plan's recorded changes are
+      | path         | change   | mode |
+      | b.txt        | deleted  |      |
+      | b.txt/inner  | created  | 644  |
+      | docs/keep.md | deleted  |      |
+      | docs/more.md | deleted  |      |
+      | docs/new.md  | created  | 644  |
+
+  Scenario: caches, bytecode and ignored files are not recorded, whoever ignores them
+    Given a sandboxed action "cache.toml" running
+      """
+      mkdir -p .tool_cache/v1 __pycache__ docs/__pycache__; printf '*\n' > .tool_cache/.gitignore;
+      printf 'c\n' > .tool_cache/v1/data; printf 'pyc' > __pycache__/m.pyc; printf 'pyc' > docs/__pycache__/d.pyc;
+      printf 'log\n' > run.log; printf 'new\n' > .state/cache; printf 'TWO\n' > a.txt; cat a.txt > b.txt
+      """
+    When I run `plan run --project repo --action [tmp]/cache.toml`
+    Then the exit code is 0
+    And the plan's recorded changes are
+      | path  | change   | mode |
+      | a.txt | modified | 644  |
+      | b.txt | modified | 644  |
+
+  Scenario: a file rewritten with the same content, or only opened for writing, is no change
+    Given a sandboxed action "touch.toml" running
+      """
+      cat a.txt > x; cat x > a.txt; rm x; touch b.txt; : >> docs/keep.md
+      """
+    When I run `plan run --project repo --action [tmp]/touch.toml`
+    Then the exit code is 0
+    And the plan has no recorded changes
+
+  @overlay
+  Scenario: the leaf runs at the project's own path and .git is read-only there
+    Given the project "repo" is a git repository with everything committed
+    And a sandboxed action "git.toml" running
+      """
+      test "$(pwd)" = "$AGENTS_PROJECT_ROOT" || exit 9; git status --porcelain > status.txt;
+      if echo x > .git/evil 2>/dev/null; then exit 8; fi; printf 'done\n' > done.txt
+      """
+    When I run `plan run --project repo --action [tmp]/git.toml`
+    Then the exit code is 0
+    And the plan's recorded changes are
+      | path       | change  | mode |
+      | done.txt   | created | 644  |
+      | status.txt | created | 644  |
+    And the plan's recorded file "status.txt" holds "?? status.txt\n"
+    And the project "repo" has no file ".git/evil"
+
+  @overlay
+  Scenario: writing through a symlink inside the project changes its target, as it would in place
+    Given the project "repo" has a symlink "link.txt" to its file "a.txt"
+    And a sandboxed action "link.toml" running
+      """
+      printf 'LINKED\n' > link.txt
+      """
+    When I run `plan run --project repo --action [tmp]/link.toml`
+    Then the exit code is 0
+    And the plan's recorded changes are
+      | path  | change   | mode |
+      | a.txt | modified | 644  |
+
+  Scenario: where no overlay can be mounted, auto falls back to copies and says why
+    Given overlays are refused here with "test: no overlays"
+    And the setting "sandbox.backend" is "auto"
+    And a sandboxed action "edit.toml" running
+      """
+      cat b.txt > a.txt
+      """
+    When I run `plan run --project repo --action [tmp]/edit.toml`
+    Then the exit code is 0
+    And stderr contains "workspaces: a full copy of the project per leaf (no overlay: test: no overlays)"
+    And the plan's recorded changes are
+      | path  | change   | mode |
+      | a.txt | modified | 644  |
+
+  Scenario: a forced overlay that cannot be mounted fails the leaves with the reason and the remedy
+    Given overlays are refused here with "test: no overlays"
+    And the setting "sandbox.backend" is "overlay"
+    And a sandboxed action "edit.toml" running
+      """
+      cat b.txt > a.txt
+      """
+    When I run `plan run --project repo --action [tmp]/edit.toml`
+    Then the exit code is 1
+    And the plan's only leaf failed with "test: no overlays (set sandbox.backend = "copy" or "auto")"
+    And the plan has no recorded changes
+
+  Scenario Outline: diagnostics says which backend makes the workspaces
+    Given <refused>
+    And the setting "sandbox.backend" is "<backend>"
+    When I run `diagnostics --format json`
+    Then the check "sandbox" is "<status>"
+
+    Examples:
+      | refused                                             | backend | status |
+      | overlays are refused here with "test: no overlays"  | auto    | warn   |
+      | overlays are refused here with "test: no overlays"  | overlay | fail   |
+      | overlays are refused here with "test: no overlays"  | copy    | ok     |
+      | overlays are as this machine has them               | auto    | ok     |
