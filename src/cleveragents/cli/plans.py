@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -318,6 +319,9 @@ def status(ctx: typer.Context, plan_id: PlanRef, json_out: JsonOption = False) -
             ("error", plan.error_message or "-"),
         ]
     )
+    verified = Counter(node.verification for node in nodes if node.verification)
+    if verified:
+        line("  verification: " + "  ".join(f"{name} {n}" for name, n in sorted(verified.items())))
     for node in nodes:
         if node.is_leaf and node.state.value == "failed":
             line(f"  failed {node.label}: {node.error_message}")

@@ -120,8 +120,15 @@ class Subplan(BaseModel):
     exit_code: int | None = None
     error_message: str | None = None
     output_tail: str | None = None
+    verification: str | None = None  # VERIFICATIONS: how the action's verify command came out
     started_at: datetime | None = None
     finished_at: datetime | None = None
+
+
+VERIFIED = "passed"
+VERIFY_FAILED = "failed"
+FAILED_ON_BASE = "failed on the base too"  # not blamed on the leaf's change
+VERIFICATIONS = (VERIFIED, VERIFY_FAILED, FAILED_ON_BASE)
 
 
 def tree_states(nodes: list[Subplan]) -> dict[str, SubplanState]:

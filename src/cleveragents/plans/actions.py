@@ -31,6 +31,7 @@ from cleveragents.domain.profile import PROFILE_FIELDS
 from cleveragents.errors import ActionError, ActionNotFoundError, InvalidInputError
 from cleveragents.plans.builtin_actions import BUILTIN_ACTIONS, ParamsError, check_params
 from cleveragents.plans.decompose import DecomposeConfig
+from cleveragents.plans.verify import VerifySpec
 
 BUILTIN_PREFIX = "builtin:"
 BUILTIN_SOURCE = "builtin"
@@ -48,6 +49,7 @@ NUL = "nul"
 FILES_SEPARATORS = {NEWLINE: "\n", NUL: "\0"}
 _TOML_POSITION = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)$")
 _TIMEOUT = PROFILE_FIELDS["timeout_s"]
+_NOT_SHELL = 'must be an argv list such as ["ruff", "check", "{files}"], not a shell string'
 
 
 class _FieldError(ValueError):
@@ -57,6 +59,20 @@ class _FieldError(ValueError):
         super().__init__(detail)
         self.loc = loc
         self.detail = detail
+
+
+def check_argv(command: list[str]) -> list[str]:
+    """``command`` if it is a runnable argv with well-placed placeholders; ValueError if not."""
+    if not command or not command[0].strip():
+        raise ValueError("must name a program to run (got an empty command)")
+    if "{file" in command[0]:
+        raise ValueError(f"the program cannot be a placeholder (got {command[0]!r})")
+    for part in command:
+        if FILES_PLACEHOLDER in part and part != FILES_PLACEHOLDER:
+            raise ValueError(f"{{files}} must be a whole argument (got {part!r})")
+    if FILES_PLACEHOLDER in command and any(FILE_PLACEHOLDER in part for part in command):
+        raise ValueError("use either {files} (one run) or {file} (a run per file), not both")
+    return command
 
 
 class ActionSpec(BaseModel):
@@ -76,6 +92,7 @@ class ActionSpec(BaseModel):
     timeout_s: int | None = Field(None, ge=_TIMEOUT.minimum, le=_TIMEOUT.maximum)
     decompose: DecomposeConfig = Field(default_factory=DecomposeConfig)
     profile: dict[str, Any] = Field(default_factory=dict)
+    verify: VerifySpec | None = None
     source: str = BUILTIN_SOURCE
 
     @model_validator(mode="before")
@@ -103,26 +120,34 @@ class ActionSpec(BaseModel):
     @classmethod
     def _argv_not_shell(cls, command: Any) -> Any:
         if isinstance(command, str):
-            raise ValueError(
-                'must be an argv list such as ["ruff", "check", "{files}"], not a shell string'
-            )
+            raise ValueError(_NOT_SHELL)
         return command
 
     @field_validator("command")
     @classmethod
     def _valid_command(cls, command: list[str] | None) -> list[str] | None:
-        if command is None:
-            return None
-        if not command or not command[0].strip():
-            raise ValueError("must name a program to run (got an empty command)")
-        if "{file" in command[0]:
-            raise ValueError(f"the program cannot be a placeholder (got {command[0]!r})")
-        for part in command:
-            if FILES_PLACEHOLDER in part and part != FILES_PLACEHOLDER:
-                raise ValueError(f"{{files}} must be a whole argument (got {part!r})")
-        if FILES_PLACEHOLDER in command and any(FILE_PLACEHOLDER in part for part in command):
-            raise ValueError("use either {files} (one run) or {file} (a run per file), not both")
-        return command
+        return None if command is None else check_argv(command)
+
+    @field_validator("verify", mode="before")
+    @classmethod
+    def _valid_verify(cls, verify: Any) -> Any:
+        command = verify.get("command") if isinstance(verify, dict) else None
+        if isinstance(command, str):
+            raise _FieldError(("command",), _NOT_SHELL)
+        if isinstance(command, list) and all(isinstance(part, str) for part in command):
+            try:
+                check_argv(command)
+            except ValueError as exc:
+                raise _FieldError(("command",), str(exc)) from None
+        return verify
+
+    @model_validator(mode="after")
+    def _command_or_builtin(self) -> ActionSpec:
+        if (self.command is None) == (self.builtin is None):
+            raise ValueError(
+                "set exactly one of command (a program to run) or builtin (a built-in's name)"
+            )
+        return self
 
     @field_validator("builtin")
     @classmethod
@@ -192,14 +217,6 @@ class ActionSpec(BaseModel):
                     (key,), f"{value!r} is not allowed (allowed: {field.allowed})"
                 ) from None
         return profile
-
-    @model_validator(mode="after")
-    def _command_or_builtin(self) -> ActionSpec:
-        if (self.command is None) == (self.builtin is None):
-            raise ValueError(
-                "set exactly one of command (a program to run) or builtin (a built-in's name)"
-            )
-        return self
 
     def profile_layer(self) -> tuple[str, dict[str, Any]]:
         """The action's layer of the automation profile: ``(source, values)``, with timeout_s."""
@@ -271,7 +288,8 @@ def _describe(exc: ValidationError) -> str:
         loc += cause.loc
         detail = cause.detail
     elif first["type"] == "extra_forbidden":
-        model: type[BaseModel] = DecomposeConfig if loc[1:2] == ["decompose"] else ActionSpec
+        models: dict[str, type[BaseModel]] = {"decompose": DecomposeConfig, "verify": VerifySpec}
+        model = models.get(loc[1] if len(loc) > 2 else "", ActionSpec)
         known = [name for name in model.model_fields if name != "source"]
         detail = f"unknown field (known: {', '.join(known)})"
     else:

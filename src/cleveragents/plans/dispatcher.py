@@ -185,6 +185,7 @@ class ParallelSubplanDispatcher:
             error_message=result.error_message,
             output_tail=result.output or None,
             duration_s=result.duration_s,
+            verification=result.verification,
         )
         return state is SubplanState.FAILED
 

@@ -14,6 +14,7 @@ UTF-8 or not (``os.fsencode``).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import glob
 import itertools
 import logging
@@ -43,6 +44,7 @@ from cleveragents.plans.actions import (
 )
 from cleveragents.plans.builtin_actions import BUILTIN_ACTIONS, ActionContext
 from cleveragents.plans.sandbox import remove_tree
+from cleveragents.plans.verify import Verifier
 from cleveragents.plans.workspaces import AUTO, Backend, choose_backend, make_workspace
 from cleveragents.runtime.deadlines import Deadlines
 from cleveragents.runtime.processes import KILL_GRACE_S, run_command
@@ -51,6 +53,7 @@ from cleveragents.runtime.tokens import CancellationToken, CancelReason
 TIMEOUT = CancelReason.TIMEOUT
 log = logging.getLogger("cleveragents.plans.runner")
 Setup = Callable[[], None] | None  # what a command's child runs before exec
+OUTPUT_KEPT = 8192  # the last characters of a leaf's output that are stored
 SCRATCH_PREFIX = "agents-plan-"  # + the plan id + "-": a run's private directory in TMPDIR
 
 RecordChanges = Callable[[str, list[CapturedChange]], None]  # (subplan id, its changes)
@@ -75,6 +78,7 @@ class LeafResult:
     cancelled: bool = False
     timed_out: bool = False
     duration_s: float = 0.0
+    verification: str | None = None  # how the action's verify command came out, if it has one
 
     def __post_init__(self) -> None:
         # A message or output quoting a file name that is not UTF-8 (``bad\udcff.txt``) holds a
@@ -142,6 +146,7 @@ class SubplanRunner:
         self.whole_project = action.isolation == SANDBOX and action.builtin is None
         self.backend_setting = backend
         self._backend: Backend | None = None
+        self._verifier = Verifier(action.verify) if action.verify is not None else None
         self.record_changes = record_changes
         self._attempts = itertools.count(1)
         self.project_root = project_root
@@ -158,7 +163,7 @@ class SubplanRunner:
     def run(self, leaf: Subplan, token: CancellationToken) -> LeafResult:
         """One attempt at ``leaf``; never raises for a failure of the action itself."""
         if not self.sandboxed:
-            return self._run_in(leaf, token, self.project_root, None)
+            return self._attempt(leaf, token, self.project_root, None)
         try:
             backend = self.backend()
             place = self._scratch() / f"{leaf.id}-{next(self._attempts)}"
@@ -167,7 +172,7 @@ class SubplanRunner:
             return LeafResult(exit_code=None, error_message=f"sandbox: {exc.message}")
         try:
             workspace.populate(leaf.files)
-            result = self._run_in(leaf, token, workspace.root, workspace.hook(workspace.root))
+            result = self._attempt(leaf, token, workspace.root, workspace.hook(workspace.root))
             if result.ok:
                 found = workspace.capture()
                 if self.record_changes is not None:
@@ -191,6 +196,35 @@ class SubplanRunner:
                     say = log.info if self._backend.fallback_reason is None else log.warning
                     say("plan %s: workspaces: %s", self.plan_id, self._backend.describe())
             return self._backend
+
+    def _attempt(
+        self, leaf: Subplan, token: CancellationToken, workspace: Path, setup: Setup
+    ) -> LeafResult:
+        """The action, with its verification (``verify.py``) around it when it has one."""
+        if self._verifier is None:
+            return self._run_in(leaf, token, workspace, setup)
+
+        def run(command: Sequence[str]) -> tuple[int | None, str, bool]:
+            done = self._run_command(leaf, token, workspace, setup, command)
+            stopped = done.cancelled or done.timed_out
+            return done.exit_code, done.output or (done.error_message or ""), stopped
+
+        base_passed = self._verifier.baseline(run)
+        result = self._run_in(leaf, token, workspace, setup)
+        if not result.ok:
+            return result
+        checked = self._verifier.check(run, base_passed)
+        output = (result.output + checked.output)[-OUTPUT_KEPT:]
+        if not checked.blames_leaf:
+            return dataclasses.replace(result, output=output, verification=checked.outcome)
+        last = checked.output.strip().splitlines()[-1:] or [""]
+        return LeafResult(
+            exit_code=checked.exit_code,
+            output=output,
+            error_message=f"verification failed: exit code {checked.exit_code}: {last[0][:200]}",
+            verification=checked.outcome,
+            duration_s=result.duration_s,
+        )
 
     def _run_in(
         self, leaf: Subplan, token: CancellationToken, workspace: Path, setup: Setup
@@ -226,9 +260,15 @@ class SubplanRunner:
         )
 
     def _run_command(
-        self, leaf: Subplan, token: CancellationToken, workspace: Path, setup: Setup
+        self,
+        leaf: Subplan,
+        token: CancellationToken,
+        workspace: Path,
+        setup: Setup,
+        command: Sequence[str] | None = None,
     ) -> LeafResult:
-        assert self.action.command is not None
+        command = command or self.action.command
+        assert command is not None
         files_file = self._scratch() / f"{leaf.id}.files"
         try:
             files_file.write_bytes(files_list(leaf.files, self.action.files_separator))
@@ -246,7 +286,7 @@ class SubplanRunner:
             outputs: list[str] = []
             duration = 0.0
             exit_code = 0
-            for argv in expand_argv(self.action.command, leaf.files):
+            for argv in expand_argv(command, leaf.files):
                 try:
                     result = run_command(
                         argv,
@@ -322,7 +362,7 @@ class SubplanRunner:
                 error += f": {last[0][:200]}"
         return LeafResult(
             exit_code=exit_code,
-            output=output[-8192:],
+            output=output[-OUTPUT_KEPT:],
             error_message=error,
             cancelled=cancelled,
             timed_out=timed_out,

@@ -85,9 +85,12 @@ class SubplanTracker:
         error_message: str | None = None,
         output_tail: str | None = None,
         duration_s: float | None = None,
+        verification: str | None = None,
     ) -> None:
         """running (or pending, when cancelled before it started) -> a terminal state."""
         data: dict[str, Any] = {}
+        if verification is not None:
+            data["verification"] = verification
         if exit_code is not None:
             data["exit_code"] = exit_code
         if error_message:
@@ -101,6 +104,7 @@ class SubplanTracker:
             exit_code=exit_code,
             error_message=error_message,
             output_tail=output_tail,
+            verification=verification,
         )
 
     def _move(
@@ -113,6 +117,7 @@ class SubplanTracker:
         exit_code: int | None = None,
         error_message: str | None = None,
         output_tail: str | None = None,
+        verification: str | None = None,
     ) -> None:
         now = self._clock()
         with self._lock:
@@ -138,6 +143,7 @@ class SubplanTracker:
                 exit_code=exit_code,
                 error_message=error_message,
                 output_tail=output_tail,
+                verification=verification,
                 started_at=started,
                 finished_at=now if state.is_terminal else None,
             )

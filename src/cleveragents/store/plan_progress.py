@@ -47,6 +47,7 @@ class SubplanUpdate:
     exit_code: int | None = None
     error_message: str | None = None
     output_tail: str | None = None
+    verification: str | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
 
@@ -133,6 +134,7 @@ _UPDATE_SUBPLAN = (
         exit_code=bindparam("b_exit_code"),
         error_message=bindparam("b_error_message"),
         output_tail=bindparam("b_output_tail"),
+        verification=bindparam("b_verification"),
         started_at=bindparam("b_started_at"),
         finished_at=bindparam("b_finished_at"),
     )
@@ -193,6 +195,7 @@ class PlanProgress:
                         "b_exit_code": u.exit_code,
                         "b_error_message": _safe(u.error_message),
                         "b_output_tail": _safe(u.output_tail),
+                        "b_verification": u.verification,
                         "b_started_at": u.started_at,
                         "b_finished_at": u.finished_at,
                     }

@@ -1,0 +1,32 @@
+"""Steps for an action's verification."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from behave import given, then
+from plan_helpers import leaves
+
+
+@given('the action file "{name}" holding')
+def step_action_holding(context: Any, name: str) -> None:
+    (context.tmp / name).write_text(context.text + "\n", encoding="utf-8")
+
+
+@given('the file "{path}" of the project "{project}" holds "{text}"')
+def step_project_file(context: Any, path: str, project: str, text: str) -> None:
+    (context.tmp / project / path).write_text(text.replace("\\n", "\n"), encoding="utf-8")
+
+
+@then('the plan\'s only leaf has verification "{outcome}"')
+def step_leaf_verification(context: Any, outcome: str) -> None:
+    (leaf,) = leaves(context)
+    assert leaf.verification == outcome, (leaf.verification, leaf.error_message, leaf.output_tail)
+
+
+@then('the JSON document\'s subplan has "{key}" equal to "{value}"')
+def step_json_subplan(context: Any, key: str, value: str) -> None:
+    document = json.loads(context.result.stdout)
+    found = [node[key] for node in document["subplans"] if node["files"]]
+    assert found == [value], found
