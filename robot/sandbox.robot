@@ -260,13 +260,13 @@ A Sandboxed Action That Creates And Deletes Files: Diff Shows Both, Apply Makes 
     ${base commit}=    Init Git Repository    ${root}
     ${before}=    Snapshot Files    ${root}
     Add Project    ${root}    proj
-    # The script also checks what it runs in: the workspace (its cwd) holds old.txt alone, and
-    # $AGENTS_PROJECT_ROOT is the project.
+    # The script also checks what it runs in: the workspace (its cwd) is the whole project, seen
+    # at the project's own path, its other files and its git repository included.
     ${script}=    Set Variable    ${WORK DIR}/make-and-remove.sh
     ${text}=    Catenate    SEPARATOR=\n    set -eu
     ...    [ "$(pwd -P)" = "$(cd "$AGENTS_WORKSPACE" && pwd -P)" ]
-    ...    [ "$(find . -type f)" = "./old.txt" ]
-    ...    [ -f "$AGENTS_PROJECT_ROOT/keep.txt" ]
+    ...    [ "$(pwd -P)" = "$(cd "$AGENTS_PROJECT_ROOT" && pwd -P)" ]
+    ...    [ -f keep.txt ] && [ -f sub/other.txt ] && git rev-parse -q --verify HEAD
     ...    rm -f old.txt; mkdir -p made/deep; echo new > made/deep/created.txt
     Create File    ${script}    ${text}\n
     ${action}=    Write Action File    make-and-remove    ["sh", "${script}"]    ["old.txt"]
