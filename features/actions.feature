@@ -13,6 +13,7 @@ Feature: Actions
       include = ["**/*.py"]
       exclude = ["build/**"]
       isolation = "in-place"
+      scope = "project"
       timeout_s = 600
 
       [action.decompose]
@@ -35,6 +36,7 @@ Feature: Actions
     And the action has "include" equal to ["**/*.py"]
     And the action has "exclude" equal to ["build/**"]
     And the action has "isolation" equal to "in-place"
+    And the action has "scope" equal to "project"
     And the action has "timeout_s" equal to 600
     And the action has "decompose.strategy" equal to "extension"
     And the action has "decompose.max_files_per_subplan" equal to 20
@@ -56,6 +58,7 @@ Feature: Actions
     And the action has "include" equal to ["**/*"]
     And the action has "exclude" equal to []
     And the action has "isolation" equal to "sandbox"
+    And the action has "scope" equal to "files"
     And the action has "timeout_s" equal to null
     And the action has "decompose.max_files_per_subplan" equal to 50
     And the action has "profile" equal to {}
@@ -163,6 +166,8 @@ Feature: Actions
       | command = ["x"]\ninclude = []                                     | action.include: must list at least one glob                                                               |
       | command = ["x"]\nexclude = ["ok/**", "[z-a]"]                     | action.exclude.1: invalid glob '[z-a]'                                                                    |
       | command = ["x"]\nisolation = "docker"                             | action.isolation: must be "sandbox", "files" or "in-place" (got 'docker')                                          |
+      | command = ["x"]\nscope = "x"                                      | action.scope: must be "files" or "project" (got 'x')                                                      |
+      | command = ["x"]\nscope = ["a.txt"]                                | action.scope: Input should be a valid string (got ['a.txt'])                                              |
       | command = ["x"]\ntimeout_s = 0                                    | action.timeout_s: Input should be greater than or equal to 1 (got 0)                                      |
       | command = ["x"]\ntimeout_s = 60\n[action.profile]\ntimeout_s = 90 | action.profile.timeout_s: timeout_s is set both in [action] and in [action.profile]; keep one             |
       | command = ["x"]\n[action.profile]\nmax_paralel = 8                | action.profile.max_paralel: unknown profile field (known: max_parallel, failure_mode, timeout_s, retries) |
@@ -341,10 +346,11 @@ Feature: Actions
     And stdout contains "command"
     And stdout contains "["fmt", "{files}"]"
     And stdout contains "decompose.max_depth"
+    And stdout contains "scope"
     And stdout contains "profile.max_parallel"
     And stdout contains "[tmp]/repo/.agents/actions/fmt.toml"
     When I run `action show fmt --project repo --json`
-    Then the JSON document has the fields name, command, builtin, params, include, exclude, isolation, timeout_s, decompose, profile, source
+    Then the JSON document has the fields name, command, builtin, params, include, exclude, isolation, scope, timeout_s, decompose, profile, source
     And the JSON document has "profile.max_parallel" equal to 2
     And the JSON document has "source" equal to "[tmp]/repo/.agents/actions/fmt.toml"
     When I run `action show [tmp]/repo/.agents/actions/fmt.toml --json`

@@ -220,6 +220,14 @@ class SandboxError(AgentsError):
     """A subplan's sandbox could not be set up or left something that cannot be recorded."""
 
 
+class ScopeError(SandboxError):
+    """A subplan changed files outside its own, and its action keeps only its own files."""
+
+    def __init__(self, message: str, paths: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.paths = list(paths)  # every path outside the leaf's files, however many are named
+
+
 class ApplyConflictError(ConflictError):
     """The project no longer matches what the plan's changes were made against."""
 

@@ -52,7 +52,9 @@ def _detail(spec: ActionSpec) -> list[tuple[str, str]]:
         for key in ("name", "description", "source", "command", "builtin", "params")
         if key not in ("builtin", "params") or doc["builtin"] is not None
     ]
-    pairs += [(key, _shown(doc[key])) for key in ("include", "exclude", "isolation", "timeout_s")]
+    pairs += [
+        (key, _shown(doc[key])) for key in ("include", "exclude", "isolation", "scope", "timeout_s")
+    ]
     if doc["command"] is not None:
         pairs.append(("files_separator", doc["files_separator"]))
     pairs += [(f"decompose.{key}", _shown(value)) for key, value in doc["decompose"].items()]

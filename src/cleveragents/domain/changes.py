@@ -41,6 +41,7 @@ class FileChange(BaseModel):
     mode: int | None
     size: int
     applied_at: datetime | None = None
+    in_scope: bool = True  # one of its leaf's own files (False: kept with scope = "project")
 
 
 def unsafe_path_reason(path: str) -> str | None:
@@ -78,6 +79,7 @@ class CapturedChange(BaseModel):
     content: bytes | None
     mode: int | None
     base_content: bytes | None = None  # what the file held before, for diffs (None: unknown)
+    in_scope: bool = True  # one of its leaf's own files (plans/scope.py ``check_scope`` decides)
 
     @property
     def size(self) -> int:

@@ -31,6 +31,7 @@ from cleveragents.domain.profile import PROFILE_FIELDS
 from cleveragents.errors import ActionError, ActionNotFoundError, InvalidInputError
 from cleveragents.plans.builtin_actions import BUILTIN_ACTIONS, ParamsError, check_params
 from cleveragents.plans.decompose import DecomposeConfig
+from cleveragents.plans.scope import FILES_SCOPE, SCOPES
 from cleveragents.plans.verify import VerifySpec
 
 BUILTIN_PREFIX = "builtin:"
@@ -89,6 +90,7 @@ class ActionSpec(BaseModel):
     exclude: list[str] = Field(default_factory=list)
     isolation: str = SANDBOX
     files_separator: str = NEWLINE
+    scope: str = FILES_SCOPE
     timeout_s: int | None = Field(None, ge=_TIMEOUT.minimum, le=_TIMEOUT.maximum)
     decompose: DecomposeConfig = Field(default_factory=DecomposeConfig)
     profile: dict[str, Any] = Field(default_factory=dict)
@@ -197,6 +199,13 @@ class ActionSpec(BaseModel):
         if separator != NEWLINE and info.data.get("builtin") is not None:
             raise ValueError("only command actions get a files list ($AGENTS_FILES_FILE)")
         return separator
+
+    @field_validator("scope")
+    @classmethod
+    def _known_scope(cls, scope: str) -> str:
+        if scope not in SCOPES:
+            raise ValueError(f'must be "files" or "project" (got {scope!r})')
+        return scope
 
     @field_validator("profile")
     @classmethod

@@ -33,6 +33,7 @@ _LISTED = (
     _c.mode,
     _c.size,
     _c.applied_at,
+    _c.in_scope,
 )
 CONTENT_PAGE = 200  # rows of content read at once
 
@@ -50,6 +51,7 @@ def _to_change(m: RowMapping) -> FileChange:
         mode=m["mode"],
         size=m["size"],
         applied_at=m["applied_at"],
+        in_scope=m["in_scope"],
     )
 
 
@@ -66,6 +68,7 @@ def _row(plan_id: str, subplan_id: str, change: CapturedChange) -> dict[str, Any
         "new_content": change.content,
         "mode": change.mode,
         "size": change.size,
+        "in_scope": change.in_scope,
     }
 
 

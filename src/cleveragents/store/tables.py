@@ -23,6 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     text,
+    true,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -275,6 +276,8 @@ changes = Table(
     Column("mode", Integer, nullable=True),
     Column("size", Integer, nullable=False),
     Column("applied_at", UTCDateTime(), nullable=True),
+    # One of its leaf's own files; false for a change kept by an action with scope = "project".
+    Column("in_scope", Boolean(), nullable=False, server_default=true()),
     CheckConstraint(_in("change", CHANGE_KINDS), name="change"),
     CheckConstraint(
         f"(change = {_CREATED} AND base_sha256 IS NULL AND new_sha256 IS NOT NULL)"
