@@ -33,6 +33,8 @@ PathsArgument = Annotated[
     ),
 ]
 
+OUTSIDE_LEAF = "outside its leaf's files"  # --stat's mark of a change kept by scope = "project"
+
 
 def _in_place_note(plan: Plan) -> str | None:
     if plan.action.get("isolation") == IN_PLACE:
@@ -116,6 +118,8 @@ def _show_stat(reviewed: Any) -> int:
             base_mode, mode = item.change.base_mode, item.change.mode
             if kind is ChangeKind.MODIFIED and base_mode != mode:
                 detail += f" (mode {base_mode:o} -> {mode:o})"
+        if not item.change.in_scope:
+            detail += f" ({OUTSIDE_LEAF})"
         rows.append((display_path(item.change.path), detail))
     if not rows:
         return 0

@@ -80,6 +80,7 @@ class ReviewedChange:
             "mode": _octal(change.mode),
             "size": change.size,
             "applied": change.applied_at is not None,
+            "in_scope": change.in_scope,
             "conflict": self.conflict,
         }
 
