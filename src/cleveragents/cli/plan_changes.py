@@ -75,7 +75,7 @@ def diff(
 
 
 def _warn_conflict(item: ReviewedChange) -> None:
-    if item.conflict:
+    if item.conflict and item.first_of_path:  # a path several subplans changed: named once
         error(f"conflict: {display_path(item.change.path)}: {item.conflict}")
 
 

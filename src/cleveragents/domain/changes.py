@@ -9,6 +9,7 @@ subplan copied it; ``plan apply`` writes a change only while the project's file 
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from enum import StrEnum
 
@@ -88,21 +89,47 @@ class CapturedChange(BaseModel):
 
 
 class Conflict(BaseModel):
-    """A path ``plan apply`` will not write, and why."""
+    """A path ``plan apply`` will not write, why, and the subplans whose changes it is."""
 
     model_config = ConfigDict(frozen=True)
 
     path: str
     reason: str
+    subplan_ids: tuple[str, ...] = ()  # every one of them, however many ``reason`` names
 
 
-def overlapping(changes: list[FileChange]) -> list[Conflict]:
-    """Paths that two or more subplans changed: neither version can be applied safely."""
+NAMED_SUBPLANS = 5  # subplans a conflict's reason names before "and N more"
+
+
+def overlapping(
+    changes: list[FileChange], labels: Callable[[], Mapping[str, str]] | None = None
+) -> list[Conflict]:
+    """Paths that two or more subplans changed, one conflict per path: neither version can be
+    applied safely.
+
+    The reason names the first :data:`NAMED_SUBPLANS` subplans (with their labels, when
+    ``labels`` gives them: it is called only if some path is shared) and counts the rest; the
+    conflict lists every subplan id.
+    """
     by_path: dict[str, list[str]] = {}
     for change in changes:
         by_path.setdefault(change.path, []).append(change.subplan_id)
+    shared = {path: ids for path, ids in by_path.items() if len(ids) > 1}
+    named = labels() if shared and labels is not None else {}
     return [
-        Conflict(path=path, reason=f"changed by {len(ids)} subplans ({', '.join(ids)})")
-        for path, ids in by_path.items()
-        if len(ids) > 1
+        Conflict(
+            path=path,
+            reason=f"changed by {len(ids)} subplans ({_name_subplans(ids, named)})",
+            subplan_ids=tuple(ids),
+        )
+        for path, ids in shared.items()
     ]
+
+
+def _name_subplans(ids: list[str], labels: Mapping[str, str]) -> str:
+    shown = ", ".join(
+        f'{subplan_id} "{labels[subplan_id]}"' if subplan_id in labels else subplan_id
+        for subplan_id in ids[:NAMED_SUBPLANS]
+    )
+    more = len(ids) - NAMED_SUBPLANS
+    return f"{shown} and {more} more" if more > 0 else shown

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 
 from cleveragents.domain.clock import utcnow
 from cleveragents.domain.locks import PLAN_LOCK_TTL_S, PROJECT_LOCK_TTL_S, ResourceType
@@ -181,4 +182,6 @@ class PlanApplier:
     def _check(self, plan: Plan, *, dry_run: bool) -> ApplyReport:
         """Sort every change into to-write and already-written; raise for any conflict."""
         root = ProjectStore(self.db).get(plan.project_id).root_path
-        return sort_changes(plan, root, self.changes.for_plan(plan.id), dry_run=dry_run)
+        found = self.changes.for_plan(plan.id)
+        labels = partial(self.changes.labels, plan.id)  # read only if subplans share a path
+        return sort_changes(plan, root, found, dry_run=dry_run, labels=labels)

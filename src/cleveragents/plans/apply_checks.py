@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from cleveragents.domain.changes import (
@@ -44,10 +45,18 @@ class ApplyReport:
         return len(self.to_write) + len(self.already)
 
 
-def sort_changes(plan: Plan, root: str, found: list[FileChange], *, dry_run: bool) -> ApplyReport:
+def sort_changes(
+    plan: Plan,
+    root: str,
+    found: list[FileChange],
+    *,
+    dry_run: bool,
+    labels: Callable[[], Mapping[str, str]] | None = None,
+) -> ApplyReport:
     """Sort ``found`` (every change of ``plan``) into to-write and already-written against the
-    project under ``root``; :class:`ApplyConflictError` listing every conflict, if any."""
-    conflicts = overlapping(found)
+    project under ``root``; :class:`ApplyConflictError` listing every conflicting path once, if
+    any (``labels``: the leaves' labels, to name the subplans that share a path)."""
+    conflicts = overlapping(found, labels)
     report = ApplyReport(plan=plan, dry_run=dry_run)
     clashing = {conflict.path for conflict in conflicts}
     for change in found:
@@ -55,7 +64,11 @@ def sort_changes(plan: Plan, root: str, found: list[FileChange], *, dry_run: boo
             continue
         verdict = check_against_project(root, change)
         if verdict.conflict is not None:
-            conflicts.append(Conflict(path=change.path, reason=verdict.conflict))
+            conflicts.append(
+                Conflict(
+                    path=change.path, reason=verdict.conflict, subplan_ids=(change.subplan_id,)
+                )
+            )
         elif verdict.done:
             report.already.append(change)
         elif verdict.mode is not None and verdict.mode != change.mode:

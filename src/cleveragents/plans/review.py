@@ -3,13 +3,16 @@ it still fits the project, and its patch, for ``agents plan diff``.
 
 The old content is the one the subplan started from (kept with the change), so a diff shows what
 the subplan did even after the project moved on or the plan was applied; ``conflict`` says why
-``plan apply`` would refuse the change as the project is now.
+``plan apply`` would refuse the change as the project is now. Several subplans changing one path
+is one conflict of that path: the first of its changes carries ``first_of_path``, so it is named
+once however many subplans are involved.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from cleveragents.domain.changes import ChangeKind, FileChange, overlapping
@@ -38,6 +41,7 @@ class ReviewedChange:
     old: bytes | None
     new: bytes | None
     conflict: str | None
+    first_of_path: bool = True  # the first change of its path (several subplans may share one)
 
     @property
     def binary(self) -> bool:
@@ -94,9 +98,13 @@ def review(
 ) -> Iterator[ReviewedChange]:
     """The plan's changes under ``filters``, by path, with contents read a page at a time."""
     listed = store.for_plan(plan_id)
-    clashes = {conflict.path: conflict.reason for conflict in overlapping(listed)}
+    shared = overlapping(listed, partial(store.labels, plan_id))  # labels read only if shared
+    clashes = {conflict.path: conflict.reason for conflict in shared}
     chosen = [change for change in listed if path_matches(change.path, filters)]
     contents = store.contents([change.id for change in chosen], with_base=True)
+    previous: str | None = None
     for change, (old, new) in zip(chosen, contents, strict=True):
         conflict = clashes.get(change.path) or check_against_project(root, change).conflict
-        yield ReviewedChange(change=change, old=old, new=new, conflict=conflict)
+        first = change.path != previous
+        previous = change.path
+        yield ReviewedChange(change, old, new, conflict, first_of_path=first)

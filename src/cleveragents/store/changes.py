@@ -114,6 +114,14 @@ class ChangeStore:
             for change_id in page:
                 yield found.get(change_id, (None, None))
 
+    def labels(self, plan_id: str) -> dict[str, str]:
+        """Each leaf of the plan's label, by subplan id (to name the leaves of a conflict)."""
+        query = select(subplans.c.id, subplans.c.label).where(
+            subplans.c.plan_id == plan_id, subplans.c.is_leaf.is_(True)
+        )
+        with self.db.read() as conn:
+            return {row.id: row.label for row in conn.execute(query)}
+
     def summary(self, plan_id: str) -> dict[str, int]:
         """Changes by kind, plus ``applied`` and ``paths`` (distinct) for the plan."""
         query = (
