@@ -101,6 +101,7 @@ POSTGRES_FEATURES = [
     "features/projects.feature",
     "features/plans.feature",
     "features/sandbox.feature",
+    "features/scope.feature",
 ]
 
 
