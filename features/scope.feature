@@ -125,3 +125,29 @@ Feature: An action's scope, changes outside a leaf's files, and conflicts named 
     When I run `plan diff [plan]`
     Then stderr has exactly 1 line containing "conflict: shared.txt: changed by 5 subplans"
     And stderr has exactly 1 line containing "conflict: a.txt: changed in the project since the plan ran"
+
+  Scenario: a leaf of a scope = "files" action that changes another file fails naming it, and records nothing
+    Given the action file "strict.toml" holding
+      """
+      [action]
+      command = ["sh", "-c", "printf 'ONE\n' > a.txt; printf 'BEE\n' > b.txt; printf 'n\n' > made.txt"]
+      include = ["a.txt"]
+      """
+    When I run `plan run --project repo --action [tmp]/strict.toml`
+    Then the exit code is 1
+    And the plan's only leaf failed with "changed files outside the leaf's own (scope = "files"): b.txt, made.txt (set scope = "project""
+    And the plan has no recorded changes
+
+  Scenario: a scope = "project" action's change outside its leaf is kept, shown as such, and applied
+    Given the action file "wide.toml" holding
+      """
+      [action]
+      command = ["sh", "-c", "printf 'ONE\n' > a.txt; printf 'BEE\n' > b.txt"]
+      include = ["a.txt"]
+      scope = "project"
+      """
+    When I run `plan run --project repo --action [tmp]/wide.toml --apply`
+    Then the exit code is 0
+    And the project's file "b.txt" holds "BEE\n"
+    When I run `plan diff [plan] --stat`
+    Then stdout contains "b.txt | +1 -1 (outside its leaf's files)"

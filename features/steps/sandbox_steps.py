@@ -20,7 +20,7 @@ def step_sandboxed_action(context: Any, name: str, isolation: str = "sandbox") -
     literal = "'''" + script + "'''"  # a TOML literal string: no escapes
     (context.tmp / name).write_text(
         f'[action]\nname = "{Path(name).stem}"\ncommand = ["sh", "-c", {literal}]\n'
-        f'isolation = "{isolation}"\n',
+        f'isolation = "{isolation}"\nscope = "project"\n',
         encoding="utf-8",
     )
     context.before = snapshot(context.tmp / "repo")
@@ -35,6 +35,7 @@ def step_files_action(context: Any, name: str) -> None:
 def step_action_per_file(context: Any, name: str, path: str) -> None:
     (context.tmp / name).write_text(
         f'[action]\nname = "both"\ncommand = ["sh", "-c", "echo $AGENTS_SUBPLAN_ID > {path}"]\n'
+        'scope = "project"\n'
         "[action.decompose]\nmax_files_per_subplan = 1\nmin_files_per_subplan = 1\n",
         encoding="utf-8",
     )

@@ -175,6 +175,7 @@ def step_action_shared_and_own(context: Any, name: str, glob: str, path: str) ->
     script += ' < "$AGENTS_FILES_FILE"'
     (context.tmp / name).write_text(
         f'[action]\ncommand = ["sh", "-c", {json.dumps(script)}]\ninclude = ["{glob}"]\n'
+        'scope = "project"\n'
         "[action.decompose]\nmax_files_per_subplan = 1\nmin_files_per_subplan = 1\n",
         encoding="utf-8",
     )

@@ -44,6 +44,7 @@ from cleveragents.plans.actions import (
 )
 from cleveragents.plans.builtin_actions import BUILTIN_ACTIONS, ActionContext
 from cleveragents.plans.sandbox import remove_tree
+from cleveragents.plans.scope import check_scope
 from cleveragents.plans.verify import Verifier
 from cleveragents.plans.workspaces import AUTO, Backend, choose_backend, make_workspace
 from cleveragents.runtime.deadlines import Deadlines
@@ -174,7 +175,7 @@ class SubplanRunner:
             workspace.populate(leaf.files)
             result = self._attempt(leaf, token, workspace.root, workspace.hook(workspace.root))
             if result.ok:
-                found = workspace.capture()
+                found = check_scope(self.action.scope, leaf.files, workspace.capture())
                 if self.record_changes is not None:
                     self.record_changes(leaf.id, found)
             return result
