@@ -269,7 +269,7 @@ A Sandboxed Action That Creates And Deletes Files: Diff Shows Both, Apply Makes 
     ...    [ -f keep.txt ] && [ -f sub/other.txt ] && git rev-parse -q --verify HEAD
     ...    rm -f old.txt; mkdir -p made/deep; echo new > made/deep/created.txt
     Create File    ${script}    ${text}\n
-    ${action}=    Write Action File    make-and-remove    ["sh", "${script}"]    ["old.txt"]
+    ${action}=    Write Action File    make-and-remove    ["sh", "${script}"]    ["old.txt"]    scope=project
     ${result}=    Run Agents    plan    run    --project    proj    --action    ${action}
     Should Be Equal As Integers    ${result.rc}    0    msg=${result.stdout}${result.stderr}
     ${plan}=    Plan Id From Run Output    ${result.stdout}
@@ -320,9 +320,9 @@ Plan Id From Run Output
 Write Action File
     [Documentation]    ${WORK DIR}/NAME.toml: an action running ${command} (a TOML array) on the
     ...    files ${include} (a TOML array) selects, sandboxed by default. Returns its path.
-    [Arguments]    ${name}    ${command}    ${include}
+    [Arguments]    ${name}    ${command}    ${include}    ${scope}=files
     ${path}=    Set Variable    ${WORK DIR}/${name}.toml
-    Create File    ${path}    [action]\nname = "${name}"\ncommand = ${command}\ninclude = ${include}\n
+    Create File    ${path}    [action]\nname = "${name}"\ncommand = ${command}\ninclude = ${include}\nscope = "${scope}"\n
     ${text}=    Get File    ${path}
     Log    ${text}
     RETURN    ${path}

@@ -22,7 +22,7 @@ Kill -9 Mid-Leaf Leaves No Mount Behind And The Next Run Removes The Upper Direc
     # writes the file and ends.
     ${action}=    Write Command Action    held
     ...    printf 'new\\n' > created.txt; echo "$AGENTS_SUBPLAN_ID $$" >> ${ran file}; [ "$(wc -l < ${ran file})" -gt 1 ] || exec ${hold}
-    ...    max_files_per_subplan=10    min_files_per_subplan=1
+    ...    scope=project    max_files_per_subplan=10    min_files_per_subplan=1
     ${plan}=    Create Plan    --project    proj    --action    ${action}
     VAR    ${PLAN}    ${plan}    scope=TEST
     ${first}=    Start Agents    plan    execute    ${plan}    alias=first

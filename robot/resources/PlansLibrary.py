@@ -39,15 +39,18 @@ class PlansLibrary:
         return sorted(p.relative_to(base).as_posix() for p in base.rglob("*") if p.is_file())
 
     @keyword
-    def write_command_action(self, name: str, script: str, **decompose: str) -> str:
-        """Write ``NAME.toml`` in the work dir: an action running ``sh -c SCRIPT sh {files}``;
-        named arguments go to ``[action.decompose]`` (``max_files_per_subplan=10``). Returns
-        the file's path."""
+    def write_command_action(
+        self, name: str, script: str, scope: str = "files", **decompose: str
+    ) -> str:
+        """Write ``NAME.toml`` in the work dir: an action running ``sh -c SCRIPT sh {files}``
+        with that ``scope``; other named arguments go to ``[action.decompose]``
+        (``max_files_per_subplan=10``). Returns the file's path."""
         command = ["sh", "-c", script, "sh", "{files}"]
         lines = [
             "[action]",
             f"name = {json.dumps(name)}",
             f"command = [{', '.join(json.dumps(part) for part in command)}]",
+            f"scope = {json.dumps(scope)}",
         ]
         if decompose:
             lines.append("")
