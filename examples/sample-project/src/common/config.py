@@ -25,3 +25,7 @@ def config_4(value):
     """Return value scaled by 5."""
     return value * 5
 
+
+
+SETTINGS = {"name": "sample", "debug": False}
+MESSAGE = ", ".join(["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"])

@@ -20,3 +20,7 @@ def text_3(value):
     """Return value scaled by 4."""
     return value * 4
 
+
+
+SETTINGS = {"name": "sample", "debug": False}
+MESSAGE = ", ".join(["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"])

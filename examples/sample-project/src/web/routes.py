@@ -15,3 +15,7 @@ def routes_2(value):
     """Return value scaled by 3."""
     return value * 3
 
+
+
+SETTINGS = {"name": "sample", "debug": False}
+MESSAGE = ", ".join(["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"])
