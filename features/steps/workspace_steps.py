@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -69,3 +70,20 @@ def step_recorded_file(context: Any, path: str, text: str) -> None:
 @then('the project "{project}" has no file "{path}"')
 def step_no_file(context: Any, project: str, path: str) -> None:
     assert not (context.tmp / project / path).exists(), path
+
+
+@given('the project\'s file "{path}" has a hard link "{link}" outside the project')
+def step_hard_link(context: Any, path: str, link: str) -> None:
+    os.link(context.tmp / "repo" / path, context.tmp / link)
+
+
+@given(
+    'a sandboxed action "{name}" that edits "{path}" and then the project\'s copy through "{link}"'
+)
+def step_racing_action(context: Any, name: str, path: str, link: str) -> None:
+    # The hard link lies outside the overlay, so writing through it edits the project's file
+    # itself while the leaf runs, as another process would.
+    script = f"printf 'ONE\\n' > {path}; printf 'edited meanwhile\\n' > {context.tmp / link}"
+    (context.tmp / name).write_text(
+        f'[action]\ncommand = ["sh", "-c", "{script}"]\nscope = "project"\n', encoding="utf-8"
+    )
