@@ -85,12 +85,14 @@ class Overlay:
         )
         where = os.fsencode(cwd)
 
-        def fail(step: bytes, err: int) -> None:
+        # Both run in the forked child, which execs (or _exits) before coverage could save what
+        # it measured there; features/workspaces.feature and the probe exercise them.
+        def fail(step: bytes, err: int) -> None:  # pragma: no cover - runs in the forked child
             message = PREFIX + step + b": " + os.strerror(err).encode() + b"\n"
             os.write(2, message)
             os._exit(SETUP_FAILED)
 
-        def enter() -> None:
+        def enter() -> None:  # pragma: no cover - runs in the forked child (see above)
             if libc is None:  # pragma: no cover - every Linux has a C library to load
                 fail(b"no C library", 0)
                 return
