@@ -54,7 +54,12 @@ def typecheck(session: nox.Session) -> None:
     session.run("mypy", "src")
 
 
-COPY_BACKEND_FEATURES = ["features/workspaces.feature", "features/sandbox.feature"]
+COPY_BACKEND_FEATURES = [
+    "features/workspaces.feature",
+    "features/sandbox.feature",
+    "features/fidelity.feature",
+    "features/scope.feature",
+]
 
 
 @nox.session

@@ -147,7 +147,6 @@ Feature: Whole-project workspaces: a leaf sees the project as it is, and only wh
       | overlays are refused here with "test: no overlays"  | copy    | ok     |
       | overlays are as this machine has them               | auto    | ok     |
 
-  @overlay
   Scenario: a leaf's own file changed in the project while the leaf ran fails the leaf, recording nothing
     Given the project's file "a.txt" has a hard link "alias.txt" outside the project
     And a sandboxed action "race.toml" that edits "a.txt" and then the project's copy through "alias.txt"

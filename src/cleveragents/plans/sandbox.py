@@ -25,7 +25,6 @@ from typing import Any
 
 from cleveragents.domain.changes import CapturedChange, ChangeKind, unsafe_path_reason
 from cleveragents.errors import SandboxError
-from cleveragents.plans.discovery import discover_files
 from cleveragents.plans.recordable import recordable
 from cleveragents.runtime.files import write_all
 
@@ -39,17 +38,18 @@ _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os
 
 
 @dataclass(frozen=True, slots=True)
-class _Base:
-    """A copied file as the copy left it."""
+class CopyBase:
+    """A copied file as the copy left it (its SHA-256 None until it is needed, for a copy made
+    without reading the file: ``project_copy.py``)."""
 
-    sha256: str
+    sha256: str | None
     mode: int
     size: int
     ino: int
     ctime_ns: int
 
 
-def _copy(source_fd: int, target: str, mode: int, sparse: bool) -> _Base:
+def copy_file(source_fd: int, target: str, mode: int, sparse: bool) -> CopyBase:
     """Copy the open ``source_fd`` to a new file ``target``, hashing what is read on the way.
 
     A ``sparse`` source (fewer blocks allocated than its size needs) is copied region by region
@@ -66,7 +66,7 @@ def _copy(source_fd: int, target: str, mode: int, sparse: bool) -> _Base:
         copied = os.fstat(out)
     finally:
         os.close(out)
-    return _Base(digest.hexdigest(), mode, size, copied.st_ino, copied.st_ctime_ns)
+    return CopyBase(digest.hexdigest(), mode, size, copied.st_ino, copied.st_ctime_ns)
 
 
 def _copy_stream(source_fd: int, out: int, digest: Any) -> int:
@@ -130,10 +130,10 @@ def _hash_zeros(digest: Any, count: int) -> None:
 
 def read_file(path: str) -> bytes:
     """Everything the regular file ``path`` holds (a symlink is not followed)."""
-    return _read_fd(os.open(path, _READ_FLAGS))
+    return read_fd(os.open(path, _READ_FLAGS))
 
 
-def _read_fd(fd: int) -> bytes:
+def read_fd(fd: int) -> bytes:
     """Everything ``fd`` holds, then closed."""
     try:
         chunks = []
@@ -165,7 +165,7 @@ class Workspace:
         self.project_root = project_root
         self.root = directory
         self._real_root = os.path.realpath(project_root)
-        self._base: dict[str, _Base] = {}
+        self._base: dict[str, CopyBase] = {}
         self._own: set[str] = set()
         directory.mkdir(mode=0o700)
 
@@ -197,8 +197,8 @@ class Workspace:
                     os.makedirs(os.path.join(root, parent), exist_ok=True)
                     made.add(parent)
                 target = os.path.join(root, rel)
-                self._base[rel] = _copy(
-                    source_fd, target, info.st_mode & PERMISSIONS, _sparse(info)
+                self._base[rel] = copy_file(
+                    source_fd, target, info.st_mode & PERMISSIONS, is_sparse(info)
                 )
             finally:
                 os.close(source_fd)
@@ -246,27 +246,30 @@ class Workspace:
                     seen.add(rel)
                     if _untouched(info, base):
                         continue
+                    base = self._known(rel, base)
                 change = self._changed(rel, entry.path, info.st_mode & PERMISSIONS, base)
                 if change is None:
                     continue
                 (found if base is not None else created).append(change)
-        for rel, base in self._base.items():
-            if rel not in seen:
-                found.append(
-                    CapturedChange(
-                        path=rel,
-                        kind=ChangeKind.DELETED,
-                        base_sha256=base.sha256,
-                        base_mode=base.mode,
-                        new_sha256=None,
-                        content=None,
-                        mode=None,
-                        base_content=self._base_content(rel, base),
-                    )
+        for rel in [rel for rel in self._base if rel not in seen]:
+            base = self._known(rel, self._base[rel])
+            found.append(
+                CapturedChange(
+                    path=rel,
+                    kind=ChangeKind.DELETED,
+                    base_sha256=base.sha256,
+                    base_mode=base.mode,
+                    new_sha256=None,
+                    content=None,
+                    mode=None,
+                    base_content=self._base_content(rel, base),
                 )
+            )
         return recordable(found + created, self._own, self.project_root, self.root)
 
-    def _changed(self, rel: str, path: str, mode: int, base: _Base | None) -> CapturedChange | None:
+    def _changed(
+        self, rel: str, path: str, mode: int, base: CopyBase | None
+    ) -> CapturedChange | None:
         content = read_file(path)
         sha = hashlib.sha256(content).hexdigest()
         if base is None:
@@ -289,12 +292,16 @@ class Workspace:
             base_content=self._base_content(rel, base) if base else None,
         )
 
-    def _base_content(self, rel: str, base: _Base) -> bytes | None:
+    def _known(self, rel: str, base: CopyBase) -> CopyBase:
+        """``base`` with its SHA-256 (known from the copy here; a subclass may read it later)."""
+        return base
+
+    def _base_content(self, rel: str, base: CopyBase) -> bytes | None:
         """The project's file as the subplan got it, kept for diffs; None if it changed since."""
         fd = self._open_source(rel)
         if fd is None:
             return None
-        data = _read_fd(fd)
+        data = read_fd(fd)
         return data if hashlib.sha256(data).hexdigest() == base.sha256 else None
 
     def remove(self) -> None:
@@ -303,23 +310,12 @@ class Workspace:
             remove_tree(self.root)
 
 
-class ProjectCopy(Workspace):
-    """A workspace holding a copy of every file of the project that git would not ignore
-    (``.git`` left out): the fallback where an overlay cannot be mounted. Its cost grows with
-    the project's size, and what changed is found by comparing the whole copy."""
-
-    def populate(self, files: Sequence[str]) -> None:
-        """Copy the whole project; ``files`` are the leaf's own."""
-        self._own = set(files)
-        self._copy_files(discover_files(self.project_root))
-
-
-def _sparse(info: os.stat_result) -> bool:
+def is_sparse(info: os.stat_result) -> bool:
     """Whether a file has fewer bytes allocated than its size: holes, most likely."""
     return info.st_blocks * 512 < info.st_size
 
 
-def _untouched(info: os.stat_result, base: _Base) -> bool:
+def _untouched(info: os.stat_result, base: CopyBase) -> bool:
     return (
         info.st_mtime_ns == STAMP_NS
         and info.st_ino == base.ino

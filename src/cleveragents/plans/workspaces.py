@@ -20,7 +20,8 @@ from typing import Protocol
 from cleveragents.domain.changes import CapturedChange
 from cleveragents.errors import SandboxError
 from cleveragents.plans.overlay import OverlayWorkspace
-from cleveragents.plans.sandbox import ProjectCopy, Workspace
+from cleveragents.plans.project_copy import ProjectCopy
+from cleveragents.plans.sandbox import Workspace
 from cleveragents.runtime.namespaces import overlay_problem
 
 AUTO = "auto"
