@@ -12,7 +12,7 @@ Test Teardown       Stop Workers
 *** Variables ***
 @{CHECKS}
 ...                 database    schema    workers    queue    stuck_jobs    job_timeouts    locks
-...                 plans    settings
+...                 plans    settings    sandbox
 
 
 *** Test Cases ***
