@@ -154,3 +154,39 @@ Feature: Whole-project workspaces: a leaf sees the project as it is, and only wh
     Then the exit code is 1
     And the plan's only leaf failed with "sandbox: a.txt: changed in the project while the leaf ran; run it again"
     And the plan has no recorded changes
+
+  Scenario: a directory removed outright is the deletion of every file it held
+    Given a sandboxed action "rmdir.toml" running
+      """
+      rm -r docs
+      """
+    When I run `plan run --project repo --action [tmp]/rmdir.toml`
+    Then the exit code is 0
+    And the plan's recorded changes are
+      | path         | change  | mode |
+      | docs/keep.md | deleted |      |
+      | docs/more.md | deleted |      |
+
+  Scenario: a directory replaced by a file is the deletion of its files and the file's creation
+    Given a sandboxed action "flat.toml" running
+      """
+      rm -r docs; printf 'flat\n' > docs
+      """
+    When I run `plan run --project repo --action [tmp]/flat.toml`
+    Then the exit code is 0
+    And the plan's recorded changes are
+      | path         | change  | mode |
+      | docs         | created | 644  |
+      | docs/keep.md | deleted |      |
+      | docs/more.md | deleted |      |
+
+  @overlay
+  Scenario: removing a symlink the project holds is refused, as writing one is
+    Given the project "repo" has a symlink "link.txt" to its file "a.txt"
+    And a sandboxed action "unlink.toml" running
+      """
+      rm link.txt
+      """
+    When I run `plan run --project repo --action [tmp]/unlink.toml`
+    Then the exit code is 1
+    And the plan's only leaf failed with "sandbox: link.txt: the subplan removed a symlink or special file; refused"

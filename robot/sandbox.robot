@@ -287,7 +287,7 @@ A Sandboxed Action That Creates And Deletes Files: Diff Shows Both, Apply Makes 
     ${stat}=    Agents Should Succeed    plan    diff    ${plan}    --stat
     ${parsed}=    Parse Diff Stat    ${stat}
     Should Be Equal    ${parsed}[paths]
-    ...    ${{ {"made/deep/created.txt": "+1 -0 (created)", "old.txt": "+0 -1 (deleted)"} }}
+    ...    ${{ {"made/deep/created.txt": "+1 -0 (created) (outside its leaf's files)", "old.txt": "+0 -1 (deleted)"} }}
     Pipe Plan Diff Into Git    ${plan}    ${root}    apply    --check
 
     ${result}=    Run Agents    plan    apply    ${plan}
