@@ -19,7 +19,7 @@ import errno
 import hashlib
 import os
 import stat
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from cleveragents.domain.changes import CapturedChange, ChangeKind, unsafe_path_reason
@@ -72,13 +72,11 @@ class OverlayWorkspace:
         self.upper.mkdir()
         (directory / "work").mkdir()
         readonly = (GIT_DIR,) if os.path.isdir(os.path.join(self._lower, GIT_DIR)) else ()
-        self.overlay = Overlay(self._lower, str(self.upper), str(directory / "work"), readonly)
+        self.overlay: Overlay | None = Overlay(
+            self._lower, str(self.upper), str(directory / "work"), readonly
+        )
         self._directory = directory
         self._own: dict[str, _Stamp | None] = {}
-
-    def hook(self, cwd: Path) -> Callable[[], None] | None:
-        """What the command's child runs before ``exec``: enter the overlay at ``cwd``."""
-        return self.overlay.enter_hook(str(cwd))
 
     def populate(self, files: Sequence[str]) -> None:
         """Note the leaf's files as they are now (nothing is copied)."""
@@ -198,6 +196,15 @@ class OverlayWorkspace:
         return content, hashlib.sha256(content).hexdigest()
 
     def remove(self) -> None:
-        """Delete the upper and work directories."""
-        if self._directory.exists():
+        """Delete the upper and work directories: at once when the leaf wrote nothing (the
+        overlay leaves ``work/work`` behind, empty), else the whole tree."""
+        work = self._directory / "work"
+        try:
+            for empty in (work / "work", work, self.upper, self._directory):
+                os.rmdir(empty)
+        except FileNotFoundError:
+            if not self._directory.exists():
+                return
+            remove_tree(self._directory)
+        except OSError:  # something in it (what the leaf wrote), or gone already
             remove_tree(self._directory)

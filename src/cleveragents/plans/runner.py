@@ -48,12 +48,14 @@ from cleveragents.plans.scope import check_scope
 from cleveragents.plans.verify import Verifier
 from cleveragents.plans.workspaces import AUTO, Backend, choose_backend, make_workspace
 from cleveragents.runtime.deadlines import Deadlines
-from cleveragents.runtime.processes import KILL_GRACE_S, run_command
+from cleveragents.runtime.namespaces import Overlay
+from cleveragents.runtime.processes import KILL_GRACE_S, Child, Spawn, run_command
+from cleveragents.runtime.spawner import Spawner
 from cleveragents.runtime.tokens import CancellationToken, CancelReason
 
 TIMEOUT = CancelReason.TIMEOUT
 log = logging.getLogger("cleveragents.plans.runner")
-Setup = Callable[[], None] | None  # what a command's child runs before exec
+Setup = Overlay | None  # what a leaf's commands must enter to see its workspace
 OUTPUT_KEPT = 8192  # the last characters of a leaf's output that are stored
 SCRATCH_PREFIX = "agents-plan-"  # + the plan id + "-": a run's private directory in TMPDIR
 
@@ -160,6 +162,7 @@ class SubplanRunner:
         self._local = threading.local()  # each pool thread reuses one output file
         self._base_env = {**os.environ, **(markers or {})}
         self._deadlines = Deadlines()
+        self._spawner: Spawner | None = None
 
     def run(self, leaf: Subplan, token: CancellationToken) -> LeafResult:
         """One attempt at ``leaf``; never raises for a failure of the action itself."""
@@ -173,10 +176,12 @@ class SubplanRunner:
             return LeafResult(exit_code=None, error_message=f"sandbox: {exc.message}")
         try:
             workspace.populate(leaf.files)
-            result = self._attempt(leaf, token, workspace.root, workspace.hook(workspace.root))
+            result = self._attempt(leaf, token, workspace.root, workspace.overlay)
             if result.ok:
                 found = check_scope(self.action.scope, leaf.files, workspace.capture())
-                if self.record_changes is not None:
+                # A leaf about to run has no changes stored (the executor drops them when the
+                # run begins, and only a completed attempt records): nothing to write for none.
+                if found and self.record_changes is not None:
                     self.record_changes(leaf.id, found)
             return result
         except AgentsError as exc:  # a sandbox it cannot set up or record fails the leaf
@@ -298,7 +303,7 @@ class SubplanRunner:
                         kill_grace_s=self.kill_grace_s,
                         inherit_env=False,
                         output=self._output(),
-                        setup=setup,
+                        spawn=self._spawn(setup),
                     )
                 except OSError as exc:
                     return LeafResult(
@@ -317,6 +322,21 @@ class SubplanRunner:
         finally:
             files_file.unlink(missing_ok=True)
         return self._result(exit_code, "".join(outputs), False, False, duration)
+
+    def _spawn(self, overlay: Overlay | None) -> Spawn | None:
+        """How a command that must enter ``overlay`` starts: from the run's spawner's helpers,
+        so that this (big, threaded) process never forks for it (``runtime/spawner.py``)."""
+        if overlay is None:
+            return None
+        with self._scratch_lock:
+            if self._spawner is None:
+                self._spawner = Spawner()
+            spawner = self._spawner
+
+        def spawn(argv: list[str], cwd: str, env: Mapping[str, str], output: int) -> Child:
+            return spawner.spawn(argv, cwd=cwd, env=env, stdout_fd=output, overlay=overlay)
+
+        return spawn
 
     def _scratch(self) -> Path:
         """One private directory per run for the subplans' file lists."""
@@ -340,6 +360,9 @@ class SubplanRunner:
         """Remove the run's scratch directory and output files; stop its deadline thread."""
         self._deadlines.close()
         with self._scratch_lock:
+            if self._spawner is not None:
+                self._spawner.close()
+                self._spawner = None
             for output in self._outputs:
                 output.close()
             self._outputs.clear()

@@ -27,6 +27,7 @@ from cleveragents.domain.changes import CapturedChange, ChangeKind, unsafe_path_
 from cleveragents.errors import SandboxError
 from cleveragents.plans.recordable import recordable
 from cleveragents.runtime.files import write_all
+from cleveragents.runtime.namespaces import Overlay
 
 STAMP_NS = 946_684_800_123_456_789  # 2000-01-01T00:00:00.123456789Z: no tool writes this mtime
 CHUNK_BYTES = 1 << 20
@@ -167,11 +168,8 @@ class Workspace:
         self._real_root = os.path.realpath(project_root)
         self._base: dict[str, CopyBase] = {}
         self._own: set[str] = set()
+        self.overlay: Overlay | None = None  # a plain directory: nothing to enter
         directory.mkdir(mode=0o700)
-
-    def hook(self, cwd: Path) -> Callable[[], None] | None:
-        """Nothing to do in the command's child: the workspace is a plain directory."""
-        return None
 
     def populate(self, files: Sequence[str]) -> None:
         """Copy ``files`` (relative POSIX paths) from the project; a file gone since is left out."""

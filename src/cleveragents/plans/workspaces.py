@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -22,7 +22,7 @@ from cleveragents.errors import SandboxError
 from cleveragents.plans.overlay import OverlayWorkspace
 from cleveragents.plans.project_copy import ProjectCopy
 from cleveragents.plans.sandbox import Workspace
-from cleveragents.runtime.namespaces import overlay_problem
+from cleveragents.runtime.namespaces import Overlay, overlay_problem
 
 AUTO = "auto"
 OVERLAY = "overlay"
@@ -35,9 +35,7 @@ class LeafWorkspace(Protocol):
     """What the runner needs of a workspace."""
 
     root: Path  # where the command runs (the project's own path, for an overlay)
-
-    def hook(self, cwd: Path) -> Callable[[], None] | None:
-        """What the command's child runs before ``exec``, if anything."""
+    overlay: Overlay | None  # what the command must enter to see the workspace, if anything
 
     def populate(self, files: Sequence[str]) -> None:
         """Make the workspace for a leaf of ``files``."""

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Protocol
 
 from cleveragents.domain.ids import new_id
 from cleveragents.domain.markers import RUN_ID
@@ -28,6 +28,24 @@ KILL_GRACE_S = 5.0
 OUTPUT_TAIL_BYTES = 8192
 PIPE_DRAIN_S = 1.0  # how long what a command started may outlive it in its group
 GROUP_CHECK_S = 0.01  # how often, meanwhile, we look whether the group has gone
+
+
+class Child(Protocol):
+    """What supervising a started command needs of it (a ``Popen``, a ``SpawnedProcess``)."""
+
+    @property
+    def pid(self) -> int:
+        """Its pid, which is also its process group's id."""
+
+    @property
+    def returncode(self) -> int | None:
+        """Its exit status once waited for (minus the signal number if a signal ended it)."""
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Wait for it; ``subprocess.TimeoutExpired`` after ``timeout`` seconds."""
+
+
+Spawn = Callable[[list[str], str, Mapping[str, str], int], Child]  # argv, cwd, env, output fd
 
 
 @dataclass(frozen=True)
@@ -76,15 +94,15 @@ def run_command(
     tail_bytes: int = OUTPUT_TAIL_BYTES,
     inherit_env: bool = True,
     output: IO[bytes] | None = None,
-    setup: Callable[[], None] | None = None,
+    spawn: Spawn | None = None,
 ) -> CommandResult:
     """Run ``argv`` to completion, timeout or cancellation; never raises for a non-zero exit.
 
     ``env`` is added to this process's environment (or, with ``inherit_env=False``, is the whole
     environment). ``output`` is a file to reuse for the command's output (it is emptied first);
-    by default a new temporary file is used. ``setup`` runs in the child before ``exec`` (it
-    enters a workspace's namespace: ``runtime/namespaces.py``). Raises ``OSError`` when the
-    program cannot be started (not found, not executable, bad cwd).
+    by default a new temporary file is used. ``spawn`` starts the command instead of
+    ``subprocess.Popen`` (a ``runtime/spawner.py`` helper entering a workspace's overlay).
+    Raises ``OSError`` when the program cannot be started (not found, not executable, bad cwd).
     """
     child_env = {**os.environ, **(env or {})} if inherit_env else dict(env or {})
     child_env[RUN_ID] = new_id()
@@ -92,13 +110,13 @@ def run_command(
         output.seek(0)
         output.truncate()
         return _start(
-            argv, cwd, child_env, output, token, timeout_s, kill_grace_s, tail_bytes, setup
+            argv, cwd, child_env, output, token, timeout_s, kill_grace_s, tail_bytes, spawn
         )
     # Output goes to an anonymous temporary file rather than a pipe: no reader thread per
     # command, and a command that writes a lot never blocks on a full pipe.
     with tempfile.TemporaryFile(prefix="agents-output-") as scratch:
         return _start(
-            argv, cwd, child_env, scratch, token, timeout_s, kill_grace_s, tail_bytes, setup
+            argv, cwd, child_env, scratch, token, timeout_s, kill_grace_s, tail_bytes, spawn
         )
 
 
@@ -111,21 +129,24 @@ def _start(
     timeout_s: float | None,
     kill_grace_s: float,
     tail_bytes: int,
-    setup: Callable[[], None] | None = None,
+    spawn: Spawn | None = None,
 ) -> CommandResult:
     started = time.monotonic()
     if token.cancelled:  # cancelled before it started: it does not start
         return CommandResult(-signal.SIGTERM, 0.0, "", timed_out=False, cancelled=True)
-    proc = subprocess.Popen(
-        argv,
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=output,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group, so we can stop everything it starts
-        preexec_fn=setup,  # only system calls on prepared arguments
-    )
+    proc: Child
+    if spawn is not None:  # its own session too, and its output in the same file
+        proc = spawn(argv, cwd or os.getcwd(), env, output.fileno())
+    else:
+        proc = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so we can stop everything it starts
+        )
     try:
         return _supervise(proc, output, token, timeout_s, kill_grace_s, tail_bytes, started)
     finally:
@@ -137,7 +158,7 @@ def _start(
 
 
 def _supervise(
-    proc: subprocess.Popen[bytes],
+    proc: Child,
     output: IO[bytes],
     token: CancellationToken,
     timeout_s: float | None,
@@ -185,7 +206,7 @@ def _supervise(
                 break  # stopped meanwhile: end them now
         _signal_group(proc.pid, signal.SIGKILL)
     return CommandResult(
-        exit_code=proc.returncode,
+        exit_code=proc.wait(),  # waited for already: its status
         duration_s=round(time.monotonic() - started, 6),
         output_tail=_tail(output, tail_bytes),
         timed_out=timed_out,
