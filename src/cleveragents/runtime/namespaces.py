@@ -11,9 +11,11 @@ The namespace lives exactly as long as the processes in it: when the command and
 started have ended (``runtime/sweep.py`` sees to that), the kernel unmounts it, so even a
 ``kill -9`` of ``agents`` leaves no mount behind.
 
-The hook runs in the forked child of a process with threads (see ``docs/choices.md``): it calls
-nothing but system calls on arguments built beforehand, and reports a failure on the command's
-own output (file descriptor 2) before it ends the child with :data:`SETUP_FAILED`.
+A plan run's commands enter an overlay through ``runtime/spawner.py`` (small helper processes,
+so the worker never forks for them); :meth:`Overlay.enter_hook` does the same steps as a
+``preexec_fn``, for the one-off probe below. It calls nothing but system calls on arguments
+built beforehand, and reports a failure on the command's own output (file descriptor 2) before
+it ends the child with :data:`SETUP_FAILED`.
 """
 
 from __future__ import annotations
