@@ -89,6 +89,20 @@ Feature: Verification in the workspace: a check after the action decides whether
     Then the exit code is 0
     And the plan's only leaf has verification "passed"
 
+  Scenario: a verification that runs out of the leaf's time is a timeout, not a failed check
+    Given the action file "slow.toml" holding
+      """
+      [action]
+      command = ["sh", "-c", "printf 'z = 3\\n' >> other.py"]
+      timeout_s = 1
+      [action.verify]
+      command = ["sleep", "30"]
+      """
+    When I run `plan run --project repo --action [tmp]/slow.toml`
+    Then the exit code is 1
+    And the plan's only leaf failed with "timed out after 1 s"
+    And the plan has no recorded changes
+
   Scenario Outline: a bad verify table is one clear line
     Given the action file "bad.toml" holding
       """

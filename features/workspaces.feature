@@ -190,3 +190,92 @@ Feature: Whole-project workspaces: a leaf sees the project as it is, and only wh
     When I run `plan run --project repo --action [tmp]/unlink.toml`
     Then the exit code is 1
     And the plan's only leaf failed with "sandbox: link.txt: the subplan removed a symlink or special file; refused"
+
+  Scenario: a directory removed and made again with a subdirectory of the same name deletes what that held
+    Given the project "repo" holds the files
+      | path           | text   |
+      | gen/top.md     | top\n  |
+      | gen/sub/old.md | old\n  |
+    And a sandboxed action "regen.toml" running
+      """
+      rm -r gen && mkdir -p gen/sub && printf 'new\n' > gen/sub/new.md
+      """
+    When I run `plan run --project repo --action [tmp]/regen.toml`
+    Then the exit code is 0
+    And the plan's recorded changes are
+      | path           | change  | mode |
+      | gen/sub/new.md | created | 644  |
+      | gen/sub/old.md | deleted |      |
+      | gen/top.md     | deleted |      |
+
+  Scenario: ignored trees are neither recorded nor refused, whatever they hold
+    Given a sandboxed action "venv.toml" running
+      """
+      rm -r .state; mkdir -p .state/bin; ln -s /bin/sh .state/bin/sh; ln -s a.txt debug.log; printf 'TWO\n' > a.txt
+      """
+    When I run `plan run --project repo --action [tmp]/venv.toml`
+    Then the exit code is 0
+    And the plan's recorded changes are
+      | path  | change   | mode |
+      | a.txt | modified | 644  |
+
+  Scenario: a file outside the leaf's own changed in the project while the leaf ran fails the leaf
+    Given the project's file "b.txt" has a hard link "alias.txt" outside the project
+    And an action "race.toml" for the files "a.txt" that edits "b.txt" and then the project's copy through "alias.txt"
+    When I run `plan run --project repo --action [tmp]/race.toml`
+    Then the exit code is 1
+    And the plan's only leaf failed with "sandbox: b.txt: changed in the project while the leaf ran; run it again"
+    And the plan has no recorded changes
+
+  @overlay
+  Scenario: a change to a file inside .agents is refused, as a new one is
+    Given the project "repo" holds the files
+      | path              | text    |
+      | .agents/notes.txt | note\n  |
+    And a sandboxed action "notes.toml" running
+      """
+      printf 'more\n' >> .agents/notes.txt
+      """
+    When I run `plan run --project repo --action [tmp]/notes.toml`
+    Then the exit code is 1
+    And the plan's only leaf failed with "sandbox: .agents/notes.txt: the subplan changed a file that is inside .agents"
+
+  @overlay
+  Scenario: a git worktree's repository is read-only to a leaf, and git still works there
+    Given the project "repo" is a git repository with everything committed
+    And a git worktree "wt" of the project "repo" on the branch "wt", added as a project
+    And a sandboxed action "commit.toml" running
+      """
+      printf 'y\n' >> a.txt; git status --porcelain > status.txt; if git commit -qam leaf 2>/dev/null; then exit 7; fi;
+      if echo x > "$(git rev-parse --git-common-dir)/evil" 2>/dev/null; then exit 8; fi;
+      if echo x > "$(git rev-parse --git-dir)/evil" 2>/dev/null; then exit 9; fi
+      """
+    When I run `plan run --project wt --action [tmp]/commit.toml`
+    Then the exit code is 0
+    And the branch "wt" of the project "repo" still points at its first commit
+    And the project "repo" has no file ".git/evil"
+    And the project "repo" has no file ".git/worktrees/wt/evil"
+    And the plan's recorded file "status.txt" holds " M a.txt\n?? status.txt\n"
+
+  @overlay
+  Scenario: a project inside a repository sees that repository, read-only, as it would in place
+    Given the project "repo" is a git repository with everything committed
+    And the directory "docs" of the project "repo" is added as the project "docs"
+    And a sandboxed action "top.toml" running
+      """
+      git rev-parse --show-prefix > prefix.txt; if echo x > "$(git rev-parse --git-dir)/evil" 2>/dev/null; then exit 7; fi
+      """
+    When I run `plan run --project docs --action [tmp]/top.toml`
+    Then the exit code is 0
+    And the plan's recorded file "prefix.txt" holds "docs/\n"
+
+  @overlay
+  Scenario: a project with a filesystem mounted inside it gets copies, and says why
+    Given a directory is mounted on "vendor" inside the project "repo"
+    And a sandboxed action "edit.toml" running
+      """
+      cat b.txt > a.txt
+      """
+    When I run `plan run --project repo --action [tmp]/edit.toml`
+    Then the exit code is 0
+    And stderr contains "something is mounted inside the project"

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
 from behave import given, then
-from sandbox_helpers import recorded_contents, snapshot
+from cli_steps import run_cli
+from sandbox_helpers import recorded_contents, run_git, snapshot
 
 import cleveragents.diagnostics.checks as checks
 import cleveragents.plans.workspaces as workspaces
@@ -87,3 +89,48 @@ def step_racing_action(context: Any, name: str, path: str, link: str) -> None:
     (context.tmp / name).write_text(
         f'[action]\ncommand = ["sh", "-c", "{script}"]\nscope = "project"\n', encoding="utf-8"
     )
+
+
+@given(
+    'an action "{name}" for the files "{glob}" that edits "{path}" and then the project\'s copy '
+    'through "{link}"'
+)
+def step_racing_other(context: Any, name: str, glob: str, path: str, link: str) -> None:
+    script = f"printf 'NEW\\n' > {path}; printf 'edited meanwhile\\n' > {context.tmp / link}"
+    (context.tmp / name).write_text(
+        f'[action]\ncommand = ["sh", "-c", "{script}"]\ninclude = ["{glob}"]\nscope = "project"\n',
+        encoding="utf-8",
+    )
+
+
+@given(
+    'a git worktree "{name}" of the project "{project}" on the branch "{branch}", '
+    "added as a project"
+)
+def step_worktree(context: Any, name: str, project: str, branch: str) -> None:
+    root = context.tmp / project
+    run_git(context, root, "worktree", "add", "-q", str(context.tmp / name), "-b", branch)
+    context.first_commit = run_git(context, root, "rev-parse", branch).strip()
+    run_cli(context, f"project add {context.tmp / name} --name {name}")
+
+
+@then('the branch "{branch}" of the project "{project}" still points at its first commit')
+def step_branch_unmoved(context: Any, branch: str, project: str) -> None:
+    now = run_git(context, context.tmp / project, "rev-parse", branch).strip()
+    assert now == context.first_commit, (now, context.first_commit)
+
+
+@given('the directory "{sub}" of the project "{project}" is added as the project "{name}"')
+def step_sub_project(context: Any, sub: str, project: str, name: str) -> None:
+    run_cli(context, f"project add {context.tmp / project / sub} --name {name}")
+
+
+@given('a directory is mounted on "{where}" inside the project "{project}"')
+def step_nested_mount(context: Any, where: str, project: str) -> None:
+    source = context.tmp / "mounted"
+    source.mkdir()
+    (source / "v.txt").write_text("vendored\n", encoding="utf-8")
+    target = context.tmp / project / where
+    target.mkdir()
+    subprocess.run(["mount", "--bind", str(source), str(target)], check=True)
+    context.cleanups.append(lambda: subprocess.run(["umount", "-l", str(target)], check=False))

@@ -119,36 +119,42 @@ def _walk(base: Path) -> list[str]:
     return found
 
 
-def ignored_paths(root: Path, paths: Sequence[str], over: Path | None = None) -> set[str]:
-    """Those of ``paths`` (relative POSIX paths, files that may not exist yet) that git's rules in
-    ``root`` ignore, by the same rules the walk applies: a path under an ignored directory, or a
-    file an ignore pattern matches. The ``.gitignore`` files read are the project's own or, where
-    ``over`` (a tree laid over the project: a workspace) holds one at the same place, that one:
-    a cache directory a tool created with a ``.gitignore`` of ``*`` in it is ignored."""
-    base = Path(root)
+class IgnoreRules:
+    """git's verdict on paths under ``root`` (files that may not exist yet), by the rules the
+    walk applies: a path under an ignored directory, or one an ignore pattern matches. The
+    ``.gitignore`` files read are the project's own or, where ``over`` (a tree laid over the
+    project: a workspace) holds one at the same place, that one: a cache directory a tool
+    created with a ``.gitignore`` of ``*`` in it is ignored. Rules are read once per directory."""
 
-    def ignore_file(prefix: str) -> Path:
-        if over is not None and (over / prefix / IGNORE_FILE).is_file():
-            return over / prefix / IGNORE_FILE
-        return base / prefix / IGNORE_FILE
+    def __init__(self, root: Path, over: Path | None = None) -> None:
+        self._root = Path(root)
+        self._over = over
+        top = _with_ignore_file(_NO_RULES, self._root / GIT_DIR / "info" / "exclude", "")
+        self._rules_of: dict[str, _Rules] = {"": _with_ignore_file(top, self._file(""), "")}
 
-    top = _with_ignore_file(_NO_RULES, base / GIT_DIR / "info" / "exclude", "")
-    rules_of: dict[str, _Rules] = {"": _with_ignore_file(top, ignore_file(""), "")}
-    ignored: set[str] = set()
-    for path in paths:
+    def _file(self, prefix: str) -> Path:
+        if self._over is not None and (self._over / prefix / IGNORE_FILE).is_file():
+            return self._over / prefix / IGNORE_FILE
+        return self._root / prefix / IGNORE_FILE
+
+    def ignored(self, path: str, is_dir: bool = False) -> bool:
+        """Whether git ignores ``path`` (a directory when ``is_dir``)."""
         parts = path.split("/")
-        prefix, rules, hidden = "", rules_of[""], False
+        prefix, rules = "", self._rules_of[""]
         for name in parts[:-1]:
             if rules.dirs.match_file(prefix + name):
-                hidden = True
-                break
+                return True
             prefix += name + "/"
-            if prefix not in rules_of:
-                rules_of[prefix] = _with_ignore_file(rules, ignore_file(prefix), prefix)
-            rules = rules_of[prefix]
-        if hidden or rules.files.match_file(path):
-            ignored.add(path)
-    return ignored
+            if prefix not in self._rules_of:
+                self._rules_of[prefix] = _with_ignore_file(rules, self._file(prefix), prefix)
+            rules = self._rules_of[prefix]
+        return bool((rules.dirs if is_dir else rules.files).match_file(path))
+
+
+def ignored_paths(root: Path, paths: Sequence[str], over: Path | None = None) -> set[str]:
+    """Those of ``paths`` (relative POSIX paths of files) that :class:`IgnoreRules` ignores."""
+    rules = IgnoreRules(root, over)
+    return {path for path in paths if rules.ignored(path)}
 
 
 def _links_inside(link: str, real_root: str) -> bool:

@@ -174,6 +174,8 @@ class SubplanRunner:
             workspace = make_workspace(backend, self.whole_project, self.project_root, place)
         except AgentsError as exc:
             return LeafResult(exit_code=None, error_message=f"sandbox: {exc.message}")
+        except OSError as exc:  # TMPDIR full or not writable
+            return LeafResult(exit_code=None, error_message=f"sandbox: {exc}")
         try:
             workspace.populate(leaf.files)
             result = self._attempt(leaf, token, workspace.root, workspace.overlay)
@@ -189,7 +191,10 @@ class SubplanRunner:
         except OSError as exc:  # a disk that is full, a directory gone
             return LeafResult(exit_code=None, error_message=f"sandbox: {exc}")
         finally:
-            workspace.remove()
+            try:
+                workspace.remove()
+            except OSError as exc:  # what is left goes with the run's scratch directory
+                log.warning("plan %s: could not remove a workspace: %s", self.plan_id, exc)
 
     def backend(self) -> Backend:
         """The whole-project backend, chosen (and said) once per run."""
@@ -210,16 +215,25 @@ class SubplanRunner:
         if self._verifier is None:
             return self._run_in(leaf, token, workspace, setup)
 
+        stops: list[LeafResult] = []
+        started = time.monotonic()
+
         def run(command: Sequence[str]) -> tuple[int | None, str, bool]:
-            done = self._run_command(leaf, token, workspace, setup, command)
-            stopped = done.cancelled or done.timed_out
-            return done.exit_code, done.output or (done.error_message or ""), stopped
+            left = self.timeout_s - (time.monotonic() - started)  # one budget for the leaf
+            done = self._run_command(leaf, token, workspace, setup, command, left)
+            if done.cancelled or done.timed_out:
+                stops.append(done)
+            return done.exit_code, done.output or (done.error_message or ""), bool(stops)
 
         base_passed = self._verifier.baseline(run)
+        if stops:
+            return stops[0]
         result = self._run_in(leaf, token, workspace, setup)
         if not result.ok:
             return result
         checked = self._verifier.check(run, base_passed)
+        if stops:  # cancelled or out of time while verifying: that, not a failed check
+            return stops[0]
         output = (result.output + checked.output)[-OUTPUT_KEPT:]
         if not checked.blames_leaf:
             return dataclasses.replace(result, output=output, verification=checked.outcome)
@@ -272,8 +286,10 @@ class SubplanRunner:
         workspace: Path,
         setup: Setup,
         command: Sequence[str] | None = None,
+        timeout_s: float | None = None,
     ) -> LeafResult:
         command = command or self.action.command
+        budget = self.timeout_s if timeout_s is None else max(timeout_s, 0.001)
         assert command is not None
         files_file = self._scratch() / f"{leaf.id}.files"
         try:
@@ -288,6 +304,7 @@ class SubplanRunner:
                 "AGENTS_PROJECT_ROOT": str(self.project_root),
                 "AGENTS_WORKSPACE": str(workspace),  # in-place: the project itself
                 "AGENTS_FILES_FILE": str(files_file),
+                **dict(setup.env if setup is not None else ()),
             }
             outputs: list[str] = []
             duration = 0.0
@@ -299,7 +316,7 @@ class SubplanRunner:
                         token=token,
                         cwd=str(workspace),
                         env=env,
-                        timeout_s=max(self.timeout_s - duration, 0.001),
+                        timeout_s=max(budget - duration, 0.001),
                         kill_grace_s=self.kill_grace_s,
                         inherit_env=False,
                         output=self._output(),

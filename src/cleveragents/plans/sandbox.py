@@ -25,7 +25,8 @@ from typing import Any
 
 from cleveragents.domain.changes import CapturedChange, ChangeKind, unsafe_path_reason
 from cleveragents.errors import SandboxError
-from cleveragents.plans.recordable import recordable
+from cleveragents.plans.discovery import IgnoreRules
+from cleveragents.plans.recordable import BYTECODE_DIR, recordable
 from cleveragents.runtime.files import write_all
 from cleveragents.runtime.namespaces import Overlay
 
@@ -149,10 +150,15 @@ def remove_tree(path: Path) -> None:
     """Remove ``path`` even where the subplan took away write or search permission."""
 
     def retry(func: Callable[..., Any], name: str, *_: Any) -> None:
+        # ``func`` may be an open or a scandir of a directory we may not read (an overlay's
+        # work/work is mode 000): open it up, then remove ``name`` itself, whatever it is.
         for parent in (os.path.dirname(name), name):
             if os.path.isdir(parent) and not os.path.islink(parent):
                 os.chmod(parent, stat.S_IRWXU)
-        func(name)
+        if os.path.isdir(name) and not os.path.islink(name):
+            shutil.rmtree(name, **hook)
+        elif os.path.lexists(name):
+            os.unlink(name)
 
     hook: dict[str, Any] = {_ON_ERROR: retry}
     shutil.rmtree(path, **hook)
@@ -224,6 +230,8 @@ class Workspace:
         found: list[CapturedChange] = []
         created: list[CapturedChange] = []
         seen: set[str] = set()
+        rules = IgnoreRules(self.project_root, self.root)
+        copied_dirs = {parent for rel in self._base for parent in _parents(rel)}
         pending: list[tuple[str, str]] = [(str(self.root), "")]
         while pending:
             directory, prefix = pending.pop()
@@ -231,6 +239,10 @@ class Workspace:
                 entries = list(listing)
             for entry in entries:
                 rel = prefix + entry.name
+                is_dir = entry.is_dir(follow_symlinks=False)
+                if rel not in self._base and (rel not in copied_dirs if is_dir else True):
+                    if BYTECODE_DIR in rel.split("/") or rules.ignored(rel, is_dir):
+                        continue  # ignored (a cache, a virtualenv): never read, never refused
                 if entry.is_symlink():
                     raise SandboxError(f"{rel}: the subplan left a symlink; symlinks are refused")
                 if entry.is_dir(follow_symlinks=False):
@@ -306,6 +318,12 @@ class Workspace:
         """Delete the workspace and everything in it."""
         if self.root.exists():
             remove_tree(self.root)
+
+
+def _parents(rel: str) -> list[str]:
+    """``a/b/c.txt`` -> ``["a", "a/b"]``."""
+    parts = rel.split("/")[:-1]
+    return ["/".join(parts[: count + 1]) for count in range(len(parts))]
 
 
 def is_sparse(info: os.stat_result) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,12 +75,37 @@ def ownership_problem(project_root: Path) -> str | None:
     )
 
 
+def _unescape(point: str) -> str:
+    """A mount point as mountinfo writes it (space, tab, newline, backslash as ``\\ooo``)."""
+    return re.sub(r"\\([0-7]{3})", lambda found: chr(int(found.group(1), 8)), point)
+
+
+def nested_mount_problem(project_root: Path) -> str | None:
+    """Why an overlay of ``project_root`` would hide part of it: a filesystem mounted inside it
+    (an overlay shows only the project directory's own filesystem)."""
+    root = os.path.realpath(project_root)
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as info:
+            points = [line.split()[4] for line in info if len(line.split()) > 4]
+    except OSError:  # pragma: no cover - /proc is there wherever overlays are
+        return None
+    decoded = (_unescape(point) for point in points)
+    inside = sorted(point for point in decoded if point.startswith(root + "/"))
+    if not inside:
+        return None
+    return f"something is mounted inside the project ({inside[0]}); an overlay would hide it"
+
+
 def choose_backend(setting: str, project_root: Path) -> Backend:
     """The backend for ``project_root``; :class:`SandboxError` when ``overlay`` is forced and
     cannot work."""
     if setting == COPY:
         return Backend(COPY, "sandbox.backend = copy")
-    problem = ownership_problem(project_root) or overlay_problem(os.path.realpath(project_root))
+    problem = (
+        ownership_problem(project_root)
+        or nested_mount_problem(project_root)
+        or overlay_problem(os.path.realpath(project_root))
+    )
     if problem is None:
         return Backend(OVERLAY)
     if setting == OVERLAY:

@@ -62,11 +62,19 @@ class Overlay:
     lower: str
     upper: str
     work: str
-    readonly: tuple[str, ...] = ()  # paths under ``lower`` to bind read-only on top (``.git``)
+    readonly: tuple[str, ...] = ()  # paths to bind read-only on top (``.git``), absolute or
+    # relative to ``lower``
+    env: tuple[tuple[str, str], ...] = ()  # variables a command that enters it is given
 
     def options(self) -> bytes:
-        """The mount options, ``lowerdir=…,upperdir=…,workdir=…``."""
-        parts = (f"{key}={_escape(value)}" for key, value in self._dirs())
+        """The mount options: the three directories, and the features that would make the upper
+        directory mean something else pinned off, whatever the kernel's defaults (a renamed
+        directory recorded as a redirect, a chmod as a metadata-only copy). An unprivileged
+        mount keeps its marks in ``user.`` extended attributes (``userxattr``)."""
+        parts = [f"{key}={_escape(value)}" for key, value in self._dirs()]
+        parts += ["redirect_dir=off", "metacopy=off", "index=off"]
+        if os.geteuid() != 0:
+            parts.append("userxattr")
         return os.fsencode(",".join(parts))
 
     def _dirs(self) -> tuple[tuple[str, str], ...]:
