@@ -72,7 +72,7 @@ class Overlay:
         directory recorded as a redirect, a chmod as a metadata-only copy). An unprivileged
         mount keeps its marks in ``user.`` extended attributes (``userxattr``)."""
         parts = [f"{key}={_escape(value)}" for key, value in self._dirs()]
-        parts += ["redirect_dir=off", "metacopy=off", "index=off"]
+        parts += ["redirect_dir=nofollow", "metacopy=off", "index=off"]
         if os.geteuid() != 0:
             parts.append("userxattr")
         return os.fsencode(",".join(parts))
