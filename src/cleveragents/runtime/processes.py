@@ -136,7 +136,13 @@ def _start(
         return CommandResult(-signal.SIGTERM, 0.0, "", timed_out=False, cancelled=True)
     proc: Child
     if spawn is not None:  # its own session too, and its output in the same file
-        proc = spawn(argv, cwd or os.getcwd(), env, output.fileno())
+        try:
+            proc = spawn(argv, cwd or os.getcwd(), env, output.fileno())
+        except OSError:
+            # Not started, or started by a helper that died before it said so: whatever
+            # carries the run's id is ended, so "cannot run" stays true.
+            end_marked({RUN_ID: env[RUN_ID]})
+            raise
     else:
         proc = subprocess.Popen(
             argv,
