@@ -1,8 +1,6 @@
 """The job queue: enqueue, claim, finish and cancel ``async_jobs`` rows.
 
-Recovery and pruning are in ``store/recovery.py``; :class:`JobStore` inherits them, so one
-store object serves a worker's whole loop.
-
+Recovery and pruning (``store/recovery.py``) are inherited: one store serves a worker's loop.
 Hot-path statements are SQLAlchemy Core (no ORM): a claim is one ``UPDATE … WHERE id IN (SELECT …
 LIMIT n FOR UPDATE SKIP LOCKED) RETURNING …`` in a write transaction. SQLite ignores the
 ``FOR UPDATE SKIP LOCKED`` part and gets its exclusivity from ``BEGIN IMMEDIATE``; PostgreSQL gets
