@@ -90,6 +90,7 @@ class ActionSpec(BaseModel):
     exclude: list[str] = Field(default_factory=list)
     isolation: str = SANDBOX
     files_separator: str = NEWLINE
+    success_exit_codes: list[int] = Field(default_factory=lambda: [0], min_length=1)
     scope: str = FILES_SCOPE
     timeout_s: int | None = Field(None, ge=_TIMEOUT.minimum, le=_TIMEOUT.maximum)
     decompose: DecomposeConfig = Field(default_factory=DecomposeConfig)
@@ -190,6 +191,14 @@ class ActionSpec(BaseModel):
         if isolation not in ISOLATIONS:
             raise ValueError(f'must be "sandbox", "files" or "in-place" (got {isolation!r})')
         return isolation
+
+    @field_validator("success_exit_codes")
+    @classmethod
+    def _valid_exit_codes(cls, codes: list[int]) -> list[int]:
+        for code in codes:
+            if not 0 <= code <= 255:
+                raise ValueError(f"an exit code is 0..255 (got {code})")
+        return sorted(set(codes))
 
     @field_validator("files_separator")
     @classmethod

@@ -90,7 +90,12 @@ class LeafResult:
     @property
     def ok(self) -> bool:
         """True when the leaf completed."""
-        return self.exit_code == 0 and not self.cancelled and not self.timed_out
+        return (
+            self.exit_code is not None
+            and self.error_message is None  # the action's success_exit_codes decided
+            and not self.cancelled
+            and not self.timed_out
+        )
 
 
 class SubplanRunner:
@@ -252,6 +257,8 @@ class SubplanRunner:
         command: Sequence[str] | None = None,
         timeout_s: float | None = None,
     ) -> LeafResult:
+        # The action's own command succeeds on its success_exit_codes; a verification on 0 only.
+        success = self.action.success_exit_codes if command is None else (0,)
         command = command or self.action.command
         budget = self.timeout_s if timeout_s is None else max(timeout_s, 0.001)
         assert command is not None
@@ -296,13 +303,12 @@ class SubplanRunner:
                 if result.output_tail:
                     outputs.append(result.output_tail)
                 exit_code = result.exit_code
-                if result.timed_out or result.cancelled or exit_code != 0:
-                    return self._result(
-                        exit_code, "".join(outputs), result.cancelled, result.timed_out, duration
-                    )
+                if result.timed_out or result.cancelled or exit_code not in success:
+                    stopped = (result.cancelled, result.timed_out)
+                    return self._result(exit_code, "".join(outputs), *stopped, duration, success)
         finally:
             files_file.unlink(missing_ok=True)
-        return self._result(exit_code, "".join(outputs), False, False, duration)
+        return self._result(exit_code, "".join(outputs), False, False, duration, success)
 
     def _spawn(self, overlay: Overlay | None) -> Spawn | None:
         """How a command that must enter ``overlay`` starts: from the run's spawner's helpers,
@@ -353,14 +359,20 @@ class SubplanRunner:
                 self._scratch_dir = None
 
     def _result(
-        self, exit_code: int, output: str, cancelled: bool, timed_out: bool, duration: float
+        self,
+        exit_code: int,
+        output: str,
+        cancelled: bool,
+        timed_out: bool,
+        duration: float,
+        success: Sequence[int] | None = None,
     ) -> LeafResult:
         error = None
         if timed_out:
             error = f"timed out after {self.timeout_s:g} s"
         elif cancelled:
             error = "cancelled"
-        elif exit_code != 0:
+        elif exit_code not in (self.action.success_exit_codes if success is None else success):
             error = f"exit code {exit_code}"
             last = output.strip().splitlines()[-1:] if output.strip() else []
             if last:
