@@ -279,3 +279,9 @@ Feature: Whole-project workspaces: a leaf sees the project as it is, and only wh
     When I run `plan run --project repo --action [tmp]/edit.toml`
     Then the exit code is 0
     And stderr contains "something is mounted inside the project"
+
+  @overlay
+  Scenario: as a user other than root, a plan runs in overlays of a project of theirs and applies
+    Given the scenario runs as root with setpriv available
+    When user 65534 runs a plan that appends a line to each file of a project of theirs, with --apply
+    Then that run used overlays, exited 0, and each file of their project has the line appended

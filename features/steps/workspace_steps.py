@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
-from behave import given, then
+from behave import given, then, when
 from cli_steps import run_cli
 from sandbox_helpers import recorded_contents, run_git, snapshot
 
+import cleveragents
 import cleveragents.diagnostics.checks as checks
 import cleveragents.plans.workspaces as workspaces
 
@@ -134,3 +136,58 @@ def step_nested_mount(context: Any, where: str, project: str) -> None:
     target.mkdir()
     subprocess.run(["mount", "--bind", str(source), str(target)], check=True)
     context.cleanups.append(lambda: subprocess.run(["umount", "-l", str(target)], check=False))
+
+
+@when(
+    "user {uid:d} runs a plan that appends a line to each file of a project of theirs, with --apply"
+)
+def step_other_user_plan(context: Any, uid: int) -> None:
+    context.tmp.chmod(0o711)
+    home = context.tmp / "theirs"
+    project = home / "project"
+    (project / "pkg").mkdir(parents=True)
+    for name in ("a.txt", "pkg/b.txt"):
+        (project / name).write_text(f"{name}\n", encoding="utf-8")
+    action = home / "append.toml"
+    action.write_text(
+        '[action]\ncommand = ["sh", "-c", "for f; do echo added >> $f; done", "sh", "{files}"]\n',
+        encoding="utf-8",
+    )
+    for path in (home, *home.rglob("*")):
+        os.chown(path, uid, uid)
+    agents = str(Path(sys.executable).with_name("agents"))
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "TMPDIR": str(home),
+        "AGENTS_CONFIG": str(home / "config.toml"),
+        "XDG_DATA_HOME": str(home / "data"),
+        "PYTHONPATH": str(Path(cleveragents.__file__).parents[1]),
+    }
+    script = (
+        f'"{agents}" project add "{project}" --name theirs && '
+        f'"{agents}" plan run --project theirs --action "{action}" --apply'
+    )
+    argv = [
+        "setpriv",
+        f"--reuid={uid}",
+        f"--regid={uid}",
+        "--clear-groups",
+        "--inh-caps=+dac_read_search",  # to reach this interpreter wherever it is (/root...)
+        "--ambient-caps=+dac_read_search",
+        "sh",
+        "-c",
+        script,
+    ]
+    context.other_run = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    context.other_project = project
+
+
+@then("that run used overlays, exited 0, and each file of their project has the line appended")
+def step_other_user_plan_done(context: Any) -> None:
+    done = context.other_run
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    assert "workspaces: overlay of the project" in done.stderr, done.stderr
+    for name in ("a.txt", "pkg/b.txt"):
+        text = (context.other_project / name).read_text(encoding="utf-8")
+        assert text == f"{name}\nadded\n", (name, text)
