@@ -30,3 +30,15 @@ def step_json_subplan(context: Any, key: str, value: str) -> None:
     document = json.loads(context.result.stdout)
     found = [node[key] for node in document["subplans"] if node["files"]]
     assert found == [value], found
+
+
+@then('the file "{name}" has {count:d} lines')
+def step_file_lines(context: Any, name: str, count: int) -> None:
+    lines = (context.tmp / name).read_text(encoding="utf-8").splitlines()
+    assert len(lines) == count, lines
+
+
+@then('the JSON document\'s action has "{key}" equal to "{value}"')
+def step_json_action(context: Any, key: str, value: str) -> None:
+    document = json.loads(context.result.stdout)
+    assert document["action_definition"][key] == value, document["action_definition"]

@@ -7,7 +7,8 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -17,7 +18,10 @@ from cleveragents.domain.clock import utcnow
 from cleveragents.domain.jobs import JobPhase, JobStatus
 from cleveragents.domain.plans import Plan
 from cleveragents.plans import lifecycle
+from cleveragents.plans.actions import resolve_action
 from cleveragents.runtime.tokens import CancellationToken, CancelReason
+from cleveragents.store.plans import PlanStore
+from cleveragents.store.projects import ProjectStore
 
 INTERRUPTED_EXIT = 130  # Ctrl-C or SIGTERM, as a shell reports it
 
@@ -67,3 +71,25 @@ def enqueue_phase(
         )
     if finished.status is not JobStatus.SUCCEEDED:
         raise typer.Exit(1)
+
+
+RebindOption = Annotated[
+    str | None,
+    typer.Option(
+        "--action",
+        "-a",
+        help="First bind the plan to this action (fixed after a failed run) for every subplan "
+        "not completed; same include, exclude and decompose.",
+        show_default=False,
+    ),
+]
+
+
+def rebind(app_state: AppState, plan_id: str, ref: str) -> None:
+    """Bind the plan to the action ``ref`` names for its subplans not completed; say so."""
+    db = app_state.db()
+    plan = PlanStore(db).get(plan_id)
+    root = Path(ProjectStore(db).get(plan.project_id).root_path)
+    spec = resolve_action(ref, project_root=root)
+    lifecycle.rebind_action(db, plan, spec, utcnow())
+    line(f"plan {plan.id}: action {spec.name} ({spec.source}) for the subplans not completed")

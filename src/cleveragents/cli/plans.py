@@ -9,7 +9,13 @@ from typing import Annotated, Any
 import typer
 
 from cleveragents.cli import plan_changes
-from cleveragents.cli.plan_jobs import INTERRUPTED_EXIT, enqueue_phase, interrupt_to_token
+from cleveragents.cli.plan_jobs import (
+    INTERRUPTED_EXIT,
+    RebindOption,
+    enqueue_phase,
+    interrupt_to_token,
+    rebind,
+)
 from cleveragents.cli.progress import PlanProgressView, ProgressMode, choose_mode, summary
 from cleveragents.cli.render import (
     key_values,
@@ -195,12 +201,15 @@ def execute(
     run_async: AsyncOption = None,
     wait: WaitOption = False,
     json_out: EventsJsonOption = False,
+    action: RebindOption = None,
 ) -> None:
     """Execute a plan, or resume one that failed, was cancelled or was interrupted.
 
     Completed subplans are not run again. With --async, a worker runs it (`agents worker run`);
     the job id is printed. Exit 0 if every subplan completed, 1 otherwise.
     """
+    if action is not None:
+        rebind(state(ctx), plan_id, action)
     _execute(ctx, plan_id, run_async, wait, json_out)
 
 

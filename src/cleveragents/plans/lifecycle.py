@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from cleveragents.domain.jobs import SCHEMA_VERSION_KEY, AsyncJob, JobPhase, NewJob
 from cleveragents.domain.markers import PLAN_ID
 from cleveragents.domain.plans import EXECUTABLE_PHASES, Plan, PlanEvent, PlanPhase
-from cleveragents.errors import ConflictError
+from cleveragents.errors import ConflictError, InvalidInputError
+from cleveragents.plans.actions import ActionSpec
 from cleveragents.plans.locking import run_is_live
 from cleveragents.runtime.sweep import end_marked
 from cleveragents.runtime.waiting import wait_for_job as wait_for_job  # the CLI waits here
@@ -65,6 +66,23 @@ def check_executable(db: Database, plan: Plan, now: datetime) -> None:
         raise ConflictError(f"plan {plan.id} is {plan.phase.value}; it cannot be executed")
     if run_is_live(LockService(db), plan, now):
         raise ConflictError(f"plan {plan.id} is already executing (owner {plan.owner})")
+
+
+def rebind_action(db: Database, plan: Plan, action: ActionSpec, now: datetime) -> Plan:
+    """Bind a plan that may execute now to ``action`` for its leaves not completed (a fixed
+    action, after a run failed). Its decomposition stays: an action that selects or splits the
+    files otherwise is refused (that is a new plan)."""
+    check_executable(db, plan, now)
+    old = ActionSpec.model_validate(plan.action)
+    for field in ("include", "exclude", "decompose"):
+        if getattr(action, field) != getattr(old, field):
+            raise InvalidInputError(
+                f"action {action.name} differs from plan {plan.id}'s in {field}: it would select "
+                "or split the files otherwise; create a new plan with it"
+            )
+    return PlanStore(db).rebind_action(
+        plan, action.name, action.snapshot(), now, action=action.name, source=action.source
+    )
 
 
 def enqueue_phase(

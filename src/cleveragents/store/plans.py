@@ -303,6 +303,25 @@ class PlanStore(PlanProgress):
                 leaf_events(conn, plan_id, stopped, SubplanState.CANCELLED, now, reason)
             return self._finish(conn, plan, PlanPhase.CANCELLED, now, reason)
 
+    def rebind_action(
+        self, plan: Plan, name: str, snapshot: dict[str, Any], now: datetime, **event: Any
+    ) -> Plan:
+        """Give ``plan`` another action snapshot while it is in the phase it was read in (its
+        leaves not completed will run it); the change is an event of the plan."""
+        with self.db.write() as conn:
+            done = conn.execute(
+                update(plans)
+                .where(_p.id == plan.id, _p.phase == plan.phase.value)
+                .values(action_name=name, action_json=snapshot)
+            )
+            if done.rowcount == 0:
+                current = self._get(conn, plan.id)
+                raise ConflictError(f"plan {plan.id} is {current.phase.value} now; try again")
+            conn.execute(
+                insert(plan_events).values(**plan_event(plan.id, plan.phase, now, **event))
+            )
+            return self._get(conn, plan.id)
+
     def request_cancel(self, plan_id: str) -> None:
         """Ask the run executing the plan to stop (it polls this flag)."""
         with self.db.write() as conn:

@@ -1,0 +1,76 @@
+Feature: Re-running a plan with a fixed action
+  A plan keeps the action it was created with; after a run fails because of the action,
+  `agents plan execute PLAN --action FILE` binds the plan to the fixed action for every subplan
+  not completed, and runs only those. The decomposition is the plan's: an action that would
+  select or split the files otherwise is refused.
+
+  Background:
+    Given the project "repo" holds the files
+      | path  | text       |
+      | a.txt | BROKEN\n   |
+      | b.txt | bee\n      |
+      | c.txt | sea\n      |
+    And I ran `project add [tmp]/repo`
+    And the action file "picky.toml" holding
+      """
+      [action]
+      command = ["sh", "-c", "echo $AGENTS_SUBPLAN_ID >> ../ran.log; if grep -q BROKEN \"$@\"; then exit 3; fi; for f; do echo ok >> \"$f\"; done", "sh", "{files}"]
+      scope = "project"
+      [action.decompose]
+      max_files_per_subplan = 1
+      min_files_per_subplan = 1
+      [action.profile]
+      failure_mode = "continue_on_error"
+      """
+
+  Scenario: the fixed action runs the failed subplan only, and the plan then applies
+    Given the action file "fixed.toml" holding
+      """
+      [action]
+      command = ["sh", "-c", "echo $AGENTS_SUBPLAN_ID >> ../ran.log; for f; do echo ok >> \"$f\"; done", "sh", "{files}"]
+      scope = "project"
+      [action.decompose]
+      max_files_per_subplan = 1
+      min_files_per_subplan = 1
+      """
+    When I run `plan run --project repo --action [tmp]/picky.toml`
+    Then the exit code is 1
+    When I run `plan execute [plan] --action [tmp]/fixed.toml`
+    Then the exit code is 0
+    And stdout contains "action fixed"
+    And the file "ran.log" has 4 lines
+    When I run `plan show [plan] --json`
+    Then the JSON document's action has "name" equal to "fixed"
+    When I run `plan apply [plan]`
+    Then the exit code is 0
+    And the project's file "a.txt" holds "BROKEN\nok\n"
+    And the project's file "b.txt" holds "bee\nok\n"
+
+  Scenario: an action that selects the files otherwise is refused, and nothing changes
+    Given the action file "wider.toml" holding
+      """
+      [action]
+      command = ["true"]
+      include = ["*.txt", "*.md"]
+      [action.decompose]
+      max_files_per_subplan = 1
+      min_files_per_subplan = 1
+      """
+    When I run `plan run --project repo --action [tmp]/picky.toml`
+    And I run `plan execute [plan] --action [tmp]/wider.toml`
+    Then the exit code is 2
+    And stderr contains "differs from plan"
+    And stderr contains "in include: it would select or split the files otherwise; create a new plan with it"
+    And the file "ran.log" has 3 lines
+
+  Scenario: an action file that does not parse is refused with its file and line
+    Given the action file "broken.toml" holding
+      """
+      [action]
+      command = ["true"
+      """
+    When I run `plan run --project repo --action [tmp]/picky.toml`
+    And I run `plan execute [plan] --action [tmp]/broken.toml`
+    Then the exit code is 2
+    And stderr contains "broken.toml: line"
+    And the file "ran.log" has 3 lines
