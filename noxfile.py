@@ -107,6 +107,7 @@ POSTGRES_FEATURES = [
     "features/plans.feature",
     "features/sandbox.feature",
     "features/scope.feature",
+    "features/rebind.feature",
 ]
 
 
