@@ -151,3 +151,14 @@ Feature: An action's scope, changes outside a leaf's files, and conflicts named 
     And the project's file "b.txt" holds "BEE\n"
     When I run `plan diff [plan] --stat`
     Then stdout contains "b.txt | +1 -1 (outside its leaf's files)"
+
+  Scenario: plan diff --subplan shows one leaf's changes; an unknown subplan is exit 4
+    Given a sandboxed action "five.toml" on "*.txt", one leaf per file, each writing "shared.txt" and appending to its own file
+    When I run `plan run --project repo --action [tmp]/five.toml`
+    And the leaf of "a.txt" is known as [leaf]
+    And I run `plan diff [plan] --json --subplan [leaf]`
+    Then the exit code is 0
+    And the JSON list holds exactly the paths "a.txt, shared.txt"
+    When I run `plan diff [plan] --subplan 01NOSUCHSUBPLAN0000000000`
+    Then the exit code is 4
+    And stderr contains "has no subplan 01NOSUCHSUBPLAN0000000000"

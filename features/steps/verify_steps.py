@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from behave import given, then
+from behave import given, then, when
 from plan_helpers import leaves
 
 
@@ -42,3 +42,15 @@ def step_file_lines(context: Any, name: str, count: int) -> None:
 def step_json_action(context: Any, key: str, value: str) -> None:
     document = json.loads(context.result.stdout)
     assert document["action_definition"][key] == value, document["action_definition"]
+
+
+@when('the leaf of "{path}" is known as [{label}]')
+def step_leaf_label(context: Any, path: str, label: str) -> None:
+    (leaf,) = [leaf for leaf in leaves(context) if path in leaf.files]
+    context.ids = {**getattr(context, "ids", {}), label: leaf.id}
+
+
+@then('the JSON list holds exactly the paths "{paths}"')
+def step_json_paths(context: Any, paths: str) -> None:
+    got = sorted(item["path"] for item in json.loads(context.result.stdout))
+    assert got == sorted(part.strip() for part in paths.split(",")), got

@@ -16,7 +16,7 @@ from cleveragents.domain.changes import ChangeKind
 from cleveragents.domain.jobs import JobPhase
 from cleveragents.domain.paths import display_path, path_to_text
 from cleveragents.domain.plans import Plan
-from cleveragents.errors import ApplyConflictError
+from cleveragents.errors import ApplyConflictError, NotFoundError
 from cleveragents.plans import lifecycle
 from cleveragents.plans.actions import IN_PLACE
 from cleveragents.plans.apply import ApplyError, ApplyReport, PlanApplier
@@ -51,6 +51,12 @@ def diff(
     paths: PathsArgument = None,
     stat: Annotated[bool, typer.Option("--stat", help="A summary: lines per file.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="The changes as a JSON list.")] = False,
+    subplan: Annotated[
+        str | None,
+        typer.Option(
+            "--subplan", help="Only what this subplan (its id) changed.", show_default=False
+        ),
+    ] = None,
 ) -> None:
     """Show what a plan's subplans changed in their sandboxes, as a unified diff.
 
@@ -59,9 +65,12 @@ def diff(
     one path, or a file changed in the project since) are named on stderr.
     """
     db = state(ctx).db()
-    plan = PlanStore(db).get(plan_id)
+    plans = PlanStore(db)
+    plan = plans.get(plan_id)
+    if subplan is not None and subplan not in {node.id for node in plans.subplans(plan.id)}:
+        raise NotFoundError(f"plan {plan.id} has no subplan {subplan} (see `agents plan status`)")
     root = ProjectStore(db).get(plan.project_id).root_path
-    reviewed = review(ChangeStore(db), plan_id, root, paths or ())
+    reviewed = review(ChangeStore(db), plan_id, root, paths or (), subplan)
     if json_out:
         # A path that is not UTF-8 in its stored text form (docs/actions.md, "File names").
         print_json(

@@ -94,13 +94,23 @@ def _octal(mode: int | None) -> str | None:
 
 
 def review(
-    store: ChangeStore, plan_id: str, root: str, filters: Sequence[str] = ()
+    store: ChangeStore,
+    plan_id: str,
+    root: str,
+    filters: Sequence[str] = (),
+    subplan_id: str | None = None,
 ) -> Iterator[ReviewedChange]:
-    """The plan's changes under ``filters``, by path, with contents read a page at a time."""
+    """The plan's changes under ``filters`` (of one subplan, if given), by path, with contents
+    read a page at a time; conflicts are judged among all of the plan's changes."""
     listed = store.for_plan(plan_id)
     shared = overlapping(listed, partial(store.labels, plan_id))  # labels read only if shared
     clashes = {conflict.path: conflict.reason for conflict in shared}
-    chosen = [change for change in listed if path_matches(change.path, filters)]
+    chosen = [
+        change
+        for change in listed
+        if path_matches(change.path, filters)
+        and (subplan_id is None or change.subplan_id == subplan_id)
+    ]
     contents = store.contents([change.id for change in chosen], with_base=True)
     previous: str | None = None
     for change, (old, new) in zip(chosen, contents, strict=True):
