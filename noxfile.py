@@ -108,6 +108,7 @@ POSTGRES_FEATURES = [
     "features/sandbox.feature",
     "features/scope.feature",
     "features/rebind.feature",
+    "features/reject.feature",
 ]
 
 

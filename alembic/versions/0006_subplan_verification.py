@@ -18,11 +18,10 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     """How each leaf's verification came out (passed, failed, failed on the base too)."""
-    with op.batch_alter_table("subplans") as batch:
-        batch.add_column(sa.Column("verification", sa.String(32), nullable=True))
+    op.add_column("subplans", sa.Column("verification", sa.String(32), nullable=True))
 
 
 def downgrade() -> None:
-    """Drop it."""
-    with op.batch_alter_table("subplans") as batch:
-        batch.drop_column("verification")
+    """Drop it in place (SQLite 3.35+ and PostgreSQL drop a column without copying the table,
+    so no row of ``subplans`` is deleted and re-inserted: no ``ON DELETE CASCADE`` can fire)."""
+    op.drop_column("subplans", "verification")

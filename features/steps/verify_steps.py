@@ -44,6 +44,7 @@ def step_json_action(context: Any, key: str, value: str) -> None:
     assert document["action_definition"][key] == value, document["action_definition"]
 
 
+@given('the leaf of "{path}" is known as [{label}]')
 @when('the leaf of "{path}" is known as [{label}]')
 def step_leaf_label(context: Any, path: str, label: str) -> None:
     (leaf,) = [leaf for leaf in leaves(context) if path in leaf.files]
@@ -54,3 +55,10 @@ def step_leaf_label(context: Any, path: str, label: str) -> None:
 def step_json_paths(context: Any, paths: str) -> None:
     got = sorted(item["path"] for item in json.loads(context.result.stdout))
     assert got == sorted(part.strip() for part in paths.split(",")), got
+
+
+@then('the JSON document\'s subplan of "{path}" has "{key}" equal to "{value}"')
+def step_json_subplan_of(context: Any, path: str, key: str, value: str) -> None:
+    document = json.loads(context.result.stdout)
+    (node,) = [node for node in document["subplans"] if path in node["files"]]
+    assert node[key] == value, node

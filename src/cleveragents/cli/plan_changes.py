@@ -11,8 +11,9 @@ from rich.syntax import Syntax
 
 from cleveragents.cli.plan_jobs import INTERRUPTED_EXIT, enqueue_phase, interrupt_to_token
 from cleveragents.cli.render import error, json_line, line, out, print_json
-from cleveragents.cli.state import AppState, state
+from cleveragents.cli.state import AppState, JsonOption, state
 from cleveragents.domain.changes import ChangeKind
+from cleveragents.domain.clock import utcnow
 from cleveragents.domain.jobs import JobPhase
 from cleveragents.domain.paths import display_path, path_to_text
 from cleveragents.domain.plans import Plan
@@ -78,9 +79,41 @@ def diff(
         )
         return
     shown = _show_stat(reviewed) if stat else _show_patches(reviewed)
+    _warn_rejected(plans, plan.id)
     if not shown:
         note = _in_place_note(plan)
         error(note or f"plan {plan_id} has no changes" + (" under those paths" if paths else ""))
+
+
+def reject(
+    ctx: typer.Context,
+    plan_id: PlanRef,
+    subplans: Annotated[
+        list[str], typer.Argument(help="The subplans (ids) whose changes to drop.")
+    ],
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why; shown by plan status and plan diff.")
+    ] = "rejected",
+    json_out: JsonOption = False,
+) -> None:
+    """Drop what these subplans changed, before apply: their changes will not be applied.
+
+    `plan status` and `plan diff` show them rejected, with the reason. A subplan whose changes
+    are applied already cannot be rejected (exit 2).
+    """
+    db = state(ctx).db()
+    plan = PlanStore(db).get(plan_id)
+    dropped = lifecycle.reject(db, plan, list(dict.fromkeys(subplans)), reason, utcnow())
+    if json_out:
+        print_json({"plan_id": plan.id, "rejected": subplans, "changes_dropped": dropped})
+        return
+    line(f"plan {plan.id}: rejected {len(set(subplans))} subplan(s), {dropped} change(s) dropped")
+
+
+def _warn_rejected(plans: PlanStore, plan_id: str) -> None:
+    for node in plans.subplans(plan_id, leaves_only=True):
+        if node.rejection is not None:
+            error(f"rejected: {node.label} ({node.id}): {node.rejection}")
 
 
 def _warn_conflict(item: ReviewedChange) -> None:

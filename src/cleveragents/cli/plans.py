@@ -334,6 +334,8 @@ def status(ctx: typer.Context, plan_id: PlanRef, json_out: JsonOption = False) -
     for node in nodes:
         if node.is_leaf and node.state.value == "failed":
             line(f"  failed {node.label}: {node.error_message}")
+        if node.rejection is not None:
+            line(f"  rejected {node.label}: {node.rejection}")
 
 
 @app.command()
@@ -392,3 +394,4 @@ def watch(ctx: typer.Context, plan_id: PlanRef, json_out: EventsJsonOption = Fal
 
 app.command()(plan_changes.diff)
 app.command()(plan_changes.apply)
+app.command()(plan_changes.reject)

@@ -273,6 +273,7 @@ def plan_status_json(plan: Plan, nodes: list[Subplan]) -> dict[str, Any]:
                 "exit_code": node.exit_code,
                 "error_message": node.error_message,
                 "verification": node.verification,
+                "rejection": node.rejection,
                 "started_at": node.started_at.isoformat() if node.started_at else None,
                 "finished_at": node.finished_at.isoformat() if node.finished_at else None,
             }

@@ -121,6 +121,7 @@ class Subplan(BaseModel):
     error_message: str | None = None
     output_tail: str | None = None
     verification: str | None = None  # VERIFICATIONS: how the action's verify command came out
+    rejection: str | None = None  # why its changes were rejected before apply, if they were
     started_at: datetime | None = None
     finished_at: datetime | None = None
 

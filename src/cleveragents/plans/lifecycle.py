@@ -24,6 +24,7 @@ from cleveragents.plans.locking import run_is_live
 from cleveragents.runtime.sweep import end_marked
 from cleveragents.runtime.waiting import wait_for_job as wait_for_job  # the CLI waits here
 from cleveragents.runtime.waiting import wait_until
+from cleveragents.store.changes import ChangeStore
 from cleveragents.store.engine import Database
 from cleveragents.store.jobs import JobStore
 from cleveragents.store.locks import LockService
@@ -83,6 +84,20 @@ def rebind_action(db: Database, plan: Plan, action: ActionSpec, now: datetime) -
     return PlanStore(db).rebind_action(
         plan, action.name, action.snapshot(), now, action=action.name, source=action.source
     )
+
+
+REJECTABLE_PHASES = (PlanPhase.EXECUTED, PlanPhase.FAILED, PlanPhase.CANCELLED)
+
+
+def reject(db: Database, plan: Plan, subplan_ids: list[str], reason: str, now: datetime) -> int:
+    """Drop what these leaves changed, before apply, marked rejected with ``reason``; how many
+    changes were dropped. Only a plan that ran and is not being applied takes it."""
+    if plan.phase not in REJECTABLE_PHASES:
+        raise InvalidInputError(
+            f"plan {plan.id} is {plan.phase.value}: only the changes of a plan that ran "
+            "(executed, failed or cancelled) and is not applied can be rejected"
+        )
+    return ChangeStore(db).reject(plan, subplan_ids, reason, now)
 
 
 def enqueue_phase(

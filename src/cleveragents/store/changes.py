@@ -15,10 +15,11 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, delete, func, insert, null, select, update
 
 from cleveragents.domain.changes import CapturedChange, ChangeKind, FileChange
-from cleveragents.domain.paths import path_from_text, path_to_text
-from cleveragents.domain.plans import SubplanState
+from cleveragents.domain.paths import path_from_text, path_to_text, safe_text
+from cleveragents.domain.plans import EventKind, Plan, SubplanState
+from cleveragents.errors import ConflictError, InvalidInputError, NotFoundError
 from cleveragents.store.engine import Database
-from cleveragents.store.tables import changes, subplans
+from cleveragents.store.tables import changes, plan_events, plans, subplans
 
 _c = changes.c
 _LISTED = (
@@ -144,3 +145,55 @@ class ChangeStore:
         """Record that ``ids`` are written to the project."""
         with self.db.write() as conn:
             conn.execute(update(changes).where(_c.id.in_(list(ids))).values(applied_at=at))
+
+    def reject(self, plan: Plan, subplan_ids: Sequence[str], reason: str, now: datetime) -> int:
+        """Drop the changes of these leaves of ``plan`` (while it is in the phase it was read
+        in) and mark them rejected with ``reason``; how many changes were dropped. Raises
+        :class:`NotFoundError` for an id that is not one of its leaves and
+        :class:`InvalidInputError` for a leaf with changes applied already."""
+        with self.db.write() as conn:
+            found = {
+                row.id: row.label
+                for row in conn.execute(
+                    select(subplans.c.id, subplans.c.label).where(
+                        subplans.c.plan_id == plan.id,
+                        subplans.c.is_leaf.is_(True),
+                        subplans.c.id.in_(list(subplan_ids)),
+                    )
+                )
+            }
+            for subplan_id in subplan_ids:
+                if subplan_id not in found:
+                    raise NotFoundError(f"plan {plan.id} has no leaf subplan {subplan_id}")
+            applied = conn.execute(
+                select(_c.subplan_id).where(
+                    _c.subplan_id.in_(list(found)), _c.applied_at.is_not(None)
+                )
+            ).first()
+            if applied is not None:
+                raise InvalidInputError(
+                    f"subplan {applied.subplan_id} of plan {plan.id} is applied already; "
+                    "its changes cannot be rejected"
+                )
+            phase = conn.execute(select(plans.c.phase).where(plans.c.id == plan.id)).scalar()
+            if phase != plan.phase.value:
+                raise ConflictError(f"plan {plan.id} is {phase} now; try again")
+            dropped = conn.execute(delete(changes).where(_c.subplan_id.in_(list(found)))).rowcount
+            conn.execute(
+                update(subplans).where(subplans.c.id.in_(list(found))).values(rejection=reason)
+            )
+            conn.execute(
+                insert(plan_events),
+                [
+                    {
+                        "plan_id": plan.id,
+                        "subplan_id": subplan_id,
+                        "at": now,
+                        "kind": EventKind.SUBPLAN.value,
+                        "state": SubplanState.COMPLETED.value,
+                        "data_json": {"label": safe_text(found[subplan_id]), "rejected": reason},
+                    }
+                    for subplan_id in found
+                ],
+            )
+            return max(int(dropped), 0)
