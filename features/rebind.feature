@@ -74,3 +74,43 @@ Feature: Re-running a plan with a fixed action
     Then the exit code is 2
     And stderr contains "broken.toml: line"
     And the file "ran.log" has 3 lines
+
+  Scenario: a failed plan's completed subplans are applied, then the plan is resumed and the rest applied
+    Given the action file "fixed.toml" holding
+      """
+      [action]
+      command = ["sh", "-c", "echo $AGENTS_SUBPLAN_ID >> ../ran.log; for f; do echo ok >> \"$f\"; done", "sh", "{files}"]
+      scope = "project"
+      [action.decompose]
+      max_files_per_subplan = 1
+      min_files_per_subplan = 1
+      """
+    When I run `plan run --project repo --action [tmp]/picky.toml`
+    Then the exit code is 1
+    When I run `plan apply [plan] --completed`
+    Then the exit code is 0
+    And stdout contains "(failed): its completed subplans' changes applied: 2 files written"
+    And the project's file "a.txt" holds "BROKEN\n"
+    And the project's file "b.txt" holds "bee\nok\n"
+    When I run `plan execute [plan] --action [tmp]/fixed.toml`
+    Then the exit code is 0
+    When I run `plan apply [plan]`
+    Then the exit code is 0
+    And stdout contains "2 already applied"
+    And the project's file "a.txt" holds "BROKEN\nok\n"
+    And the project's file "b.txt" holds "bee\nok\n"
+    And the project's file "c.txt" holds "sea\nok\n"
+
+  Scenario: --completed on a plan with no completed subplan, or on one that is executing, is refused
+    Given the action file "none.toml" holding
+      """
+      [action]
+      command = ["false"]
+      """
+    When I run `plan run --project repo --action [tmp]/none.toml`
+    And I run `plan apply [plan] --completed`
+    Then the exit code is 2
+    And stderr contains "has no completed subplan to apply"
+    When I run `plan apply [plan] --completed --async`
+    Then the exit code is 2
+    And stderr contains "--completed applies here"

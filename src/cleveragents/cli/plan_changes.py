@@ -16,8 +16,8 @@ from cleveragents.domain.changes import ChangeKind
 from cleveragents.domain.clock import utcnow
 from cleveragents.domain.jobs import JobPhase
 from cleveragents.domain.paths import display_path, path_to_text
-from cleveragents.domain.plans import Plan
-from cleveragents.errors import ApplyConflictError, NotFoundError
+from cleveragents.domain.plans import Plan, PlanPhase
+from cleveragents.errors import ApplyConflictError, InvalidInputError, NotFoundError
 from cleveragents.plans import lifecycle
 from cleveragents.plans.actions import IN_PLACE
 from cleveragents.plans.apply import ApplyError, ApplyReport, PlanApplier
@@ -186,6 +186,14 @@ def apply(
         bool, typer.Option("--wait", help="With --async: wait for the worker to finish it.")
     ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="The outcome as JSON.")] = False,
+    completed: Annotated[
+        bool,
+        typer.Option(
+            "--completed",
+            help="A plan that failed or was cancelled: write its completed subplans' changes; "
+            "it stays resumable.",
+        ),
+    ] = False,
 ) -> None:
     """Write an executed plan's changes to its project: all of them, or none.
 
@@ -200,10 +208,12 @@ def apply(
     lifecycle.refuse_if_queued(db, plan)
     applier = _applier(app_state)
     if run_async and not dry_run:
+        if completed:
+            raise InvalidInputError("--completed applies here; it does not go with --async")
         applier.check_applicable(plan_id)
         enqueue_phase(app_state, plan, JobPhase.APPLY, wait, json_out)
         return
-    apply_now(app_state, plan_id, dry_run=dry_run, json_out=json_out)
+    apply_now(app_state, plan_id, dry_run=dry_run, json_out=json_out, completed=completed)
 
 
 def _applier(app_state: AppState) -> PlanApplier:
@@ -214,7 +224,13 @@ def _applier(app_state: AppState) -> PlanApplier:
 
 
 def apply_now(
-    app_state: AppState, plan_id: str, *, dry_run: bool, json_out: bool, one_line: bool = False
+    app_state: AppState,
+    plan_id: str,
+    *,
+    dry_run: bool,
+    json_out: bool,
+    one_line: bool = False,
+    completed: bool = False,
 ) -> None:
     """Apply (or dry-run) here and report; the exit code says how it went. ``one_line``: the
     JSON outcome as one line (after `plan run --json`'s JSON Lines events)."""
@@ -222,7 +238,7 @@ def apply_now(
     applier = _applier(app_state)
     with interrupt_to_token() as token:
         try:
-            report = applier.apply(plan_id, dry_run=dry_run, token=token)
+            report = applier.apply(plan_id, dry_run=dry_run, token=token, completed=completed)
         except ApplyConflictError as exc:
             if json_out:
                 emit(
@@ -280,4 +296,12 @@ def _report(report: ApplyReport, json_out: bool, emit: Any = print_json) -> None
     note = _in_place_note(report.plan) if not report.total else None
     if note:
         line(note)
-    line(f"plan {report.plan.id} applied: {files} written ({detail or 'none'}){already}")
+    plan = report.plan
+    if plan.phase is not PlanPhase.APPLIED:  # --completed: the plan is to be resumed
+        line(
+            f"plan {plan.id} ({plan.phase.value}): its completed subplans' changes applied: "
+            f"{files} written ({detail or 'none'}){already}; resume it with "
+            f"`agents plan execute {plan.id}`, then apply the rest"
+        )
+        return
+    line(f"plan {plan.id} applied: {files} written ({detail or 'none'}){already}")

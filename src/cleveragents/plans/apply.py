@@ -61,6 +61,9 @@ __all__ = [
 log = logging.getLogger("cleveragents.plans")
 
 
+PARTIAL_PHASES = (PlanPhase.FAILED, PlanPhase.CANCELLED)  # `apply --completed` takes these
+
+
 class PlanNotApplicableError(InvalidInputError):
     """Only an executed plan can be applied."""
 
@@ -89,11 +92,14 @@ class PlanApplier:
         *,
         dry_run: bool = False,
         token: CancellationToken | None = None,
+        completed: bool = False,
     ) -> ApplyReport:
         """Check and write the plan's changes. :class:`PlanNotApplicableError` for a plan not
         ``executed``; :class:`ApplyConflictError` listing every conflict (nothing written);
-        :class:`ApplyError` when writing stopped half-way."""
-        plan = self._applicable(plan_id)
+        :class:`ApplyError` when writing stopped half-way. With ``completed``, a plan that
+        failed or was cancelled gets the changes of its completed leaves written (the only
+        ones it holds: a leaf records when it completes) and keeps its phase, to be resumed."""
+        plan = self._applicable(plan_id, completed)
         if dry_run:
             return self._check(plan, dry_run=True)
         owner = new_owner()
@@ -109,7 +115,7 @@ class PlanApplier:
                 locks, ResourceType.PLAN, plan_id, owner, self.plan_lock_ttl_s, self.clock()
             )
             try:
-                return self._apply_locked(plan_id, owner, locks, token)
+                return self._apply_locked(plan_id, owner, locks, token, completed)
             finally:
                 locks.release(ResourceType.PLAN, plan_id, owner)
         finally:
@@ -119,9 +125,13 @@ class PlanApplier:
         """The plan, if its phase lets it be applied; :class:`PlanNotApplicableError` if not."""
         return self._applicable(plan_id)
 
-    def _applicable(self, plan_id: str) -> Plan:
+    def _applicable(self, plan_id: str, completed: bool = False) -> Plan:
         plan = self.plans.get(plan_id)
         if plan.phase in (PlanPhase.EXECUTED, PlanPhase.APPLYING):
+            return plan
+        if completed and plan.phase in PARTIAL_PHASES:
+            if not self.plans.counts(plan_id).completed:
+                raise PlanNotApplicableError(f"plan {plan_id} has no completed subplan to apply")
             return plan
         hint = {
             PlanPhase.CREATED: f"run `agents plan execute {plan_id}` first",
@@ -140,10 +150,13 @@ class PlanApplier:
         owner: str,
         locks: LockService,
         token: CancellationToken | None,
+        completed: bool = False,
     ) -> ApplyReport:
-        plan = self._applicable(plan_id)  # again: it may have moved on while we waited
+        plan = self._applicable(plan_id, completed)  # again: it may have moved on meanwhile
+        partial = plan.phase in PARTIAL_PHASES  # its phase stays: it is resumed later
         report = self._check(plan, dry_run=False)
-        plan = self.plans.begin_apply(plan_id, owner, self.clock())
+        if not partial:
+            plan = self.plans.begin_apply(plan_id, owner, self.clock())
         stop = CancellationToken()
 
         def halt(_why: str = "") -> None:
@@ -169,14 +182,19 @@ class PlanApplier:
             message = (
                 f"apply stopped after {report.written} of {len(report.to_write)} files: "
                 f"{reason}{where}; "
-                f"run `agents plan apply {plan_id}` again to finish"
+                f"run `agents plan apply {plan_id}{' --completed' if partial else ''}` again "
+                "to finish"
             )
-            self.plans.stop_apply(plan_id, owner, self.clock(), message)
+            if not partial:
+                self.plans.stop_apply(plan_id, owner, self.clock(), message)
             raise ApplyError(message) from exc
         finally:
             for renewer in renewers:
                 renewer.__exit__(None, None, None)
-        report.plan = self.plans.finish(plan_id, PlanPhase.APPLIED, self.clock(), owner=owner)
+        if partial:
+            report.plan = self.plans.get(plan_id)
+        else:
+            report.plan = self.plans.finish(plan_id, PlanPhase.APPLIED, self.clock(), owner=owner)
         return report
 
     def _check(self, plan: Plan, *, dry_run: bool) -> ApplyReport:
