@@ -114,3 +114,10 @@ Feature: Re-running a plan with a fixed action
     When I run `plan apply [plan] --completed --async`
     Then the exit code is 2
     And stderr contains "--completed applies here"
+
+  Scenario: plan status --json says which subplans' changes are applied
+    When I run `plan run --project repo --action [tmp]/picky.toml`
+    And I run `plan apply [plan] --completed`
+    And I run `plan status [plan] --json`
+    Then the JSON document's subplan of "b.txt" has "applied" equal to 1
+    And the JSON document's subplan of "a.txt" has "applied" equal to 0

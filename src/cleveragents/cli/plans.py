@@ -300,13 +300,15 @@ def list_(
 
 @app.command()
 def status(ctx: typer.Context, plan_id: PlanRef, json_out: JsonOption = False) -> None:
-    """Where a plan is: its phase, profile, leaf counts, recorded changes and each subplan's
-    state."""
+    """Where a plan is: phase, profile, leaf counts, recorded changes, each subplan's state."""
     db = state(ctx).db()
     plans = PlanStore(db)
     plan = plans.get(plan_id)
     nodes = plans.subplans(plan_id)
     document = {**plan_status_json(plan, nodes), "changes": ChangeStore(db).summary(plan_id)}
+    recorded = ChangeStore(db).by_subplan(plan.id)
+    for node in document["subplans"]:  # which leaves' changes are written (apply --completed)
+        node["changes"], node["applied"] = recorded.get(node["id"], (0, 0))
     if json_out:
         print_json(document)
         return

@@ -123,6 +123,16 @@ class ChangeStore:
         with self.db.read() as conn:
             return {row.id: row.label for row in conn.execute(query)}
 
+    def by_subplan(self, plan_id: str) -> dict[str, tuple[int, int]]:
+        """Each subplan with recorded changes: (its changes, how many of them are applied)."""
+        query = (
+            select(_c.subplan_id, func.count(), func.count(_c.applied_at))
+            .where(_c.plan_id == plan_id)
+            .group_by(_c.subplan_id)
+        )
+        with self.db.read() as conn:
+            return {row[0]: (row[1], row[2]) for row in conn.execute(query)}
+
     def summary(self, plan_id: str) -> dict[str, int]:
         """Changes by kind, plus ``applied`` and ``paths`` (distinct) for the plan."""
         query = (
