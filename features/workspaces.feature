@@ -285,3 +285,16 @@ Feature: Whole-project workspaces: a leaf sees the project as it is, and only wh
     Given the scenario runs as root with setpriv available
     When user 65534 runs a plan that appends a line to each file of a project of theirs, with --apply
     Then that run used overlays, exited 0, and each file of their project has the line appended
+
+  Scenario: a copy of a project on another filesystem than TMPDIR is made by reading (no kernel copy across)
+    Given a project "shm" on a tmpfs holding "x.txt" and "y.txt", added
+    And the setting "sandbox.backend" is "copy"
+    And a sandboxed action "edit.toml" running
+      """
+      cat y.txt >> x.txt
+      """
+    When I run `plan run --project shm --action [tmp]/edit.toml`
+    Then the exit code is 0
+    And the plan's recorded changes are
+      | path  | change   | mode |
+      | x.txt | modified | 644  |

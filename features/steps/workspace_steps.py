@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -191,3 +193,15 @@ def step_other_user_plan_done(context: Any) -> None:
     for name in ("a.txt", "pkg/b.txt"):
         text = (context.other_project / name).read_text(encoding="utf-8")
         assert text == f"{name}\nadded\n", (name, text)
+
+
+@given('a project "{name}" on a tmpfs holding "{first}" and "{second}", added')
+def step_tmpfs_project(context: Any, name: str, first: str, second: str) -> None:
+    shm = Path("/dev/shm")
+    assert shm.is_dir() and os.statvfs(shm).f_bsize, "no /dev/shm tmpfs on this machine"
+    root = Path(tempfile.mkdtemp(prefix="agents-feature-", dir=shm)) / name
+    root.mkdir()
+    context.cleanups.append(lambda: shutil.rmtree(root.parent, ignore_errors=True))
+    for path in (first, second):
+        (root / path).write_text(f"{path}\n", encoding="utf-8")
+    run_cli(context, f"project add {root} --name {name}")
