@@ -14,10 +14,12 @@ from typing import Any
 from behave import given, then, when
 from cli_steps import run_cli
 from sandbox_helpers import recorded_contents, run_git, snapshot
+from typer.testing import CliRunner
 
 import cleveragents
 import cleveragents.diagnostics.checks as checks
 import cleveragents.plans.workspaces as workspaces
+from cleveragents.cli.app import app
 
 
 @given('the action "{name}" for the files "{glob}" running')
@@ -155,6 +157,14 @@ def step_other_user_plan(context: Any, uid: int) -> None:
         '[action]\ncommand = ["sh", "-c", "for f; do echo added >> $f; done", "sh", "{files}"]\n',
         encoding="utf-8",
     )
+    # The database is made here, as root: the migrations' scripts may lie where another user
+    # cannot look (a checkout under a private directory), and at head they are not read again.
+    made = CliRunner().invoke(
+        app,
+        ["db", "upgrade"],
+        env={"AGENTS_CONFIG": str(home / "config.toml"), "XDG_DATA_HOME": str(home / "data")},
+    )
+    assert made.exit_code == 0, made.output
     for path in (home, *home.rglob("*")):
         os.chown(path, uid, uid)
     agents = str(Path(sys.executable).with_name("agents"))
