@@ -113,6 +113,8 @@ def git_protection(lower: str) -> tuple[tuple[str, ...], dict[str, str]]:
 class OverlayWorkspace:
     """One leaf's overlay: upper and work directories under ``directory``."""
 
+    _rules: IgnoreRules  # git's ignore rules, read when the leaf is captured (not before)
+
     def __init__(self, project_root: Path, directory: Path) -> None:
         self.project_root = project_root
         self.root = project_root  # the command runs at the project's own path
@@ -126,7 +128,6 @@ class OverlayWorkspace:
             self._lower, str(self.upper), str(directory / "work"), readonly, tuple(env.items())
         )
         self._started = time.time_ns()
-        self._rules = IgnoreRules(project_root, self.upper)
         self._directory = directory
         self._own: dict[str, _Stamp | None] = {}
 
