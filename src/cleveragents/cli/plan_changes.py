@@ -11,7 +11,7 @@ from rich.syntax import Syntax
 
 from cleveragents.cli.plan_jobs import INTERRUPTED_EXIT, enqueue_phase, interrupt_to_token
 from cleveragents.cli.render import error, json_line, line, out, print_json
-from cleveragents.cli.state import AppState, JsonOption, state
+from cleveragents.cli.state import AppState, JsonOption, PlanRef, state
 from cleveragents.domain.changes import ChangeKind
 from cleveragents.domain.clock import utcnow
 from cleveragents.domain.jobs import JobPhase
@@ -26,7 +26,6 @@ from cleveragents.store.changes import ChangeStore
 from cleveragents.store.plans import PlanStore
 from cleveragents.store.projects import ProjectStore
 
-PlanRef = Annotated[str, typer.Argument(help="The plan's id.", show_default=False)]
 PathsArgument = Annotated[
     list[str] | None,
     typer.Argument(

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from cleveragents.cli import plan_changes
+from cleveragents.cli import plan_changes, plan_views
 from cleveragents.cli.plan_jobs import (
     INTERRUPTED_EXIT,
     RebindOption,
@@ -18,15 +17,13 @@ from cleveragents.cli.plan_jobs import (
 )
 from cleveragents.cli.progress import PlanProgressView, ProgressMode, choose_mode, summary
 from cleveragents.cli.render import (
-    key_values,
     line,
     plan_json,
     plan_status_json,
     plans_table,
     print_json,
-    subplan_tree,
 )
-from cleveragents.cli.state import AppState, JsonOption, state
+from cleveragents.cli.state import AppState, JsonOption, PlanRef, state
 from cleveragents.domain.clock import utcnow
 from cleveragents.domain.jobs import JobPhase
 from cleveragents.domain.plans import (
@@ -43,13 +40,11 @@ from cleveragents.plans.actions import resolve_action
 from cleveragents.plans.creation import create_plan
 from cleveragents.plans.executor import PlanExecutor, PlanRunReport
 from cleveragents.plans.lifecycle import Activity, CancelOutcome
-from cleveragents.store.changes import ChangeStore
 from cleveragents.store.plans import PlanStore
 from cleveragents.store.projects import ProjectStore
 
 app = typer.Typer(help="Plans: an action applied to a project, in parallel.", no_args_is_help=True)
 
-PlanRef = Annotated[str, typer.Argument(help="The plan's id.", show_default=False)]
 ProjectOption = Annotated[
     str, typer.Option("--project", "-p", help="The project (name or id).", show_default=False)
 ]
@@ -299,72 +294,6 @@ def list_(
 
 
 @app.command()
-def status(ctx: typer.Context, plan_id: PlanRef, json_out: JsonOption = False) -> None:
-    """Where a plan is: phase, profile, leaf counts, recorded changes, each subplan's state."""
-    db = state(ctx).db()
-    plans = PlanStore(db)
-    plan = plans.get(plan_id)
-    nodes = plans.subplans(plan_id)
-    document = {**plan_status_json(plan, nodes), "changes": ChangeStore(db).summary(plan_id)}
-    recorded = ChangeStore(db).by_subplan(plan.id)
-    for node in document["subplans"]:  # which leaves' changes are written (apply --completed)
-        node["changes"], node["applied"] = recorded.get(node["id"], (0, 0))
-    if json_out:
-        print_json(document)
-        return
-    counts = document["counts"]
-    changes = document["changes"]
-    key_values(
-        [
-            ("plan", plan.id),
-            ("project", plan.project_name),
-            ("action", plan.action_name),
-            ("phase", plan.phase.value),
-            ("job", plan.job_id or "-"),
-            ("leaves", "  ".join(f"{name} {count}" for name, count in counts.items())),
-            (
-                "changes",
-                "  ".join(f"{name} {changes[name]}" for name in ("created", "modified", "deleted"))
-                + f"  (applied {changes['applied']})",
-            ),
-            ("error", plan.error_message or "-"),
-        ]
-    )
-    verified = Counter(node.verification for node in nodes if node.verification)
-    if verified:
-        line("  verification: " + "  ".join(f"{name} {n}" for name, n in sorted(verified.items())))
-    for node in nodes:
-        if node.is_leaf and node.state.value == "failed":
-            line(f"  failed {node.label}: {node.error_message}")
-        if node.rejection is not None:
-            line(f"  rejected {node.label}: {node.rejection}")
-
-
-@app.command()
-def show(ctx: typer.Context, plan_id: PlanRef, json_out: JsonOption = False) -> None:
-    """A plan's action, its profile with where each value came from, and its subplan tree."""
-    plans = PlanStore(state(ctx).db())
-    plan = plans.get(plan_id)
-    nodes = plans.subplans(plan_id)
-    if json_out:
-        print_json({**plan_status_json(plan, nodes), "action_definition": plan.action})
-        return
-    key_values(
-        [
-            ("plan", plan.id),
-            ("project", plan.project_name),
-            ("action", f"{plan.action_name} ({plan.action.get('source', '?')})"),
-            ("phase", plan.phase.value),
-        ]
-        + [
-            (name, f"{value['value']}  (from {value['source']})")
-            for name, value in plan.profile.as_json().items()
-        ]
-    )
-    subplan_tree(plan, nodes)
-
-
-@app.command()
 def watch(ctx: typer.Context, plan_id: PlanRef, json_out: EventsJsonOption = False) -> None:
     """Follow a plan run by another process (a worker, another terminal) until it ends.
 
@@ -394,6 +323,8 @@ def watch(ctx: typer.Context, plan_id: PlanRef, json_out: EventsJsonOption = Fal
         raise typer.Exit(1)
 
 
+app.command()(plan_views.status)
+app.command()(plan_views.show)
 app.command()(plan_changes.diff)
 app.command()(plan_changes.apply)
 app.command()(plan_changes.reject)

@@ -274,6 +274,8 @@ def plan_status_json(plan: Plan, nodes: list[Subplan]) -> dict[str, Any]:
                 "error_message": node.error_message,
                 "verification": node.verification,
                 "rejection": node.rejection,
+                "attempts": node.attempts,
+                "retry_at": node.retry_at.isoformat() if node.retry_at else None,
                 "started_at": node.started_at.isoformat() if node.started_at else None,
                 "finished_at": node.finished_at.isoformat() if node.finished_at else None,
             }

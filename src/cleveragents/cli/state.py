@@ -53,6 +53,7 @@ class AppState:
 
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+PlanRef = Annotated[str, typer.Argument(help="The plan's id.", show_default=False)]
 
 
 def state(ctx: typer.Context) -> AppState:

@@ -122,6 +122,7 @@ class Subplan(BaseModel):
     output_tail: str | None = None
     verification: str | None = None  # VERIFICATIONS: how the action's verify command came out
     rejection: str | None = None  # why its changes were rejected before apply, if they were
+    retry_at: datetime | None = None  # when a leaf waiting to be tried again starts its attempt
     started_at: datetime | None = None
     finished_at: datetime | None = None
 

@@ -31,6 +31,7 @@ from cleveragents.domain.profile import PROFILE_FIELDS
 from cleveragents.errors import ActionError, ActionNotFoundError, InvalidInputError
 from cleveragents.plans.builtin_actions import BUILTIN_ACTIONS, ParamsError, check_params
 from cleveragents.plans.decompose import DecomposeConfig
+from cleveragents.plans.policy import ExitPolicy
 from cleveragents.plans.scope import FILES_SCOPE, SCOPES
 from cleveragents.plans.verify import VerifySpec
 
@@ -76,8 +77,9 @@ def check_argv(command: list[str]) -> list[str]:
     return command
 
 
-class ActionSpec(BaseModel):
-    """A resolved, validated action: the ``[action]`` table of a file, or a built-in."""
+class ActionSpec(ExitPolicy):
+    """A resolved, validated action: the ``[action]`` table of a file, or a built-in (with
+    the exit policy of ``policy.py``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -90,7 +92,6 @@ class ActionSpec(BaseModel):
     exclude: list[str] = Field(default_factory=list)
     isolation: str = SANDBOX
     files_separator: str = NEWLINE
-    success_exit_codes: list[int] = Field(default_factory=lambda: [0], min_length=1)
     scope: str = FILES_SCOPE
     timeout_s: int | None = Field(None, ge=_TIMEOUT.minimum, le=_TIMEOUT.maximum)
     decompose: DecomposeConfig = Field(default_factory=DecomposeConfig)
@@ -191,14 +192,6 @@ class ActionSpec(BaseModel):
         if isolation not in ISOLATIONS:
             raise ValueError(f'must be "sandbox", "files" or "in-place" (got {isolation!r})')
         return isolation
-
-    @field_validator("success_exit_codes")
-    @classmethod
-    def _valid_exit_codes(cls, codes: list[int]) -> list[int]:
-        for code in codes:
-            if not 0 <= code <= 255:
-                raise ValueError(f"an exit code is 0..255 (got {code})")
-        return sorted(set(codes))
 
     @field_validator("files_separator")
     @classmethod
@@ -309,6 +302,7 @@ def _describe(exc: ValidationError) -> str:
         models: dict[str, type[BaseModel]] = {"decompose": DecomposeConfig, "verify": VerifySpec}
         model = models.get(loc[1] if len(loc) > 2 else "", ActionSpec)
         known = [name for name in model.model_fields if name != "source"]
+        known.sort(key=lambda name: name in ExitPolicy.model_fields)  # inherited ones last
         detail = f"unknown field (known: {', '.join(known)})"
     else:
         detail = str(first["msg"]).removeprefix("Value error, ")

@@ -1,17 +1,23 @@
 """ParallelSubplanDispatcher: run a plan's leaves on a bounded pool, fail-fast or continue-on-error.
 
 The main thread starts leaves (largest first) while fewer than ``max_parallel`` run, then waits for
-a completion. Pool threads only run leaves and report back through a queue, so every decision (what
-to start, when to stop) is taken on one thread. Stopping — the first failure in fail-fast mode,
-or a cancel request (`plan cancel`, a job cancel, Ctrl-C in the terminal) — cancels the pending
+a completion. A leaf whose attempt failed and may be retried (``retries``, the action's exit policy
+in ``policy.py``) waits for its backoff without a slot; when due it goes before the pending leaves.
+Pool threads only run leaves and report back through a queue, so every decision (what to start,
+when to stop) is taken on one thread. Stopping — the first failure in fail-fast mode, or a cancel
+request (`plan cancel`, a job cancel, Ctrl-C in the terminal) — cancels the pending and waiting
 leaves and the running leaves' tokens (their process groups get SIGTERM, then SIGKILL), and
 :meth:`run` still returns only once every leaf is terminal.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import queue
+import random
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +26,7 @@ from dataclasses import dataclass, field
 from cleveragents.domain.plans import Subplan, SubplanState
 from cleveragents.domain.profile import FailureMode
 from cleveragents.errors import AggregateSubplanError, SubplanExecutionError
+from cleveragents.plans.policy import ExitPolicy
 from cleveragents.plans.runner import LeafResult
 from cleveragents.plans.tracker import SubplanTracker
 from cleveragents.runtime.tokens import CancellationToken, CancelReason
@@ -89,6 +96,10 @@ class ParallelSubplanDispatcher:
         failure_mode: FailureMode,
         attempts: int = 1,
         stop_token: CancellationToken | None = None,
+        policy: ExitPolicy | None = None,
+        rng: random.Random | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        pause: Callable[[CancellationToken, float], object] = CancellationToken.wait,
     ) -> None:
         self.tracker = tracker
         self.run_leaf = run_leaf
@@ -96,6 +107,11 @@ class ParallelSubplanDispatcher:
         self.failure_mode = failure_mode
         self.attempts = attempts
         self.stop_token = stop_token or CancellationToken()
+        self.policy = policy or ExitPolicy()
+        self.rng = rng or random.Random()
+        self.monotonic = monotonic  # with pause, the clock of backoffs (a test injects both)
+        self.pause = pause  # (stop token, seconds): wait for a retry while nothing runs
+        self._order = itertools.count()  # ties between retries due at once: first come first
         self.gauge = ConcurrencyGauge()
         self._done: queue.SimpleQueue[tuple[Subplan, LeafResult] | None] = queue.SimpleQueue()
 
@@ -108,30 +124,51 @@ class ParallelSubplanDispatcher:
         report = DispatchReport()
         pending = deque(sorted(leaves, key=lambda leaf: (-leaf.file_count, leaf.position)))
         running: dict[str, CancellationToken] = {}
+        waiting: list[tuple[float, int, Subplan]] = []  # (due, order, leaf): a heap
+        tried: dict[str, int] = {}
         stop_reason: str | None = None
         self.stop_token.on_cancel(lambda: self._done.put(None))
         with ThreadPoolExecutor(self.max_parallel, thread_name_prefix="agents-subplan") as pool:
             try:
-                while pending or running:
+                while pending or running or waiting:
                     if stop_reason is None and self.stop_token.cancelled:
                         stop_reason = "cancelled"
                     if stop_reason is not None:
-                        self._stop(pending, running, stop_reason, report)
-                    while pending and len(running) < self.max_parallel and stop_reason is None:
+                        self._stop(pending, waiting, running, stop_reason, report)
+                    while len(running) < self.max_parallel and stop_reason is None:
                         if self.stop_token.cancelled:
                             break  # no leaf starts after a cancel; the loop's head stops the rest
-                        leaf = pending.popleft()
+                        if waiting and waiting[0][0] <= self.monotonic():
+                            leaf = heapq.heappop(waiting)[2]  # a retry that is due goes first
+                            self.tracker.start_again(leaf.id)
+                        elif pending:
+                            leaf = pending.popleft()
+                            self.tracker.start(leaf.id)
+                        else:
+                            break
                         token = CancellationToken()
                         running[leaf.id] = token
-                        self.tracker.start(leaf.id)
+                        tried[leaf.id] = tried.get(leaf.id, 0) + 1
                         pool.submit(self._work, leaf, token)
+                    due = waiting[0][0] - self.monotonic() if waiting else None
                     if not running:
+                        if due is not None and stop_reason is None:
+                            self.pause(self.stop_token, max(due, 0.0))  # nothing runs: wait
                         continue
-                    item = self._done.get()
+                    # A free slot and a retry to come: wake up when it is due.
+                    wake = None
+                    if due is not None and len(running) < self.max_parallel:
+                        wake = max(due, 0.0)
+                    try:
+                        item = self._done.get(timeout=wake)
+                    except queue.Empty:
+                        continue
                     if item is None:
                         continue  # the stop token fired; the loop's head handles it
                     leaf, result = item
                     running.pop(leaf.id)
+                    if stop_reason is None and self._retry(leaf, result, tried[leaf.id], waiting):
+                        continue
                     if (
                         self._finish(leaf, result, report)
                         and self.failure_mode is FailureMode.FAIL_FAST
@@ -151,20 +188,34 @@ class ParallelSubplanDispatcher:
         return report
 
     def _work(self, leaf: Subplan, token: CancellationToken) -> None:
+        """One attempt at ``leaf`` on a pool thread; its result goes back to the main thread."""
         if token.cancelled or self.stop_token.cancelled:
             self._done.put((leaf, LeafResult(exit_code=None, cancelled=True)))
             return
         try:
             with self.gauge:
                 result = self.run_leaf(leaf, token)
-                attempt = 1
-                while not result.ok and not token.cancelled and attempt < self.attempts:
-                    self.tracker.retry(leaf.id, result.error_message or "failed")
-                    result = self.run_leaf(leaf, token)
-                    attempt += 1
         except BaseException as exc:  # a bug must not leave a leaf running forever
             result = LeafResult(exit_code=None, error_message=f"internal error: {exc!r}")
         self._done.put((leaf, result))
+
+    def _retry(
+        self,
+        leaf: Subplan,
+        result: LeafResult,
+        tried: int,
+        waiting: list[tuple[float, int, Subplan]],
+    ) -> bool:
+        """Put a leaf whose attempt failed back to wait for another, if it gets one."""
+        if result.ok or result.cancelled or tried >= self.attempts or self.stop_token.cancelled:
+            return False
+        output = result.output or result.error_message or ""
+        if not self.policy.transient(result.exit_code, output):
+            return False  # not a failure the action calls transient: it fails at once
+        delay = self.policy.delay(tried, output, self.rng)
+        self.tracker.wait_retry(leaf.id, result.error_message or "failed", delay)
+        heapq.heappush(waiting, (self.monotonic() + delay, next(self._order), leaf))
+        return True
 
     def _finish(self, leaf: Subplan, result: LeafResult, report: DispatchReport) -> bool:
         """Record how a leaf ended; True if it failed."""
@@ -192,12 +243,19 @@ class ParallelSubplanDispatcher:
     def _stop(
         self,
         pending: deque[Subplan],
+        waiting: list[tuple[float, int, Subplan]],
         running: dict[str, CancellationToken],
         reason: str,
         report: DispatchReport,
     ) -> None:
         for token in running.values():
             token.cancel(CancelReason.CANCELLED)
+        for _due, _order, leaf in waiting:
+            self.tracker.finish(
+                leaf.id, SubplanState.CANCELLED, error_message=f"not retried: {reason}"
+            )
+            report.cancelled += 1
+        waiting.clear()
         while pending:
             leaf = pending.popleft()
             self.tracker.finish(leaf.id, SubplanState.CANCELLED, error_message=f"not run: {reason}")

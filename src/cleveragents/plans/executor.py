@@ -182,9 +182,11 @@ class PlanExecutor:
             backend=self.sandbox_backend,
             record_changes=lambda leaf_id, found: changes.replace(plan_id, leaf_id, found),
         )
+        action = runner.action
         dispatcher = ParallelSubplanDispatcher(
             tracker,
             runner.run,
+            policy=action,
             max_parallel=plan.profile.parallel,
             failure_mode=plan.profile.mode,
             attempts=plan.profile.attempts,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from cleveragents.domain.clock import utcnow
@@ -67,13 +67,24 @@ class SubplanTracker:
         """pending -> running (its first attempt)."""
         self._move(subplan_id, SubplanState.RUNNING, new_attempt=True)
 
-    def retry(self, subplan_id: str, error_message: str) -> None:
-        """A failed attempt that will be tried again: the leaf stays running."""
+    def start_again(self, subplan_id: str) -> None:
+        """running (waiting to retry) -> running: its next attempt starts."""
+        self._move(subplan_id, SubplanState.RUNNING, new_attempt=True)
+
+    def wait_retry(self, subplan_id: str, error_message: str, delay_s: float) -> None:
+        """A failed attempt that will be tried again after ``delay_s``: the leaf stays running,
+        waiting (without a slot) until its ``retry_at``."""
+        retry_at = self._clock() + timedelta(seconds=delay_s)
         self._move(
             subplan_id,
             SubplanState.RUNNING,
-            new_attempt=True,
-            data={"retrying_after": error_message},
+            data={
+                "retrying_after": error_message,
+                "retry_in_s": round(delay_s, 3),
+                "retry_at": retry_at.isoformat(),
+            },
+            error_message=error_message,
+            retry_at=retry_at,
         )
 
     def finish(
@@ -118,11 +129,12 @@ class SubplanTracker:
         error_message: str | None = None,
         output_tail: str | None = None,
         verification: str | None = None,
+        retry_at: datetime | None = None,
     ) -> None:
         now = self._clock()
         with self._lock:
             current = self._states[subplan_id]
-            if not (new_attempt and current is SubplanState.RUNNING):
+            if current is not SubplanState.RUNNING or state is not SubplanState.RUNNING:
                 check_subplan_transition(current, state, subplan_id)
             self._states[subplan_id] = state
             if new_attempt:
@@ -146,6 +158,7 @@ class SubplanTracker:
                 verification=verification,
                 started_at=started,
                 finished_at=now if state.is_terminal else None,
+                retry_at=retry_at,
             )
         )
         event = PlanEvent(

@@ -50,6 +50,7 @@ class SubplanUpdate:
     verification: str | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    retry_at: datetime | None = None
 
 
 def _to_subplan(row: Row[Any]) -> Subplan:
@@ -137,6 +138,7 @@ _UPDATE_SUBPLAN = (
         verification=bindparam("b_verification"),
         started_at=bindparam("b_started_at"),
         finished_at=bindparam("b_finished_at"),
+        retry_at=bindparam("b_retry_at"),
     )
 )
 
@@ -198,6 +200,7 @@ class PlanProgress:
                         "b_verification": u.verification,
                         "b_started_at": u.started_at,
                         "b_finished_at": u.finished_at,
+                        "b_retry_at": u.retry_at,
                     }
                     for u in latest.values()
                 ],

@@ -157,6 +157,7 @@ class PlanStore(PlanProgress):
                         error_message=None,
                         started_at=None,
                         finished_at=None,
+                        retry_at=None,
                     )
                 )
                 leaf_events(conn, plan_id, to_reset, SubplanState.PENDING, now, "resumed")
@@ -297,7 +298,10 @@ class PlanStore(PlanProgress):
                     update(subplans)
                     .where(_s.id.in_([row.id for row in stopped]))
                     .values(
-                        state=SubplanState.CANCELLED.value, finished_at=now, error_message=reason
+                        state=SubplanState.CANCELLED.value,
+                        finished_at=now,
+                        error_message=reason,
+                        retry_at=None,
                     )
                 )
                 leaf_events(conn, plan_id, stopped, SubplanState.CANCELLED, now, reason)

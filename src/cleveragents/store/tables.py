@@ -204,6 +204,7 @@ subplans = Table(
     Column("output_tail", Text(), nullable=True),
     Column("verification", String(32), nullable=True),
     Column("rejection", Text(), nullable=True),
+    Column("retry_at", UTCDateTime(), nullable=True),
     Column("started_at", UTCDateTime(), nullable=True),
     Column("finished_at", UTCDateTime(), nullable=True),
     CheckConstraint(_in("state", SUBPLAN_STATES), name="state"),

@@ -1,0 +1,98 @@
+"""`agents plan status` and `agents plan show`: where a plan is, and what it is."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import typer
+
+from cleveragents.cli.render import key_values, line, plan_status_json, print_json, subplan_tree
+from cleveragents.cli.state import JsonOption, PlanRef, state
+from cleveragents.domain.plans import Subplan, SubplanState
+from cleveragents.store.changes import ChangeStore
+from cleveragents.store.plans import PlanStore
+
+TAIL_LINES = 20  # lines of a failed leaf's output that `plan status` shows
+
+
+def output_tail(output: str | None, lines: int = TAIL_LINES) -> list[str]:
+    """The last ``lines`` lines of ``output`` that are not blank."""
+    kept = [text for text in (output or "").splitlines() if text.strip()]
+    return kept[-lines:]
+
+
+def status(ctx: typer.Context, plan_id: PlanRef, json_out: JsonOption = False) -> None:
+    """Where a plan is: phase, leaf counts, recorded changes, leaves waiting to retry, and the
+    last lines of each failed leaf's output (its whole output: `agents plan logs`)."""
+    db = state(ctx).db()
+    plans = PlanStore(db)
+    plan = plans.get(plan_id)
+    nodes = plans.subplans(plan_id)
+    document = {**plan_status_json(plan, nodes), "changes": ChangeStore(db).summary(plan_id)}
+    recorded = ChangeStore(db).by_subplan(plan.id)
+    for node in document["subplans"]:  # which leaves' changes are written (apply --completed)
+        node["changes"], node["applied"] = recorded.get(node["id"], (0, 0))
+    if json_out:
+        print_json(document)
+        return
+    counts = document["counts"]
+    changes = document["changes"]
+    key_values(
+        [
+            ("plan", plan.id),
+            ("project", plan.project_name),
+            ("action", plan.action_name),
+            ("phase", plan.phase.value),
+            ("job", plan.job_id or "-"),
+            ("leaves", "  ".join(f"{name} {count}" for name, count in counts.items())),
+            (
+                "changes",
+                "  ".join(f"{name} {changes[name]}" for name in ("created", "modified", "deleted"))
+                + f"  (applied {changes['applied']})",
+            ),
+            ("error", plan.error_message or "-"),
+        ]
+    )
+    verified = Counter(node.verification for node in nodes if node.verification)
+    if verified:
+        line("  verification: " + "  ".join(f"{name} {n}" for name, n in sorted(verified.items())))
+    for node in nodes:
+        _leaf_lines(node)
+
+
+def _leaf_lines(node: Subplan) -> None:
+    """What `plan status` says of one subplan beyond the counts, if anything."""
+    if node.is_leaf and node.state is SubplanState.RUNNING and node.retry_at is not None:
+        line(
+            f"  waiting {node.label}: attempt {node.attempts} failed ({node.error_message}); "
+            f"next attempt at {node.retry_at.isoformat(timespec='seconds')}"
+        )
+    if node.is_leaf and node.state is SubplanState.FAILED:
+        line(f"  failed {node.label}: {node.error_message}")
+        for text in output_tail(node.output_tail):
+            line(f"    | {text}")
+    if node.rejection is not None:
+        line(f"  rejected {node.label}: {node.rejection}")
+
+
+def show(ctx: typer.Context, plan_id: PlanRef, json_out: JsonOption = False) -> None:
+    """A plan's action, its profile with where each value came from, and its subplan tree."""
+    plans = PlanStore(state(ctx).db())
+    plan = plans.get(plan_id)
+    nodes = plans.subplans(plan_id)
+    if json_out:
+        print_json({**plan_status_json(plan, nodes), "action_definition": plan.action})
+        return
+    key_values(
+        [
+            ("plan", plan.id),
+            ("project", plan.project_name),
+            ("action", f"{plan.action_name} ({plan.action.get('source', '?')})"),
+            ("phase", plan.phase.value),
+        ]
+        + [
+            (name, f"{value['value']}  (from {value['source']})")
+            for name, value in plan.profile.as_json().items()
+        ]
+    )
+    subplan_tree(plan, nodes)
