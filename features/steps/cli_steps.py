@@ -49,6 +49,12 @@ def fill(context: Any, text: str) -> str:
     names = {**getattr(context, "ids", {}), "tmp": str(context.tmp)}
     if "[plan]" in text and "plan" not in names:
         names["plan"] = newest_plan_id(context) or "no-plan-yet"
+    if "[leaf " in text:  # [leaf LABEL]: the id of the newest plan's leaf with that label
+        from plan_helpers import plan_store  # it imports this module
+
+        found = plan_store(context).subplans(newest_plan_id(context), leaves_only=True)
+        leaf_ids = {leaf.label: leaf.id for leaf in found}
+        text = re.sub(r"\[leaf ([^\]]+)\]", lambda m: leaf_ids[m.group(1)], text)
     return re.sub(r"\[(\w+)\]", lambda m: names.get(m.group(1), m.group(0)), text)
 
 

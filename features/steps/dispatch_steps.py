@@ -15,7 +15,7 @@ from cleveragents.domain.plans import Plan, Subplan, SubplanState
 from cleveragents.domain.profile import FailureMode, resolve_profile
 from cleveragents.errors import AgentsError
 from cleveragents.plans.dispatcher import ParallelSubplanDispatcher
-from cleveragents.plans.runner import LeafResult
+from cleveragents.plans.leaf_result import LeafResult
 from cleveragents.plans.tracker import SubplanTracker
 from cleveragents.runtime.deadlines import Deadlines
 from cleveragents.runtime.tokens import CancellationToken

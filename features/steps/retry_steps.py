@@ -20,8 +20,8 @@ from cleveragents.domain.plans import EventKind, Subplan
 from cleveragents.domain.profile import FailureMode
 from cleveragents.errors import AgentsError
 from cleveragents.plans.dispatcher import ParallelSubplanDispatcher
+from cleveragents.plans.leaf_result import LeafResult
 from cleveragents.plans.policy import ExitPolicy
-from cleveragents.plans.runner import LeafResult
 from cleveragents.plans.tracker import SubplanTracker
 from cleveragents.runtime.tokens import CancellationToken
 

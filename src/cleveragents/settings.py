@@ -153,6 +153,19 @@ class SandboxSettings(BaseModel):
     )
 
 
+class LogsSettings(BaseModel):
+    """What is kept of each leaf attempt's output (``[logs]``; `agents plan logs`)."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    max_bytes: int = Field(
+        4 * 1024 * 1024,
+        ge=1024,
+        le=1024**3,
+        description="Bytes of output kept per attempt; past them a marker says how much was cut.",
+    )
+
+
 class Settings(BaseModel):
     """All settings of `agents`, validated. Build it with :func:`load_settings`."""
 
@@ -166,6 +179,7 @@ class Settings(BaseModel):
     plans: PlansSettings = Field(default_factory=PlansSettings)
     locks: LocksSettings = Field(default_factory=LocksSettings)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+    logs: LogsSettings = Field(default_factory=LogsSettings)
 
 
 SECTIONS: dict[str, type[BaseModel]] = {
@@ -174,6 +188,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "plans": PlansSettings,
     "locks": LocksSettings,
     "sandbox": SandboxSettings,
+    "logs": LogsSettings,
 }
 TOP_LEVEL = ("database_url",)
 

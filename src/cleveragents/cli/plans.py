@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cleveragents.cli import plan_changes, plan_views
+from cleveragents.cli import plan_changes, plan_logs, plan_views
 from cleveragents.cli.plan_jobs import (
     INTERRUPTED_EXIT,
     RebindOption,
@@ -225,7 +225,10 @@ def _execute(
     view = PlanProgressView(plan, plans.subplans(plan_id, leaves_only=True), choose_mode(json_out))
     settings = app_state.settings().settings
     executor = PlanExecutor(
-        db, plan_lock_ttl_s=settings.locks.plan_ttl, sandbox_backend=settings.sandbox.backend
+        db,
+        plan_lock_ttl_s=settings.locks.plan_ttl,
+        sandbox_backend=settings.sandbox.backend,
+        log_max_bytes=settings.logs.max_bytes,
     )
     with view, interrupt_to_token() as token:
         report = executor.execute(
@@ -235,6 +238,8 @@ def _execute(
             on_started=lambda started: view.handle(_phase_event(started, PlanPhase.EXECUTING)),
         )
         view.handle(_phase_event(report.plan, report.plan.phase, report.error))
+    if view.mode is not ProgressMode.JSON and report.plan.action.get("output") == "show":
+        plan_logs.show_output(db, report.plan)
     _finish(view.mode, report, interrupted=token.cancelled)
 
 
@@ -325,6 +330,7 @@ def watch(ctx: typer.Context, plan_id: PlanRef, json_out: EventsJsonOption = Fal
 
 app.command()(plan_views.status)
 app.command()(plan_views.show)
+app.command()(plan_logs.logs)
 app.command()(plan_changes.diff)
 app.command()(plan_changes.apply)
 app.command()(plan_changes.reject)

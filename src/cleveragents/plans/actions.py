@@ -13,7 +13,7 @@ import re
 import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pathspec import GitIgnoreSpec
 from pydantic import (
@@ -92,6 +92,7 @@ class ActionSpec(ExitPolicy):
     exclude: list[str] = Field(default_factory=list)
     isolation: str = SANDBOX
     files_separator: str = NEWLINE
+    output: Literal["keep", "show"] = "keep"  # show: `plan run` prints each leaf's output
     scope: str = FILES_SCOPE
     timeout_s: int | None = Field(None, ge=_TIMEOUT.minimum, le=_TIMEOUT.maximum)
     decompose: DecomposeConfig = Field(default_factory=DecomposeConfig)
@@ -102,12 +103,15 @@ class ActionSpec(ExitPolicy):
     @model_validator(mode="before")
     @classmethod
     def _default_isolation(cls, data: Any) -> Any:
-        """A built-in that only reads runs in place unless told otherwise: a sandbox would copy
-        files it never changes. Everything else defaults to a sandbox."""
-        if isinstance(data, dict) and data.get("isolation") is None:
-            builtin = BUILTIN_ACTIONS.get(str(data.get("builtin")))
-            if builtin is not None and not builtin.writes:
-                return {**data, "isolation": IN_PLACE}
+        """A built-in that only reads runs in place unless told otherwise (a sandbox would copy
+        files it never changes), and its output is shown. Everything else defaults to a sandbox."""
+        builtin = BUILTIN_ACTIONS.get(str(data.get("builtin"))) if isinstance(data, dict) else None
+        if builtin is not None and not builtin.writes:  # what it says is what it is for: shown
+            return {
+                "isolation": IN_PLACE,
+                "output": "show",
+                **{k: v for k, v in data.items() if v is not None},
+            }
         return data
 
     @field_validator("name")

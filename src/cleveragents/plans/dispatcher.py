@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from cleveragents.domain.plans import Subplan, SubplanState
 from cleveragents.domain.profile import FailureMode
 from cleveragents.errors import AggregateSubplanError, SubplanExecutionError
+from cleveragents.plans.leaf_result import LeafResult
 from cleveragents.plans.policy import ExitPolicy
-from cleveragents.plans.runner import LeafResult
 from cleveragents.plans.tracker import SubplanTracker
 from cleveragents.runtime.tokens import CancellationToken, CancelReason
 
@@ -149,7 +149,7 @@ class ParallelSubplanDispatcher:
                         token = CancellationToken()
                         running[leaf.id] = token
                         tried[leaf.id] = tried.get(leaf.id, 0) + 1
-                        pool.submit(self._work, leaf, token)
+                        pool.submit(self._work, leaf, token, leaf.attempts + tried[leaf.id])
                     due = waiting[0][0] - self.monotonic() if waiting else None
                     if not running:
                         if due is not None and stop_reason is None:
@@ -187,14 +187,15 @@ class ParallelSubplanDispatcher:
         self._raise_for(report, stop_reason)
         return report
 
-    def _work(self, leaf: Subplan, token: CancellationToken) -> None:
-        """One attempt at ``leaf`` on a pool thread; its result goes back to the main thread."""
+    def _work(self, leaf: Subplan, token: CancellationToken, attempt: int) -> None:
+        """Attempt number ``attempt`` at ``leaf`` on a pool thread (the leaf it runs says which
+        in its ``attempts``); its result goes back to the main thread."""
         if token.cancelled or self.stop_token.cancelled:
             self._done.put((leaf, LeafResult(exit_code=None, cancelled=True)))
             return
         try:
             with self.gauge:
-                result = self.run_leaf(leaf, token)
+                result = self.run_leaf(leaf.model_copy(update={"attempts": attempt}), token)
         except BaseException as exc:  # a bug must not leave a leaf running forever
             result = LeafResult(exit_code=None, error_message=f"internal error: {exc!r}")
         self._done.put((leaf, result))

@@ -22,6 +22,7 @@ from cleveragents.domain.owners import new_owner
 from cleveragents.domain.plans import Plan, PlanPhase, SubplanCounts, SubplanState
 from cleveragents.errors import ActionError, AgentsError, PlanError, StoreError
 from cleveragents.plans.actions import ActionSpec
+from cleveragents.plans.capture import DEFAULT_MAX_BYTES
 from cleveragents.plans.dispatcher import (
     DispatchReport,
     Failure,
@@ -99,6 +100,7 @@ class PlanExecutor:
         plan_lock_ttl_s: float = PLAN_LOCK_TTL_S,
         markers: Mapping[str, str] | None = None,
         sandbox_backend: str = AUTO,
+        log_max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         self.db = db
         self.markers = dict(markers or {})  # added to every leaf's environment (a job's)
@@ -108,6 +110,7 @@ class PlanExecutor:
         self.kill_grace_s = kill_grace_s
         self.cancel_poll_s = cancel_poll_s
         self.sandbox_backend = sandbox_backend
+        self.log_max_bytes = log_max_bytes  # each attempt's output kept, at most
 
     def execute(
         self,
@@ -180,6 +183,8 @@ class PlanExecutor:
             kill_grace_s=self.kill_grace_s,
             markers=self.markers,
             backend=self.sandbox_backend,
+            log_sink=journal.submit_log,
+            log_max_bytes=self.log_max_bytes,
             record_changes=lambda leaf_id, found: changes.replace(plan_id, leaf_id, found),
         )
         action = runner.action

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 
 from cleveragents.errors import AgentsError, StoreError
+from cleveragents.store.logs import LogChunk
 from cleveragents.store.plans import PlanStore, SubplanUpdate
 
 log = logging.getLogger("cleveragents.plans")
@@ -50,6 +51,10 @@ class PlanJournal:
         """Queue a transition to be written."""
         self._queue.put(update)
 
+    def submit_log(self, chunk: LogChunk) -> None:
+        """Queue a piece of a leaf's output to be written (before what is submitted later)."""
+        self._queue.put(chunk)
+
     def close(self) -> None:
         """Write everything submitted so far, stop the writer; raise if writing failed."""
         self._queue.put(_CLOSE)
@@ -61,25 +66,29 @@ class PlanJournal:
         closing = False
         while not closing:
             batch: list[SubplanUpdate] = []
+            logs: list[LogChunk] = []
             deadline = 0.0
             item = self._queue.get()
             while True:
                 if item is _CLOSE:
                     closing = True
                     break
-                assert isinstance(item, SubplanUpdate)
-                batch.append(item)
-                if len(batch) == 1:
+                if isinstance(item, LogChunk):
+                    logs.append(item)
+                else:
+                    assert isinstance(item, SubplanUpdate)
+                    batch.append(item)
+                if len(batch) + len(logs) == 1:
                     deadline = time.monotonic() + BATCH_WINDOW_S
-                if len(batch) >= self._max_batch:
+                if len(batch) + len(logs) >= self._max_batch:
                     break
                 try:
                     item = self._queue.get(timeout=max(deadline - time.monotonic(), 0))
                 except queue.Empty:
                     break
-            if batch and self.error is None:
+            if (batch or logs) and self.error is None:
                 try:
-                    self._store.record(self._plan_id, batch)
+                    self._store.record(self._plan_id, batch, logs)
                     self.written += len(batch)
                 except Exception as exc:  # any failure: the run cannot go on unrecorded
                     log.error(

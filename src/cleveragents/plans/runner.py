@@ -23,13 +23,11 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from cleveragents.domain.changes import CapturedChange
 from cleveragents.domain.markers import PLAN_ID, SUBPLAN_ID
-from cleveragents.domain.paths import safe_text
 from cleveragents.domain.plans import Subplan
 from cleveragents.domain.redaction import redact
 from cleveragents.errors import AgentsError
@@ -39,7 +37,9 @@ from cleveragents.plans.actions import (
     ActionSpec,
 )
 from cleveragents.plans.builtin_actions import BUILTIN_ACTIONS, ActionContext
+from cleveragents.plans.capture import DEFAULT_MAX_BYTES, AttemptLog, LogPump, Sink
 from cleveragents.plans.command_args import expand_argv, files_list
+from cleveragents.plans.leaf_result import OUTPUT_KEPT, LeafResult, command_result
 from cleveragents.plans.sandbox import remove_tree
 from cleveragents.plans.scope import check_scope
 from cleveragents.plans.verify import Verifier
@@ -53,7 +53,6 @@ from cleveragents.runtime.tokens import CancellationToken, CancelReason
 TIMEOUT = CancelReason.TIMEOUT
 log = logging.getLogger("cleveragents.plans.runner")
 Setup = Overlay | None  # what a leaf's commands must enter to see its workspace
-OUTPUT_KEPT = 8192  # the last characters of a leaf's output that are stored
 SCRATCH_PREFIX = "agents-plan-"  # + the plan id + "-": a run's private directory in TMPDIR
 
 RecordChanges = Callable[[str, list[CapturedChange]], None]  # (subplan id, its changes)
@@ -66,36 +65,6 @@ def remove_leftover_scratch(plan_id: str) -> int:
     for path in leftovers:
         remove_tree(Path(path))
     return len(leftovers)
-
-
-@dataclass(frozen=True)
-class LeafResult:
-    """How one attempt at a leaf ended."""
-
-    exit_code: int | None
-    output: str = ""
-    error_message: str | None = None
-    cancelled: bool = False
-    timed_out: bool = False
-    duration_s: float = 0.0
-    verification: str | None = None  # how the action's verify command came out, if it has one
-
-    def __post_init__(self) -> None:
-        # A message or output quoting a file name that is not UTF-8 (``bad\udcff.txt``) holds a
-        # surrogate that no database, terminal or JSON reader takes: escaped here, once.
-        object.__setattr__(self, "output", safe_text(self.output))
-        if self.error_message is not None:
-            object.__setattr__(self, "error_message", safe_text(self.error_message))
-
-    @property
-    def ok(self) -> bool:
-        """True when the leaf completed."""
-        return (
-            self.exit_code is not None
-            and self.error_message is None  # the action's success_exit_codes decided
-            and not self.cancelled
-            and not self.timed_out
-        )
 
 
 class SubplanRunner:
@@ -111,6 +80,8 @@ class SubplanRunner:
         record_changes: RecordChanges | None = None,
         markers: Mapping[str, str] | None = None,
         backend: str = AUTO,
+        log_sink: Sink | None = None,
+        log_max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         self.action = action
         self.sandboxed = action.isolation != IN_PLACE
@@ -132,9 +103,21 @@ class SubplanRunner:
         self._base_env = {**os.environ, **(markers or {})}
         self._deadlines = Deadlines()
         self._spawner: Spawner | None = None
+        self._pump = LogPump(log_sink, log_max_bytes) if log_sink is not None else None
 
     def run(self, leaf: Subplan, token: CancellationToken) -> LeafResult:
-        """One attempt at ``leaf``; never raises for a failure of the action itself."""
+        """Attempt number ``leaf.attempts`` at ``leaf``, its output kept when a log sink is set;
+        never raises for a failure of the action itself."""
+        if self._pump is None:
+            return self._run(leaf, token)
+        log = self._local.log = self._pump.open(leaf.id, leaf.attempts)
+        try:
+            return self._run(leaf, token)
+        finally:
+            self._local.log = None
+            self._pump.finish(log)
+
+    def _run(self, leaf: Subplan, token: CancellationToken) -> LeafResult:
         if not self.sandboxed:
             return self._attempt(leaf, token, self.project_root, None)
         try:
@@ -242,11 +225,13 @@ class SubplanRunner:
         finally:
             timer.cancel()
         duration = time.monotonic() - started
+        output = redact(outcome.output)
+        log: AttemptLog | None = getattr(self._local, "log", None)
+        if log is not None:
+            log.write(outcome.output)
         if token.reason is CancelReason.TIMEOUT:
-            return self._result(outcome.exit_code, redact(outcome.output), False, True, duration)
-        return self._result(
-            outcome.exit_code, redact(outcome.output), token.cancelled, False, duration
-        )
+            return self._result(outcome.exit_code, output, False, True, duration)
+        return self._result(outcome.exit_code, output, token.cancelled, False, duration)
 
     def _run_command(
         self,
@@ -280,7 +265,13 @@ class SubplanRunner:
             outputs: list[str] = []
             duration = 0.0
             exit_code = 0
+            log: AttemptLog | None = getattr(self._local, "log", None)
             for argv in expand_argv(command, leaf.files):
+                output = self._output()
+                if log is not None:  # emptied before the log looks at it
+                    output.seek(0)
+                    output.truncate()
+                    log.attach(output)
                 try:
                     result = run_command(
                         argv,
@@ -290,7 +281,7 @@ class SubplanRunner:
                         timeout_s=max(budget - duration, 0.001),
                         kill_grace_s=self.kill_grace_s,
                         inherit_env=False,
-                        output=self._output(),
+                        output=output,
                         spawn=self._spawn(setup),
                     )
                 except OSError as exc:
@@ -299,6 +290,9 @@ class SubplanRunner:
                         error_message=f"cannot run {argv[0]!r}: {exc.strerror or exc}",
                         duration_s=duration,
                     )
+                finally:
+                    if log is not None:
+                        log.detach()
                 duration += result.duration_s
                 if result.output_tail:
                     outputs.append(result.output_tail)
@@ -346,6 +340,8 @@ class SubplanRunner:
     def close(self) -> None:
         """Remove the run's scratch directory and output files; stop its deadline thread."""
         self._deadlines.close()
+        if self._pump is not None:
+            self._pump.close()
         with self._scratch_lock:
             if self._spawner is not None:
                 self._spawner.close()
@@ -367,21 +363,12 @@ class SubplanRunner:
         duration: float,
         success: Sequence[int] | None = None,
     ) -> LeafResult:
-        error = None
-        if timed_out:
-            error = f"timed out after {self.timeout_s:g} s"
-        elif cancelled:
-            error = "cancelled"
-        elif exit_code not in (self.action.success_exit_codes if success is None else success):
-            error = f"exit code {exit_code}"
-            last = output.strip().splitlines()[-1:] if output.strip() else []
-            if last:
-                error += f": {last[0][:200]}"
-        return LeafResult(
-            exit_code=exit_code,
-            output=output[-OUTPUT_KEPT:],
-            error_message=error,
+        return command_result(
+            exit_code,
+            output,
             cancelled=cancelled,
             timed_out=timed_out,
-            duration_s=round(duration, 6),
+            duration=duration,
+            success=self.action.success_exit_codes if success is None else success,
+            timeout_s=self.timeout_s,
         )

@@ -27,6 +27,7 @@ from cleveragents.domain.plans import (
     SubplanState,
 )
 from cleveragents.store.engine import Database
+from cleveragents.store.logs import LogChunk, insert_chunks
 from cleveragents.store.tables import plan_events, subplans
 
 _s = subplans.c
@@ -180,13 +181,18 @@ class PlanProgress:
                 conn.execute(select(func.max(_e.id)).where(_e.plan_id == plan_id)).scalar() or 0
             )
 
-    def record(self, plan_id: str, updates: Sequence[SubplanUpdate]) -> None:
-        """Write a batch of leaf transitions and their events in one transaction."""
-        if not updates:
+    def record(
+        self, plan_id: str, updates: Sequence[SubplanUpdate], logs: Sequence[LogChunk] = ()
+    ) -> None:
+        """Write a batch of leaf transitions, their events and output in one transaction."""
+        if not updates and not logs:
             return
         # Only a leaf's last state in the batch needs writing to its row; every event is kept.
         latest = {u.subplan_id: u for u in updates}
         with self.db.write() as conn:
+            insert_chunks(conn, plan_id, logs)  # a leaf's output before the end it led to
+            if not updates:
+                return
             conn.execute(
                 _UPDATE_SUBPLAN,
                 [

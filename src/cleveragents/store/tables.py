@@ -290,3 +290,32 @@ changes = Table(
     UniqueConstraint("subplan_id", "path", name="uq_changes_subplan_id_path"),
 )
 Index("ix_changes_plan_id_path", changes.c.plan_id, changes.c.path)
+
+# Each attempt's output, in the order it was written: chunks of redacted UTF-8 text, compressed
+# (zlib). ``size`` is the chunk's length before compression.
+subplan_logs = Table(
+    "subplan_logs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "plan_id",
+        String(26),
+        ForeignKey("plans.id", name="fk_subplan_logs_plan_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column(
+        "subplan_id",
+        String(26),
+        ForeignKey("subplans.id", name="fk_subplan_logs_subplan_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("attempt", Integer, nullable=False),
+    Column("data", LargeBinary(), nullable=False),
+    Column("size", Integer, nullable=False),
+)
+Index(
+    "ix_subplan_logs_plan_id_subplan_id_attempt",
+    subplan_logs.c.plan_id,
+    subplan_logs.c.subplan_id,
+    subplan_logs.c.attempt,
+)

@@ -114,6 +114,7 @@ def default_registry(
     if settings is not None:
         ttls["project_lock_ttl_s"] = settings.settings.locks.project_ttl
         ttls["sandbox_backend"] = settings.settings.sandbox.backend
+        ttls["log_max_bytes"] = settings.settings.logs.max_bytes
     plan = plan_kinds(**ttls)
     for kind in (*BUILTIN_KINDS, *plan, *report_kinds(settings)):
         registry.register(kind)

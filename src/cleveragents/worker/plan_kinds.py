@@ -10,6 +10,7 @@ from cleveragents.domain.paths import path_to_text
 from cleveragents.domain.plans import PlanPhase
 from cleveragents.errors import ApplyConflictError
 from cleveragents.plans.apply import ApplyError, PlanApplier
+from cleveragents.plans.capture import DEFAULT_MAX_BYTES
 from cleveragents.plans.executor import PlanExecutor
 from cleveragents.plans.lifecycle import PAYLOAD_VERSION, PHASE_KINDS, PlanPayload
 from cleveragents.plans.workspaces import AUTO
@@ -21,12 +22,14 @@ def plan_kinds(
     plan_lock_ttl_s: float = PLAN_LOCK_TTL_S,
     project_lock_ttl_s: float = PROJECT_LOCK_TTL_S,
     sandbox_backend: str = AUTO,
+    log_max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> tuple[JobKind, ...]:
-    """The plan job kinds, holding plan and project locks for these TTLs between renewals, and
-    making leaves' workspaces with ``sandbox_backend``."""
+    """The plan job kinds, holding plan and project locks for these TTLs between renewals,
+    making leaves' workspaces with ``sandbox_backend`` and keeping ``log_max_bytes`` of each
+    attempt's output."""
 
     def execute(payload: PlanPayload, ctx: JobContext) -> dict[str, Any]:
-        return run_plan_execute(payload, ctx, plan_lock_ttl_s, sandbox_backend)
+        return run_plan_execute(payload, ctx, plan_lock_ttl_s, sandbox_backend, log_max_bytes)
 
     def apply(payload: PlanPayload, ctx: JobContext) -> dict[str, Any]:
         return run_plan_apply(payload, ctx, plan_lock_ttl_s, project_lock_ttl_s)
@@ -61,6 +64,7 @@ def run_plan_execute(
     ctx: JobContext,
     plan_lock_ttl_s: float = PLAN_LOCK_TTL_S,
     sandbox_backend: str = AUTO,
+    log_max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> dict[str, Any]:
     """Execute (or resume) a plan under the job's cancellation token.
 
@@ -75,6 +79,7 @@ def run_plan_execute(
         plan_lock_ttl_s=plan_lock_ttl_s,
         markers=ctx.markers,
         sandbox_backend=sandbox_backend,
+        log_max_bytes=log_max_bytes,
     )
     report = executor.execute(payload.plan_id, token=ctx.token)
     result = {
