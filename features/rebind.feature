@@ -121,3 +121,83 @@ Feature: Re-running a plan with a fixed action
     And I run `plan status [plan] --json`
     Then the JSON document's subplan of "b.txt" has "applied" equal to 1
     And the JSON document's subplan of "a.txt" has "applied" equal to 0
+
+  Scenario: --rerun all runs every subplan again with a new action, dropping what the old one recorded
+    Given the action file "first.toml" holding
+      """
+      [action]
+      command = ["sh", "-c", "echo $AGENTS_SUBPLAN_ID >> ../ran.log; for f; do echo one >> \"$f\"; done", "sh", "{files}"]
+      [action.decompose]
+      max_files_per_subplan = 1
+      min_files_per_subplan = 1
+      """
+    And the action file "second.toml" holding
+      """
+      [action]
+      command = ["sh", "-c", "echo $AGENTS_SUBPLAN_ID >> ../ran.log; for f; do echo two >> \"$f\"; done", "sh", "{files}"]
+      [action.decompose]
+      max_files_per_subplan = 1
+      min_files_per_subplan = 1
+      """
+    When I run `plan run --project repo --action [tmp]/first.toml`
+    Then the exit code is 0
+    When I run `plan execute [plan] --rerun all --action [tmp]/second.toml`
+    Then the exit code is 0
+    And stdout contains "3 completed subplan(s) will run again"
+    And the file "ran.log" has 6 lines
+    When I run `plan apply [plan]`
+    Then the exit code is 0
+    And the project's file "b.txt" holds "bee\ntwo\n"
+    And the project's file "a.txt" holds "BROKEN\ntwo\n"
+
+  Scenario: --rerun all keeps the subplans already applied; --rerun failed is a resume
+    Given the action file "fixed.toml" holding
+      """
+      [action]
+      command = ["sh", "-c", "echo $AGENTS_SUBPLAN_ID >> ../ran.log; for f; do echo ok >> \"$f\"; done", "sh", "{files}"]
+      scope = "project"
+      [action.decompose]
+      max_files_per_subplan = 1
+      min_files_per_subplan = 1
+      """
+    When I run `plan run --project repo --action [tmp]/picky.toml`
+    And I run `plan execute [plan] --rerun failed`
+    Then the exit code is 1
+    And the file "ran.log" has 4 lines
+    When I run `plan apply [plan] --completed`
+    And I run `plan execute [plan] --rerun all --action [tmp]/fixed.toml`
+    Then the exit code is 0
+    And stdout does not contain "will run again"
+    And the file "ran.log" has 5 lines
+    When I run `plan apply [plan]`
+    Then the exit code is 0
+    And the project's file "a.txt" holds "BROKEN\nok\n"
+    And the project's file "b.txt" holds "bee\nok\n"
+
+  Scenario: a bad action with --rerun all changes nothing; an applied plan does not run again
+    Given the action file "broken.toml" holding
+      """
+      [action]
+      command = ["true"]
+      include = ["*.md"]
+      """
+    And the action file "fine.toml" holding
+      """
+      [action]
+      command = ["true"]
+      [action.decompose]
+      max_files_per_subplan = 1
+      min_files_per_subplan = 1
+      """
+    When I run `plan run --project repo --action [tmp]/fine.toml`
+    And I run `plan execute [plan] --rerun all --action [tmp]/broken.toml`
+    Then the exit code is 2
+    When I run `plan status [plan] --json`
+    Then the JSON document has "phase" equal to "executed"
+    When I run `plan apply [plan]`
+    And I run `plan execute [plan] --rerun all`
+    Then the exit code is 3
+    And stderr is one line containing "is applied; it cannot run again"
+    When I run `plan execute [plan] --rerun sometimes`
+    Then the exit code is 2
+    And stderr contains "'sometimes' is not one of 'failed', 'all'"

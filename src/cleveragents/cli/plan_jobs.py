@@ -19,6 +19,7 @@ from cleveragents.domain.jobs import JobPhase, JobStatus
 from cleveragents.domain.plans import Plan
 from cleveragents.plans import lifecycle
 from cleveragents.plans.actions import resolve_action
+from cleveragents.plans.lifecycle import Rerun
 from cleveragents.runtime.tokens import CancellationToken, CancelReason
 from cleveragents.store.plans import PlanStore
 from cleveragents.store.projects import ProjectStore
@@ -85,11 +86,32 @@ RebindOption = Annotated[
 ]
 
 
-def rebind(app_state: AppState, plan_id: str, ref: str) -> None:
-    """Bind the plan to the action ``ref`` names for its subplans not completed; say so."""
+RerunOption = Annotated[
+    Rerun | None,
+    typer.Option(
+        "--rerun",
+        help="failed: run the failed and cancelled subplans again (what a resume does); all: "
+        "every subplan not applied, completed ones included (their changes are dropped).",
+        show_default=False,
+    ),
+]
+
+
+def prepare(app_state: AppState, plan_id: str, ref: str | None, rerun: Rerun | None) -> None:
+    """Before an execution: re-run what ``rerun`` says, then bind the plan to the action ``ref``
+    names for its subplans not completed; say what was done. A bad action changes nothing."""
     db = app_state.db()
     plan = PlanStore(db).get(plan_id)
-    root = Path(ProjectStore(db).get(plan.project_id).root_path)
-    spec = resolve_action(ref, project_root=root)
-    lifecycle.rebind_action(db, plan, spec, utcnow())
-    line(f"plan {plan.id}: action {spec.name} ({spec.source}) for the subplans not completed")
+    spec = None
+    if ref is not None:
+        root = Path(ProjectStore(db).get(plan.project_id).root_path)
+        spec = resolve_action(ref, project_root=root)
+        lifecycle.check_rebindable(plan, spec)
+    if rerun is not None:
+        reset = lifecycle.rerun(db, plan, rerun.value, utcnow())
+        if reset:
+            line(f"plan {plan.id}: {reset} completed subplan(s) will run again")
+        plan = PlanStore(db).get(plan_id)
+    if spec is not None:
+        lifecycle.rebind_action(db, plan, spec, utcnow())
+        line(f"plan {plan.id}: action {spec.name} ({spec.source}) for the subplans not completed")

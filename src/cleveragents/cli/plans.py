@@ -11,9 +11,10 @@ from cleveragents.cli import plan_changes, plan_logs, plan_views
 from cleveragents.cli.plan_jobs import (
     INTERRUPTED_EXIT,
     RebindOption,
+    RerunOption,
     enqueue_phase,
     interrupt_to_token,
-    rebind,
+    prepare,
 )
 from cleveragents.cli.progress import PlanProgressView, ProgressMode, choose_mode, summary
 from cleveragents.cli.render import (
@@ -197,14 +198,17 @@ def execute(
     wait: WaitOption = False,
     json_out: EventsJsonOption = False,
     action: RebindOption = None,
+    rerun: RerunOption = None,
 ) -> None:
     """Execute a plan, or resume one that failed, was cancelled or was interrupted.
 
-    Completed subplans are not run again. With --async, a worker runs it (`agents worker run`);
-    the job id is printed. Exit 0 if every subplan completed, 1 otherwise.
+    Completed subplans are not run again unless --rerun all says so (it drops their changes;
+    applied ones are kept). With --action, the subplans not completed run a fixed action. With
+    --async, a worker runs it (`agents worker run`); the job id is printed. Exit 0 if every
+    subplan completed, 1 otherwise.
     """
-    if action is not None:
-        rebind(state(ctx), plan_id, action)
+    if action is not None or rerun is not None:
+        prepare(state(ctx), plan_id, action, rerun)
     _execute(ctx, plan_id, run_async, wait, json_out)
 
 

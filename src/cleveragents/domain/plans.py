@@ -29,7 +29,7 @@ PLAN_TRANSITIONS: dict[PlanPhase, frozenset[PlanPhase]] = {
     PlanPhase.EXECUTING: frozenset(
         {PlanPhase.EXECUTED, PlanPhase.FAILED, PlanPhase.CANCELLED, PlanPhase.EXECUTING}
     ),
-    PlanPhase.EXECUTED: frozenset({PlanPhase.APPLYING}),
+    PlanPhase.EXECUTED: frozenset({PlanPhase.APPLYING, PlanPhase.CANCELLED}),  # cancelled: re-run
     PlanPhase.APPLYING: frozenset({PlanPhase.APPLIED, PlanPhase.FAILED}),
     PlanPhase.APPLIED: frozenset(),
     PlanPhase.FAILED: frozenset({PlanPhase.EXECUTING}),  # resume

@@ -69,11 +69,8 @@ def check_executable(db: Database, plan: Plan, now: datetime) -> None:
         raise ConflictError(f"plan {plan.id} is already executing (owner {plan.owner})")
 
 
-def rebind_action(db: Database, plan: Plan, action: ActionSpec, now: datetime) -> Plan:
-    """Bind a plan that may execute now to ``action`` for its leaves not completed (a fixed
-    action, after a run failed). Its decomposition stays: an action that selects or splits the
-    files otherwise is refused (that is a new plan)."""
-    check_executable(db, plan, now)
+def check_rebindable(plan: Plan, action: ActionSpec) -> None:
+    """Refuse an action that would select or split the plan's files otherwise."""
     old = ActionSpec.model_validate(plan.action)
     for field in ("include", "exclude", "decompose"):
         if getattr(action, field) != getattr(old, field):
@@ -81,9 +78,39 @@ def rebind_action(db: Database, plan: Plan, action: ActionSpec, now: datetime) -
                 f"action {action.name} differs from plan {plan.id}'s in {field}: it would select "
                 "or split the files otherwise; create a new plan with it"
             )
+
+
+def rebind_action(db: Database, plan: Plan, action: ActionSpec, now: datetime) -> Plan:
+    """Bind a plan that may execute now to ``action`` for its leaves not completed (a fixed
+    action, after a run failed). Its decomposition stays: an action that selects or splits the
+    files otherwise is refused (that is a new plan)."""
+    check_executable(db, plan, now)
+    check_rebindable(plan, action)
     return PlanStore(db).rebind_action(
         plan, action.name, action.snapshot(), now, action=action.name, source=action.source
     )
+
+
+class Rerun(StrEnum):
+    """Which leaves an execution runs again besides the pending ones."""
+
+    FAILED = "failed"  # failed and cancelled: what any execution does
+    ALL = "all"  # every leaf not applied
+
+
+def rerun(db: Database, plan: Plan, which: str, now: datetime) -> int:
+    """Before an execution: with ``which`` = ``all``, send every completed leaf that is not
+    applied back to pending (its changes dropped) so that it runs again; ``failed`` is what an
+    execution does anyway (failed and cancelled leaves run again). How many leaves were reset."""
+    if which == Rerun.FAILED:
+        return 0
+    if plan.phase not in (PlanPhase.EXECUTED, *EXECUTABLE_PHASES):
+        raise ConflictError(f"plan {plan.id} is {plan.phase.value}; it cannot run again")
+    if run_is_live(LockService(db), plan, now):
+        raise ConflictError(f"plan {plan.id} is already executing (owner {plan.owner})")
+    recorded = ChangeStore(db).by_subplan(plan.id)
+    applied = [leaf_id for leaf_id, (_count, done) in recorded.items() if done]
+    return PlanStore(db).rerun(plan, now, keep=applied)
 
 
 REJECTABLE_PHASES = (PlanPhase.EXECUTED, PlanPhase.FAILED, PlanPhase.CANCELLED)

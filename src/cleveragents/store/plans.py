@@ -307,6 +307,44 @@ class PlanStore(PlanProgress):
                 leaf_events(conn, plan_id, stopped, SubplanState.CANCELLED, now, reason)
             return self._finish(conn, plan, PlanPhase.CANCELLED, now, reason)
 
+    def rerun(self, plan: Plan, now: datetime, keep: Sequence[str]) -> int:
+        """Send ``plan``'s completed leaves, but those in ``keep``, back to pending with their
+        recorded changes dropped, while the plan is in the phase it was read in; an executed
+        plan becomes ``cancelled`` (resumable) until it runs again. One transaction; how many."""
+        with self.db.write() as conn:
+            current = self._get(conn, plan.id)
+            if current.phase is not plan.phase:
+                raise ConflictError(f"plan {plan.id} is {current.phase.value} now; try again")
+            rows = conn.execute(
+                select(_s.id, _s.label).where(
+                    _s.plan_id == plan.id,
+                    _s.is_leaf.is_(True),
+                    _s.state == SubplanState.COMPLETED.value,
+                    _s.id.not_in(list(keep)),
+                )
+            ).all()
+            if not rows:
+                return 0
+            conn.execute(
+                update(subplans)
+                .where(_s.id.in_([row.id for row in rows]))
+                .values(
+                    state=SubplanState.PENDING.value,
+                    exit_code=None,
+                    error_message=None,
+                    verification=None,
+                    rejection=None,
+                    started_at=None,
+                    finished_at=None,
+                )
+            )
+            leaf_events(conn, plan.id, rows, SubplanState.PENDING, now, "re-run")
+            discard_changes(conn, plan.id, SubplanState.PENDING)
+            if current.phase is PlanPhase.EXECUTED:
+                why = f"re-run of {len(rows)} completed leaves requested"
+                self._finish(conn, current, PlanPhase.CANCELLED, now, why)
+            return len(rows)
+
     def rebind_action(
         self, plan: Plan, name: str, snapshot: dict[str, Any], now: datetime, **event: Any
     ) -> Plan:
