@@ -137,8 +137,10 @@ class PlanApplier:
             PlanPhase.CREATED: f"run `agents plan execute {plan_id}` first",
             PlanPhase.EXECUTING: "wait until it has executed",
             PlanPhase.APPLIED: "it has been applied already",
-            PlanPhase.FAILED: f"resume it with `agents plan execute {plan_id}`",
-            PlanPhase.CANCELLED: f"resume it with `agents plan execute {plan_id}`",
+            PlanPhase.FAILED: f"resume it with `agents plan execute {plan_id}`, or apply its "
+            f"completed subplans with `agents plan apply {plan_id} --completed`",
+            PlanPhase.CANCELLED: f"resume it with `agents plan execute {plan_id}`, or apply its "
+            f"completed subplans with `agents plan apply {plan_id} --completed`",
         }[plan.phase]
         raise PlanNotApplicableError(
             f"plan {plan_id} is {plan.phase.value}; only an executed plan can be applied ({hint})"
