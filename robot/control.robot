@@ -218,6 +218,40 @@ Execute --action With An Action File That Does Not Parse Is Exit 2 Naming The Fi
     Should Be Equal    ${shown}[action]    format
     Should Be Equal    ${shown}[action_definition][source]    ${action}
 
+Plan Logs Follows A Running Leaf From Another Terminal
+    [Documentation]    `agents plan logs PLAN --follow`, started while the plan runs in another
+    ...    process, prints what each leaf prints as it prints it (before the leaf ends), then
+    ...    the rest, and exits 0 when the run ends; each line once, prefixed with its leaf.
+    ${root}=    Generate Project    chatty    files=4    dirs=2
+    Add Project    ${root}    chatty
+    ${gate}=    Close Gate
+    @{gate argv}=    Gate Command    ${gate}
+    ${wait}=    Evaluate    shlex.join($gate_argv)    modules=shlex
+    ${action}=    Write Command Action    chatty
+    ...    echo "started $#"; ${wait}; echo "finished $#"
+    ...    max_files_per_subplan=2    min_files_per_subplan=1
+    ${plan}=    Create Plan    --project    chatty    --action    ${action}    --max-parallel    2
+    VAR    ${PLAN}    ${plan}    scope=TEST
+    ${run}=    Start Agents    plan    execute    ${plan}    alias=run
+    Wait Until Plan Counts    ${plan}    running=2
+    ${follow}=    Start Agents    plan    logs    ${plan}    --follow    alias=follow
+    ${line}=    Wait Until Process Prints    follow    \\| started 2$
+    Process Should Be Running    ${follow}    msg=logs --follow ended while the plan runs
+    Open Gate
+    ${result}=    Wait For Process    ${follow}    timeout=${WAIT TIMEOUT}    on_timeout=kill
+    Should Be Equal As Integers    ${result.rc}    0    msg=${result.stdout}${result.stderr}
+    ${ran}=    Wait For Process    ${run}    timeout=${WAIT TIMEOUT}    on_timeout=kill
+    Should Be Equal As Integers    ${ran.rc}    0    msg=${ran.stdout}${ran.stderr}
+    ${started}=    Get Regexp Matches    ${result.stdout}    (?m)^\\S+ \\| started 2$
+    ${finished}=    Get Regexp Matches    ${result.stdout}    (?m)^\\S+ \\| finished 2$
+    Length Should Be    ${started}    2    msg=${result.stdout}
+    Length Should Be    ${finished}    2    msg=${result.stdout}
+    # The same as `plan logs` prints once the plan has ended.
+    ${after}=    Agents Should Succeed    plan    logs    ${plan}
+    ${sorted follow}=    Evaluate    sorted($result.stdout.splitlines())
+    ${sorted after}=    Evaluate    sorted($after.splitlines())
+    Lists Should Be Equal    ${sorted follow}    ${sorted after}
+
 
 *** Keywords ***
 Plan Id From Run Output

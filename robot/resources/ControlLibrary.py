@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from _robot_support import agents_library, counted
+from _robot_support import WAIT_TIMEOUT, agents_library, counted, wait_for_log_line
 from robot.api import logger
 from robot.api.deco import keyword, library
 
@@ -311,3 +311,11 @@ class ControlLibrary:
     def files_of_leaves(self, leaves: list[dict[str, Any]]) -> list[str]:
         """Every file of these leaves, sorted."""
         return sorted(path for leaf in leaves for path in leaf["files"])
+
+    @keyword
+    def wait_until_process_prints(
+        self, alias: str, pattern: str, timeout: str = WAIT_TIMEOUT
+    ) -> str:
+        """Poll the stdout of the process `Start Agents` started as ``alias`` until a line
+        matches ``pattern`` (a regular expression); return that line."""
+        return wait_for_log_line(agents_library().work_dir() / f"{alias}.stdout", pattern, timeout)
