@@ -173,6 +173,7 @@ def step_start_process(context: Any, command: str) -> None:
     proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE)
     os.set_blocking(proc.stdout.fileno(), False)  # type: ignore[union-attr]
     context.follower, context.followed = proc, ""
+
     def end() -> None:
         if proc.poll() is None:
             proc.kill()
