@@ -41,6 +41,9 @@ Feature: Re-running a plan with a fixed action
     And the file "ran.log" has 4 lines
     When I run `plan show [plan] --json`
     Then the JSON document's action has "name" equal to "fixed"
+    And the JSON document says the action "fixed" was bound once, from "fixed.toml"
+    When I run `plan show [plan]`
+    Then stdout contains "bound         fixed ("
     When I run `plan apply [plan]`
     Then the exit code is 0
     And the project's file "a.txt" holds "BROKEN\nok\n"

@@ -69,3 +69,10 @@ def step_json_subplan_number(context: Any, path: str, key: str, number: int) -> 
     document = json.loads(context.result.stdout)
     (node,) = [node for node in document["subplans"] if path in node["files"]]
     assert node[key] == number, node
+
+
+@then('the JSON document says the action "{name}" was bound once, from "{file}"')
+def step_action_bound(context: Any, name: str, file: str) -> None:
+    bound = json.loads(context.result.stdout)["action_bound"]
+    assert len(bound) == 1 and bound[0]["action"] == name, bound
+    assert bound[0]["source"].endswith(file) and bound[0]["at"], bound

@@ -80,8 +80,14 @@ def show(ctx: typer.Context, plan_id: PlanRef, json_out: JsonOption = False) -> 
     plans = PlanStore(state(ctx).db())
     plan = plans.get(plan_id)
     nodes = plans.subplans(plan_id)
+    bound = [
+        {"action": event.data["action"], "source": event.data.get("source"), "at": event.at}
+        for event in plans.phase_events(plan_id)
+        if "action" in event.data
+    ]
     if json_out:
-        print_json({**plan_status_json(plan, nodes), "action_definition": plan.action})
+        document = {**plan_status_json(plan, nodes), "action_definition": plan.action}
+        print_json({**document, "action_bound": bound})
         return
     key_values(
         [
@@ -89,6 +95,10 @@ def show(ctx: typer.Context, plan_id: PlanRef, json_out: JsonOption = False) -> 
             ("project", plan.project_name),
             ("action", f"{plan.action_name} ({plan.action.get('source', '?')})"),
             ("phase", plan.phase.value),
+        ]
+        + [
+            ("bound", f"{b['action']} ({b['source']}) at {b['at']:%Y-%m-%d %H:%M:%S}")
+            for b in bound
         ]
         + [
             (name, f"{value['value']}  (from {value['source']})")

@@ -174,6 +174,16 @@ class PlanProgress:
             )
             return [_to_event(row) for row in rows]
 
+    def phase_events(self, plan_id: str) -> list[PlanEvent]:
+        """The plan's own events (phases, a new action bound), oldest first; not its leaves'."""
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(plan_events)
+                .where(_e.plan_id == plan_id, _e.kind == EventKind.PLAN.value)
+                .order_by(_e.id)
+            )
+            return [_to_event(row) for row in rows]
+
     def last_event_id(self, plan_id: str) -> int:
         """The id of the plan's newest event (0 if none)."""
         with self.db.read() as conn:
