@@ -162,7 +162,7 @@ Feature: Actions
       | builtin = "sleep"\nparams = { seconds = -1 }                      | action.params.seconds: Input should be greater than or equal to 0 (got -1)                                |
       | builtin = "sleep"\nparams = { second = 1 }                        | action.params.second: unknown parameter of builtin:sleep (known: seconds)                                 |
       | builtin = "fail-on-marker"\nparams = { marker = 3 }               | action.params.marker: Input should be a valid string (got 3)                                              |
-      | command = ["x"]\nparams = { seconds = 1 }                         | action.params: only built-in actions take params; pass arguments in command                               |
+      | command = ["x"]\nparams = { seconds = 1 }                         | action.params: only built-ins and actions with a prompt take params; pass arguments in command                               |
       | command = ["x"]\ninclude = []                                     | action.include: must list at least one glob                                                               |
       | command = ["x"]\nexclude = ["ok/**", "[z-a]"]                     | action.exclude.1: invalid glob '[z-a]'                                                                    |
       | command = ["x"]\nisolation = "docker"                             | action.isolation: must be "sandbox", "files" or "in-place" (got 'docker')                                          |

@@ -18,7 +18,7 @@ from typing import Any
 
 from cleveragents.domain.clock import utcnow
 from cleveragents.domain.plans import PlanPhase
-from cleveragents.plans.actions import load_action_file
+from cleveragents.plans.action_files import load_action_file
 from cleveragents.plans.creation import create_plan
 from cleveragents.plans.executor import PlanExecutor, PlanRunReport
 from cleveragents.store.projects import ProjectStore

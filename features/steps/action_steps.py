@@ -11,7 +11,8 @@ from cli_steps import fill
 
 from cleveragents.errors import ActionError, AgentsError
 from cleveragents.plans import builtin_actions
-from cleveragents.plans.actions import ActionSpec, list_actions, load_action_file, resolve_action
+from cleveragents.plans.action_files import list_actions, load_action_file, resolve_action
+from cleveragents.plans.actions import ActionSpec
 from cleveragents.plans.builtin_actions import BUILTIN_ACTIONS, ActionContext
 from cleveragents.runtime.tokens import CancellationToken, CancelReason
 

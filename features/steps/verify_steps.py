@@ -6,12 +6,13 @@ import json
 from typing import Any
 
 from behave import given, then, when
+from cli_steps import fill
 from plan_helpers import leaves
 
 
 @given('the action file "{name}" holding')
 def step_action_holding(context: Any, name: str) -> None:
-    (context.tmp / name).write_text(context.text + "\n", encoding="utf-8")
+    (context.tmp / name).write_text(fill(context, context.text) + "\n", encoding="utf-8")
 
 
 @given('the file "{path}" of the project "{project}" holds "{text}"')

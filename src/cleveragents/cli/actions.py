@@ -10,7 +10,8 @@ import typer
 
 from cleveragents.cli.render import key_values, line, print_json
 from cleveragents.cli.state import JsonOption, state
-from cleveragents.plans.actions import ActionSpec, list_actions, resolve_action
+from cleveragents.plans.action_files import list_actions, resolve_action
+from cleveragents.plans.actions import ActionSpec
 from cleveragents.store.projects import ProjectStore
 
 app = typer.Typer(help="Actions: what a plan runs on each subplan.", no_args_is_help=True)

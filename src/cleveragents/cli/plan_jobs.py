@@ -18,7 +18,7 @@ from cleveragents.domain.clock import utcnow
 from cleveragents.domain.jobs import JobPhase, JobStatus
 from cleveragents.domain.plans import Plan
 from cleveragents.plans import lifecycle
-from cleveragents.plans.actions import resolve_action
+from cleveragents.plans.action_files import resolve_action
 from cleveragents.plans.lifecycle import Rerun
 from cleveragents.runtime.tokens import CancellationToken, CancelReason
 from cleveragents.store.plans import PlanStore

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Annotated
 
 import typer
 
 from cleveragents.cli.render import key_values, line, plan_status_json, print_json, subplan_tree
 from cleveragents.cli.state import JsonOption, PlanRef, state
-from cleveragents.domain.plans import Subplan, SubplanState
+from cleveragents.domain.paths import paths_to_text, safe_text
+from cleveragents.domain.plans import Plan, Subplan, SubplanState
+from cleveragents.errors import NotFoundError
+from cleveragents.plans.prompts import render
 from cleveragents.store.changes import ChangeStore
 from cleveragents.store.plans import PlanStore
 
@@ -75,11 +79,26 @@ def _leaf_lines(node: Subplan) -> None:
         line(f"  rejected {node.label}: {node.rejection}")
 
 
-def show(ctx: typer.Context, plan_id: PlanRef, json_out: JsonOption = False) -> None:
-    """A plan's action, its profile with where each value came from, and its subplan tree."""
+SubplanOption = Annotated[
+    str | None,
+    typer.Option("--subplan", help="One leaf subplan: its files, state and rendered prompt."),
+]
+
+
+def show(
+    ctx: typer.Context,
+    plan_id: PlanRef,
+    subplan: SubplanOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """A plan's action, its profile with where each value came from, and its subplan tree (or,
+    with --subplan, one leaf with the prompt its command gets)."""
     plans = PlanStore(state(ctx).db())
     plan = plans.get(plan_id)
     nodes = plans.subplans(plan_id)
+    if subplan is not None:
+        _show_leaf(plan, nodes, subplan, json_out)
+        return
     bound = [
         {"action": event.data["action"], "source": event.data.get("source"), "at": event.at}
         for event in plans.phase_events(plan_id)
@@ -106,3 +125,35 @@ def show(ctx: typer.Context, plan_id: PlanRef, json_out: JsonOption = False) -> 
         ]
     )
     subplan_tree(plan, nodes)
+
+
+def _show_leaf(plan: Plan, nodes: list[Subplan], subplan_id: str, json_out: bool) -> None:
+    leaf = next((node for node in nodes if node.id == subplan_id and node.is_leaf), None)
+    if leaf is None:
+        raise NotFoundError(f"plan {plan.id} has no leaf subplan {subplan_id}")
+    template = plan.action.get("prompt")
+    prompt = None
+    if template is not None:
+        params = plan.action.get("params") or {}
+        prompt = render(
+            template, files=leaf.files, label=leaf.label, project=plan.project_name, params=params
+        )
+    if json_out:
+        document = leaf.model_dump(mode="json", exclude={"files"})
+        shown = None if prompt is None else safe_text(prompt)
+        print_json({**document, "files": paths_to_text(leaf.files), "prompt": shown})
+        return
+    key_values(
+        [
+            ("subplan", leaf.id),
+            ("label", leaf.label),
+            ("state", leaf.state.value),
+            ("attempts", str(leaf.attempts)),
+            ("files", str(leaf.file_count)),
+        ]
+    )
+    for path in leaf.files:
+        line(f"  {path}")
+    if prompt is not None:
+        line("prompt:")
+        line(prompt)

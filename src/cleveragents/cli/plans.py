@@ -37,7 +37,7 @@ from cleveragents.domain.plans import (
 from cleveragents.domain.profile import DEFAULT_SOURCE, PROFILE_FIELDS, FailureMode
 from cleveragents.errors import InvalidInputError
 from cleveragents.plans import lifecycle
-from cleveragents.plans.actions import resolve_action
+from cleveragents.plans.action_files import resolve_action
 from cleveragents.plans.creation import create_plan
 from cleveragents.plans.executor import PlanExecutor, PlanRunReport
 from cleveragents.plans.lifecycle import Activity, CancelOutcome

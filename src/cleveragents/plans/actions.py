@@ -10,17 +10,13 @@ the action it was created with even if the file changes later.
 from __future__ import annotations
 
 import re
-import tomllib
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from pathspec import GitIgnoreSpec
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -31,7 +27,9 @@ from cleveragents.domain.profile import PROFILE_FIELDS
 from cleveragents.errors import ActionError, ActionNotFoundError, InvalidInputError
 from cleveragents.plans.builtin_actions import BUILTIN_ACTIONS, ParamsError, check_params
 from cleveragents.plans.decompose import DecomposeConfig
+from cleveragents.plans.field_error import FieldError
 from cleveragents.plans.policy import ExitPolicy
+from cleveragents.plans.prompts import PROMPT_PLACEHOLDER, PromptFields
 from cleveragents.plans.scope import FILES_SCOPE, SCOPES
 from cleveragents.plans.verify import VerifySpec
 
@@ -49,18 +47,8 @@ ISOLATIONS = (SANDBOX, FILES, IN_PLACE)
 NEWLINE = "newline"
 NUL = "nul"
 FILES_SEPARATORS = {NEWLINE: "\n", NUL: "\0"}
-_TOML_POSITION = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)$")
 _TIMEOUT = PROFILE_FIELDS["timeout_s"]
 _NOT_SHELL = 'must be an argv list such as ["ruff", "check", "{files}"], not a shell string'
-
-
-class _FieldError(ValueError):
-    """A validator's error about a part of a field (``params.marker``, ``profile.retries``)."""
-
-    def __init__(self, loc: tuple[str, ...], detail: str) -> None:
-        super().__init__(detail)
-        self.loc = loc
-        self.detail = detail
 
 
 def check_argv(command: list[str]) -> list[str]:
@@ -72,12 +60,15 @@ def check_argv(command: list[str]) -> list[str]:
     for part in command:
         if FILES_PLACEHOLDER in part and part != FILES_PLACEHOLDER:
             raise ValueError(f"{{files}} must be a whole argument (got {part!r})")
+    for part in command:
+        if PROMPT_PLACEHOLDER in part and part != PROMPT_PLACEHOLDER:
+            raise ValueError(f"{{prompt}} must be a whole argument (got {part!r})")
     if FILES_PLACEHOLDER in command and any(FILE_PLACEHOLDER in part for part in command):
         raise ValueError("use either {files} (one run) or {file} (a run per file), not both")
     return command
 
 
-class ActionSpec(ExitPolicy):
+class ActionSpec(PromptFields, ExitPolicy):
     """A resolved, validated action: the ``[action]`` table of a file, or a built-in (with
     the exit policy of ``policy.py``)."""
 
@@ -141,12 +132,12 @@ class ActionSpec(ExitPolicy):
     def _valid_verify(cls, verify: Any) -> Any:
         command = verify.get("command") if isinstance(verify, dict) else None
         if isinstance(command, str):
-            raise _FieldError(("command",), _NOT_SHELL)
+            raise FieldError(("command",), _NOT_SHELL)
         if isinstance(command, list) and all(isinstance(part, str) for part in command):
             try:
                 check_argv(command)
             except ValueError as exc:
-                raise _FieldError(("command",), str(exc)) from None
+                raise FieldError(("command",), str(exc)) from None
         return verify
 
     @model_validator(mode="after")
@@ -170,13 +161,16 @@ class ActionSpec(ExitPolicy):
     def _valid_params(cls, params: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
         builtin = info.data.get("builtin")
         if builtin is None:
-            if params and "builtin" in info.data:
-                raise ValueError("only built-in actions take params; pass arguments in command")
+            if params and "builtin" in info.data and info.data.get("prompt") is None:
+                raise ValueError(
+                    "only built-ins and actions with a prompt take params; "
+                    "pass arguments in command"
+                )
             return params
         try:
             return check_params(builtin, params)
         except ParamsError as exc:
-            raise _FieldError(exc.loc, exc.detail) from None
+            raise FieldError(exc.loc, exc.detail) from None
 
     @field_validator("include", "exclude")
     @classmethod
@@ -187,7 +181,7 @@ class ActionSpec(ExitPolicy):
             try:
                 GitIgnoreSpec.from_lines([pattern])
             except (ValueError, re.error) as exc:
-                raise _FieldError((str(position),), f"invalid glob {pattern!r}: {exc}") from None
+                raise FieldError((str(position),), f"invalid glob {pattern!r}: {exc}") from None
         return patterns
 
     @field_validator("isolation")
@@ -220,15 +214,15 @@ class ActionSpec(ExitPolicy):
             field = PROFILE_FIELDS.get(key)
             if field is None:
                 known = ", ".join(PROFILE_FIELDS)
-                raise _FieldError((key,), f"unknown profile field (known: {known})")
+                raise FieldError((key,), f"unknown profile field (known: {known})")
             if key == "timeout_s" and info.data.get("timeout_s") is not None:
-                raise _FieldError(
+                raise FieldError(
                     (key,), "timeout_s is set both in [action] and in [action.profile]; keep one"
                 )
             try:
                 field.check(value, "the action")
             except InvalidInputError:
-                raise _FieldError(
+                raise FieldError(
                     (key,), f"{value!r} is not allowed (allowed: {field.allowed})"
                 ) from None
         return profile
@@ -261,135 +255,3 @@ def builtin_action(name: str) -> ActionSpec:
         include=list(builtin.include),
         source=BUILTIN_SOURCE,
     )
-
-
-def resolve_action(ref: str, *, project_root: Path | None = None) -> ActionSpec:
-    """The action ``ref`` names: ``builtin:NAME``, a path to an action file, or a bare NAME
-    found as ``<project_root>/.agents/actions/NAME.toml``."""
-    if ref.startswith(BUILTIN_PREFIX):
-        return builtin_action(ref.removeprefix(BUILTIN_PREFIX))
-    path = Path(ref).expanduser()
-    if path.is_file():
-        return load_action_file(path)
-    folder = None if project_root is None else project_root / ACTIONS_DIR
-    if folder is not None and is_valid_name(ref) and (folder / f"{ref}.toml").is_file():
-        return load_action_file(folder / f"{ref}.toml")
-    where = f", not in {folder}" if folder is not None else ""
-    hint = f" (did you mean {BUILTIN_PREFIX}{ref}?)" if ref in BUILTIN_ACTIONS else ""
-    raise ActionNotFoundError(
-        f"no action {ref!r}: not a file, not a built-in ({BUILTIN_PREFIX}NAME){where}{hint}"
-    )
-
-
-def _toml_problem(exc: tomllib.TOMLDecodeError, text: str) -> str:
-    reason = str(exc)
-    found = _TOML_POSITION.search(reason)
-    if found is None:  # pragma: no cover - every tomllib error names a position
-        return f"invalid TOML: {reason}"
-    reason = reason[: found.start()]
-    if found.group(1) is None:
-        lines = text.count("\n") + (not text.endswith("\n"))
-        return f"line {max(lines, 1)} (end of file): invalid TOML: {reason}"
-    return f"line {found.group(1)}, column {found.group(2)}: invalid TOML: {reason}"
-
-
-def _describe(exc: ValidationError) -> str:
-    """The first validation error as ``action.FIELD: what is wrong (got VALUE)``."""
-    errors = exc.errors()
-    first = errors[0]
-    loc = ["action", *(str(part) for part in first["loc"])]
-    cause = first.get("ctx", {}).get("error")
-    if isinstance(cause, _FieldError):
-        loc += cause.loc
-        detail = cause.detail
-    elif first["type"] == "extra_forbidden":
-        models: dict[str, type[BaseModel]] = {"decompose": DecomposeConfig, "verify": VerifySpec}
-        model = models.get(loc[1] if len(loc) > 2 else "", ActionSpec)
-        known = [name for name in model.model_fields if name != "source"]
-        known.sort(key=lambda name: name in ExitPolicy.model_fields)  # inherited ones last
-        detail = f"unknown field (known: {', '.join(known)})"
-    else:
-        detail = str(first["msg"]).removeprefix("Value error, ")
-        if first["type"] != "value_error":
-            detail += f" (got {_short(first['input'])})"
-    extra = len(errors) - 1
-    more = f" (and {extra} more problem{'s' if extra > 1 else ''})" if extra else ""
-    return f"{'.'.join(loc)}: {detail}{more}"
-
-
-def _short(value: Any, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def load_action_file(path: Path) -> ActionSpec:
-    """Load and validate the action file at ``path``; one-line :class:`ActionError` otherwise.
-
-    The action's name defaults to the file's stem; ``source`` is the file's absolute path.
-    """
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ActionError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ActionError(f"{path}: not UTF-8 text (bad byte at offset {exc.start})") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ActionError(f"{path}: {_toml_problem(exc, text)}") from None
-    others = sorted(set(data) - {"action"})
-    if others:
-        raise ActionError(
-            f"{path}: unknown top-level key {others[0]!r}: an action file holds one [action] table"
-        )
-    table = data.get("action")
-    if not isinstance(table, dict):
-        problem = "no [action] table" if table is None else "action must be one [action] table"
-        raise ActionError(f"{path}: {problem} (with a name and a command or builtin)")
-    if "source" in table:
-        raise ActionError(f"{path}: action.source: set by agents, not in the file")
-    try:
-        return ActionSpec.model_validate(
-            {"name": path.stem, **table, "source": str(path.resolve())}
-        )
-    except ValidationError as exc:
-        raise ActionError(f"{path}: {_describe(exc)}") from None
-
-
-@dataclass
-class ActionEntry:
-    """One line of ``agents action list``: how to refer to it, where it is, or why it is broken."""
-
-    name: str
-    source: str
-    description: str
-    error: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """The entry as a JSON-ready dict."""
-        return asdict(self)
-
-
-def list_actions(project_root: Path | None) -> list[ActionEntry]:
-    """Built-ins (as ``builtin:NAME``), then the project's ``.agents/actions/*.toml`` by name.
-
-    A file that does not load is listed with its error rather than ending the listing.
-    """
-    entries = [
-        ActionEntry(f"{BUILTIN_PREFIX}{name}", BUILTIN_SOURCE, BUILTIN_ACTIONS[name].description)
-        for name in sorted(BUILTIN_ACTIONS)
-    ]
-    folder = None if project_root is None else project_root / ACTIONS_DIR
-    if folder is None or not folder.is_dir():
-        return entries
-    for path in sorted(folder.glob("*.toml")):
-        try:
-            spec = load_action_file(path)
-        except ActionError as exc:
-            error = exc.message.removeprefix(f"{path}: ")
-            entries.append(ActionEntry(path.stem, str(path.resolve()), "", error))
-        else:
-            entries.append(ActionEntry(path.stem, spec.source, spec.description))
-    return entries

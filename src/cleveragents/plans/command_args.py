@@ -16,14 +16,20 @@ from cleveragents.plans.actions import (
     FILES_SEPARATORS,
     NEWLINE,
 )
+from cleveragents.plans.prompts import PROMPT_PLACEHOLDER
 
 
-def expand_argv(command: Sequence[str], files: Sequence[str]) -> list[list[str]]:
-    """The argvs to run for ``files``: one, or one per file if an argument holds ``{file}``.
+def expand_argv(
+    command: Sequence[str], files: Sequence[str], prompt: str | None = None
+) -> list[list[str]]:
+    """The argvs to run for ``files``: one, or one per file if an argument holds ``{file}``;
+    an argument ``{prompt}`` is the leaf's rendered prompt.
 
     A name that is not UTF-8 stays a str with surrogate escapes (as ``os.fsdecode`` gives it);
     subprocess turns every argument into bytes with ``os.fsencode``, so the program gets the
     name's bytes exactly as they are on disk."""
+    if prompt is not None:
+        command = [prompt if part == PROMPT_PLACEHOLDER else part for part in command]
     if any(FILE_PLACEHOLDER in part for part in command):
         return [[part.replace(FILE_PLACEHOLDER, path) for part in command] for path in files]
     argv: list[str] = []

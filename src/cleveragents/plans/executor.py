@@ -185,6 +185,7 @@ class PlanExecutor:
             backend=self.sandbox_backend,
             log_sink=journal.submit_log,
             log_max_bytes=self.log_max_bytes,
+            project_name=project.name,
             record_changes=lambda leaf_id, found: changes.replace(plan_id, leaf_id, found),
         )
         action = runner.action

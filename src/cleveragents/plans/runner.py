@@ -40,6 +40,7 @@ from cleveragents.plans.builtin_actions import BUILTIN_ACTIONS, ActionContext
 from cleveragents.plans.capture import DEFAULT_MAX_BYTES, AttemptLog, LogPump, Sink
 from cleveragents.plans.command_args import expand_argv, files_list
 from cleveragents.plans.leaf_result import OUTPUT_KEPT, LeafResult, command_result
+from cleveragents.plans.prompts import render
 from cleveragents.plans.sandbox import remove_tree
 from cleveragents.plans.scope import check_scope
 from cleveragents.plans.verify import Verifier
@@ -82,6 +83,7 @@ class SubplanRunner:
         backend: str = AUTO,
         log_sink: Sink | None = None,
         log_max_bytes: int = DEFAULT_MAX_BYTES,
+        project_name: str = "",
     ) -> None:
         self.action = action
         self.sandboxed = action.isolation != IN_PLACE
@@ -93,6 +95,7 @@ class SubplanRunner:
         self.record_changes = record_changes
         self._attempts = itertools.count(1)
         self.project_root = project_root
+        self.project_name = project_name or project_root.name
         self.plan_id = plan_id
         self.timeout_s = timeout_s
         self.kill_grace_s = kill_grace_s
@@ -244,12 +247,16 @@ class SubplanRunner:
     ) -> LeafResult:
         # The action's own command succeeds on its success_exit_codes; a verification on 0 only.
         success = self.action.success_exit_codes if command is None else (0,)
+        prompt = self.prompt(leaf) if command is None else None  # a verify command gets none
         command = command or self.action.command
         budget = self.timeout_s if timeout_s is None else max(timeout_s, 0.001)
         assert command is not None
         files_file = self._scratch() / f"{leaf.id}.files"
+        prompt_file = files_file.with_suffix(".prompt")
         try:
             files_file.write_bytes(files_list(leaf.files, self.action.files_separator))
+            if prompt is not None:
+                prompt_file.write_text(prompt, encoding="utf-8", errors="surrogateescape")
         except AgentsError as exc:
             return LeafResult(exit_code=None, error_message=exc.message)
         try:
@@ -260,13 +267,14 @@ class SubplanRunner:
                 "AGENTS_PROJECT_ROOT": str(self.project_root),
                 "AGENTS_WORKSPACE": str(workspace),  # in-place: the project itself
                 "AGENTS_FILES_FILE": str(files_file),
+                **({"AGENTS_PROMPT_FILE": str(prompt_file)} if prompt is not None else {}),
                 **dict(setup.env if setup is not None else ()),
             }
             outputs: list[str] = []
             duration = 0.0
             exit_code = 0
             log: AttemptLog | None = getattr(self._local, "log", None)
-            for argv in expand_argv(command, leaf.files):
+            for argv in expand_argv(command, leaf.files, prompt):
                 output = self._output()
                 if log is not None:  # emptied before the log looks at it
                     output.seek(0)
@@ -302,7 +310,20 @@ class SubplanRunner:
                     return self._result(exit_code, "".join(outputs), *stopped, duration, success)
         finally:
             files_file.unlink(missing_ok=True)
+            prompt_file.unlink(missing_ok=True)
         return self._result(exit_code, "".join(outputs), False, False, duration, success)
+
+    def prompt(self, leaf: Subplan) -> str | None:
+        """The action's prompt rendered for ``leaf`` (``prompts.py``), if it has one."""
+        if self.action.prompt is None:
+            return None
+        return render(
+            self.action.prompt,
+            files=leaf.files,
+            label=leaf.label,
+            project=self.project_name,
+            params=self.action.params,
+        )
 
     def _spawn(self, overlay: Overlay | None) -> Spawn | None:
         """How a command that must enter ``overlay`` starts: from the run's spawner's helpers,
