@@ -31,7 +31,8 @@ from cleveragents.plans.dispatcher import (
 )
 from cleveragents.plans.journal import PlanJournal
 from cleveragents.plans.locking import LockRenewer, acquire_plan_lock
-from cleveragents.plans.runner import SubplanRunner, remove_leftover_scratch
+from cleveragents.plans.runner import SubplanRunner
+from cleveragents.plans.scratch import remove_leftover_scratch
 from cleveragents.plans.tracker import Listener, SubplanTracker
 from cleveragents.plans.workspaces import AUTO
 from cleveragents.runtime.processes import KILL_GRACE_S

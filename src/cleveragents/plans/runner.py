@@ -13,18 +13,14 @@ UTF-8 or not (``os.fsencode``).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import glob
 import itertools
 import logging
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import IO
 
 from cleveragents.domain.changes import CapturedChange
 from cleveragents.domain.markers import PLAN_ID, SUBPLAN_ID
@@ -41,31 +37,19 @@ from cleveragents.plans.capture import DEFAULT_MAX_BYTES, AttemptLog, LogPump, S
 from cleveragents.plans.command_args import expand_argv, files_list
 from cleveragents.plans.leaf_result import OUTPUT_KEPT, LeafResult, command_result
 from cleveragents.plans.prompts import render
-from cleveragents.plans.sandbox import remove_tree
 from cleveragents.plans.scope import check_scope
+from cleveragents.plans.scratch import RunScratch
 from cleveragents.plans.verify import Verifier
 from cleveragents.plans.workspaces import AUTO, Backend, choose_backend, make_workspace
 from cleveragents.runtime.deadlines import Deadlines
 from cleveragents.runtime.namespaces import Overlay
-from cleveragents.runtime.processes import KILL_GRACE_S, Child, Spawn, run_command
-from cleveragents.runtime.spawner import Spawner
+from cleveragents.runtime.processes import KILL_GRACE_S, run_command
 from cleveragents.runtime.tokens import CancellationToken, CancelReason
 
 TIMEOUT = CancelReason.TIMEOUT
 log = logging.getLogger("cleveragents.plans.runner")
 Setup = Overlay | None  # what a leaf's commands must enter to see its workspace
-SCRATCH_PREFIX = "agents-plan-"  # + the plan id + "-": a run's private directory in TMPDIR
-
 RecordChanges = Callable[[str, list[CapturedChange]], None]  # (subplan id, its changes)
-
-
-def remove_leftover_scratch(plan_id: str) -> int:
-    """Remove the private directories a killed run of ``plan_id`` left in TMPDIR; how many."""
-    pattern = os.path.join(tempfile.gettempdir(), f"{glob.escape(SCRATCH_PREFIX + plan_id)}-*")
-    leftovers = glob.glob(pattern)
-    for path in leftovers:
-        remove_tree(Path(path))
-    return len(leftovers)
 
 
 class SubplanRunner:
@@ -99,13 +83,11 @@ class SubplanRunner:
         self.plan_id = plan_id
         self.timeout_s = timeout_s
         self.kill_grace_s = kill_grace_s
-        self._scratch_dir: Path | None = None
-        self._scratch_lock = threading.Lock()
-        self._outputs: list[IO[bytes]] = []
-        self._local = threading.local()  # each pool thread reuses one output file
+        self._scratch = RunScratch(plan_id)
+        self._lock = threading.Lock()
+        self._local = threading.local()  # the attempt log of the attempt this thread runs
         self._base_env = {**os.environ, **(markers or {})}
         self._deadlines = Deadlines()
-        self._spawner: Spawner | None = None
         self._pump = LogPump(log_sink, log_max_bytes) if log_sink is not None else None
 
     def run(self, leaf: Subplan, token: CancellationToken) -> LeafResult:
@@ -125,7 +107,7 @@ class SubplanRunner:
             return self._attempt(leaf, token, self.project_root, None)
         try:
             backend = self.backend()
-            place = self._scratch() / f"{leaf.id}-{next(self._attempts)}"
+            place = self._scratch.dir() / f"{leaf.id}-{next(self._attempts)}"
             workspace = make_workspace(backend, self.whole_project, self.project_root, place)
         except AgentsError as exc:
             return LeafResult(exit_code=None, error_message=f"sandbox: {exc.message}")
@@ -153,7 +135,7 @@ class SubplanRunner:
 
     def backend(self) -> Backend:
         """The whole-project backend, chosen (and said) once per run."""
-        with self._scratch_lock:
+        with self._lock:
             if self._backend is None:
                 if not self.whole_project:
                     self._backend = Backend("files")
@@ -251,7 +233,7 @@ class SubplanRunner:
         command = command or self.action.command
         budget = self.timeout_s if timeout_s is None else max(timeout_s, 0.001)
         assert command is not None
-        files_file = self._scratch() / f"{leaf.id}.files"
+        files_file = self._scratch.dir() / f"{leaf.id}.files"
         prompt_file = files_file.with_suffix(".prompt")
         try:
             files_file.write_bytes(files_list(leaf.files, self.action.files_separator))
@@ -275,7 +257,7 @@ class SubplanRunner:
             exit_code = 0
             log: AttemptLog | None = getattr(self._local, "log", None)
             for argv in expand_argv(command, leaf.files, prompt):
-                output = self._output()
+                output = self._scratch.output()
                 if log is not None:  # emptied before the log looks at it
                     output.seek(0)
                     output.truncate()
@@ -290,7 +272,7 @@ class SubplanRunner:
                         kill_grace_s=self.kill_grace_s,
                         inherit_env=False,
                         output=output,
-                        spawn=self._spawn(setup),
+                        spawn=self._scratch.spawn(setup),
                     )
                 except OSError as exc:
                     return LeafResult(
@@ -325,55 +307,12 @@ class SubplanRunner:
             params=self.action.params,
         )
 
-    def _spawn(self, overlay: Overlay | None) -> Spawn | None:
-        """How a command that must enter ``overlay`` starts: from the run's spawner's helpers,
-        so that this (big, threaded) process never forks for it (``runtime/spawner.py``)."""
-        if overlay is None:
-            return None
-        with self._scratch_lock:
-            if self._spawner is None:
-                self._spawner = Spawner()
-            spawner = self._spawner
-
-        def spawn(argv: list[str], cwd: str, env: Mapping[str, str], output: int) -> Child:
-            return spawner.spawn(argv, cwd=cwd, env=env, stdout_fd=output, overlay=overlay)
-
-        return spawn
-
-    def _scratch(self) -> Path:
-        """One private directory per run for the subplans' file lists."""
-        with self._scratch_lock:
-            if self._scratch_dir is None:
-                prefix = f"{SCRATCH_PREFIX}{self.plan_id}-"
-                self._scratch_dir = Path(tempfile.mkdtemp(prefix=prefix))
-            return self._scratch_dir
-
-    def _output(self) -> IO[bytes]:
-        """This thread's output file (anonymous, reused by each command the thread runs)."""
-        output: IO[bytes] | None = getattr(self._local, "output", None)
-        if output is None:
-            output = tempfile.TemporaryFile(prefix="agents-output-")
-            self._local.output = output
-            with self._scratch_lock:
-                self._outputs.append(output)
-        return output
-
     def close(self) -> None:
         """Remove the run's scratch directory and output files; stop its deadline thread."""
         self._deadlines.close()
         if self._pump is not None:
             self._pump.close()
-        with self._scratch_lock:
-            if self._spawner is not None:
-                self._spawner.close()
-                self._spawner = None
-            for output in self._outputs:
-                output.close()
-            self._outputs.clear()
-            if self._scratch_dir is not None:
-                with contextlib.suppress(OSError):  # best effort: TMPDIR is the OS's to clean
-                    remove_tree(self._scratch_dir)
-                self._scratch_dir = None
+        self._scratch.close()
 
     def _result(
         self,
