@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from typing import Any
 
@@ -143,3 +144,36 @@ def step_read_first(context: Any, n: int) -> None:
 @then("the plan's latest output is {n:d} characters")
 def step_latest_size(context: Any, n: int) -> None:
     assert LogStore(plan_store(context).db).size(context.log_plan) == n
+
+
+@then("the JSON document's totals are {totals}")
+def step_json_totals(context: Any, totals: str) -> None:
+    got = json.loads(context.result.stdout)["totals"]
+    want = json.loads(totals)
+    assert set(got) == set(want), got
+    for key, value in want.items():
+        assert abs(got[key] - value) < 1e-9, (key, got[key], value)
+
+
+@then('the JSON document\'s subplan of "{path}" has a result whose summary is "{summary}"')
+def step_json_result_summary(context: Any, path: str, summary: str) -> None:
+    nodes = json.loads(context.result.stdout)["subplans"]
+    (node,) = [n for n in nodes if n["files"] and path in n["files"]]
+    assert node["result"]["summary"] == summary, node
+
+
+@then("the JSON document's only leaf has the result {result}")
+def step_json_only_result(context: Any, result: str) -> None:
+    (node,) = [n for n in json.loads(context.result.stdout)["subplans"] if n["files"]]
+    assert node["result"] == json.loads(result), node
+
+
+@then("the plan's events show a result of cost {cost:g} for attempts 1 and 2")
+def step_events_cost(context: Any, cost: float) -> None:
+    store = plan_store(context)
+    plan_id = store.find(limit=1)[0].id
+    events = [e for e in store.events(plan_id) if "result" in e.data]
+    assert [(e.data["attempt"], e.data["result"]["cost_usd"]) for e in events] == [
+        (1, cost),
+        (2, cost),
+    ], events

@@ -65,8 +65,8 @@ def step_json_subplan_of(context: Any, path: str, key: str, value: str) -> None:
     assert node[key] == value, node
 
 
-@then('the JSON document\'s subplan of "{path}" has "{key}" equal to {number:d}')
-def step_json_subplan_number(context: Any, path: str, key: str, number: int) -> None:
+@then('the JSON document\'s subplan of "{path}" has "{key}" equal to {number:g}')
+def step_json_subplan_number(context: Any, path: str, key: str, number: float) -> None:
     document = json.loads(context.result.stdout)
     (node,) = [node for node in document["subplans"] if path in node["files"]]
     assert node[key] == number, node

@@ -33,6 +33,7 @@ def status(ctx: typer.Context, plan_id: PlanRef, json_out: JsonOption = False) -
     plan = plans.get(plan_id)
     nodes = plans.subplans(plan_id)
     document = {**plan_status_json(plan, nodes), "changes": ChangeStore(db).summary(plan_id)}
+    document["totals"] = totals = plans.totals(plan_id)
     recorded = ChangeStore(db).by_subplan(plan.id)
     for node in document["subplans"]:  # which leaves' changes are written (apply --completed)
         node["changes"], node["applied"] = recorded.get(node["id"], (0, 0))
@@ -56,6 +57,7 @@ def status(ctx: typer.Context, plan_id: PlanRef, json_out: JsonOption = False) -
             ),
             ("error", plan.error_message or "-"),
         ]
+        + ([("reported", _totals(totals))] if totals else [])
     )
     verified = Counter(node.verification for node in nodes if node.verification)
     if verified:
@@ -77,6 +79,19 @@ def _leaf_lines(node: Subplan) -> None:
             line(f"    | {text}")
     if node.rejection is not None:
         line(f"  rejected {node.label}: {node.rejection}")
+    if node.is_leaf and node.result_error is not None:
+        line(f"  invalid result of {node.label}: {node.result_error}")
+
+
+def _totals(totals: dict[str, float]) -> str:
+    """``cost $0.4200  tokens in 12,000 out 900``: what the leaves reported, summed."""
+    parts = []
+    if "cost_usd" in totals:
+        parts.append(f"cost ${totals['cost_usd']:.4f}")
+    if "input_tokens" in totals or "output_tokens" in totals:
+        tokens_in, tokens_out = totals.get("input_tokens", 0), totals.get("output_tokens", 0)
+        parts.append(f"tokens in {tokens_in:,.0f} out {tokens_out:,.0f}")
+    return "  ".join(parts)
 
 
 SubplanOption = Annotated[

@@ -53,6 +53,8 @@ class PlanProgressView:
         self._running_since: dict[str, float] = {}
         self._started = time.monotonic()
         self._done_at_start = sum(1 for s in self._states.values() if s == "completed")
+        self.cost = sum(leaf.cost_usd or 0.0 for leaf in leaves)  # reported so far, in USD
+        self._costed = any(leaf.cost_usd is not None for leaf in leaves)
         self._live: Live | None = None
         self._bar = Progress(
             TextColumn("[bold]{task.description}"),
@@ -83,6 +85,10 @@ class PlanProgressView:
         with self._lock:
             if event.kind is EventKind.SUBPLAN and event.subplan_id in self._states:
                 self._states[event.subplan_id] = event.state
+                spent = (event.data.get("result") or {}).get("cost_usd")
+                if isinstance(spent, int | float):
+                    self.cost += spent
+                    self._costed = True
                 if event.state == "running":
                     self._running_since.setdefault(event.subplan_id, time.monotonic())
                 else:
@@ -114,7 +120,9 @@ class PlanProgressView:
         why = f": {event.data['error_message']}" if event.state != "completed" else ""
         label = event.data.get("label", self._labels.get(event.subplan_id or "", "?"))
         width = len(str(total))
-        _line(f"[{finished:>{width}}/{total}] {event.state:<9} {label}{took}{why}")
+        spent = (event.data.get("result") or {}).get("cost_usd")
+        cost = f" ${spent:.4f} (total ${self.cost:.4f})" if isinstance(spent, int | float) else ""
+        _line(f"[{finished:>{width}}/{total}] {event.state:<9} {label}{took}{cost}{why}")
 
     # -- the live display -----------------------------------------------------------------
     def _render(self) -> Group:
@@ -124,7 +132,7 @@ class PlanProgressView:
         tally = Text.from_markup(
             f"[cyan]running {counts.running}[/]  [green]completed {counts.completed}[/]  "
             f"[red]failed {counts.failed}[/]  [yellow]cancelled {counts.cancelled}[/]  "
-            f"pending {counts.pending}"
+            f"pending {counts.pending}" + (f"  cost ${self.cost:.4f}" if self._costed else "")
         )
         table = Table(box=None, show_header=False, padding=(0, 1))
         now = time.monotonic()

@@ -123,6 +123,11 @@ class Subplan(BaseModel):
     verification: str | None = None  # VERIFICATIONS: how the action's verify command came out
     rejection: str | None = None  # why its changes were rejected before apply, if they were
     retry_at: datetime | None = None  # when a leaf waiting to be tried again starts its attempt
+    result_json: dict[str, Any] | None = None  # what its latest attempt reported
+    result_error: str | None = None  # why that report was invalid
+    cost_usd: float | None = None  # summed over its attempts (input_tokens, output_tokens too)
+    input_tokens: int | None = None
+    output_tokens: int | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
 

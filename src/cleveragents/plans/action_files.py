@@ -25,6 +25,7 @@ from cleveragents.plans.decompose import DecomposeConfig
 from cleveragents.plans.field_error import FieldError
 from cleveragents.plans.policy import ExitPolicy
 from cleveragents.plans.prompts import PromptFields
+from cleveragents.plans.results import ResultFields
 from cleveragents.plans.verify import VerifySpec
 
 _TOML_POSITION = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)$")
@@ -73,7 +74,11 @@ def _describe(exc: ValidationError) -> str:
         models: dict[str, type[BaseModel]] = {"decompose": DecomposeConfig, "verify": VerifySpec}
         model = models.get(loc[1] if len(loc) > 2 else "", ActionSpec)
         known = [name for name in model.model_fields if name != "source"]
-        inherited = {*ExitPolicy.model_fields, *PromptFields.model_fields}
+        inherited = {
+            *ExitPolicy.model_fields,
+            *PromptFields.model_fields,
+            *ResultFields.model_fields,
+        }
         known.sort(key=lambda name: name in inherited)  # the action's own fields first
         detail = f"unknown field (known: {', '.join(known)})"
     else:

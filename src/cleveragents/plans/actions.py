@@ -30,6 +30,7 @@ from cleveragents.plans.decompose import DecomposeConfig
 from cleveragents.plans.field_error import FieldError
 from cleveragents.plans.policy import ExitPolicy
 from cleveragents.plans.prompts import PROMPT_PLACEHOLDER, PromptFields
+from cleveragents.plans.results import ResultFields
 from cleveragents.plans.scope import FILES_SCOPE, SCOPES
 from cleveragents.plans.verify import VerifySpec
 
@@ -68,7 +69,7 @@ def check_argv(command: list[str]) -> list[str]:
     return command
 
 
-class ActionSpec(PromptFields, ExitPolicy):
+class ActionSpec(PromptFields, ResultFields, ExitPolicy):
     """A resolved, validated action: the ``[action]`` table of a file, or a built-in (with
     the exit policy of ``policy.py``)."""
 

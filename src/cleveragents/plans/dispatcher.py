@@ -214,7 +214,7 @@ class ParallelSubplanDispatcher:
         if not self.policy.transient(result.exit_code, output):
             return False  # not a failure the action calls transient: it fails at once
         delay = self.policy.delay(tried, output, self.rng)
-        self.tracker.wait_retry(leaf.id, result.error_message or "failed", delay)
+        self.tracker.wait_retry(leaf.id, result.error_message or "failed", delay, result.result)
         heapq.heappush(waiting, (self.monotonic() + delay, next(self._order), leaf))
         return True
 
@@ -238,6 +238,7 @@ class ParallelSubplanDispatcher:
             output_tail=result.output or None,
             duration_s=result.duration_s,
             verification=result.verification,
+            result=result.result,
         )
         return state is SubplanState.FAILED
 

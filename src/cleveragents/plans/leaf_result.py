@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cleveragents.domain.paths import safe_text
+from cleveragents.plans.results import AttemptResult
 
 OUTPUT_KEPT = 8192  # the last characters of a leaf's output kept with its result
 
@@ -21,6 +22,7 @@ class LeafResult:
     timed_out: bool = False
     duration_s: float = 0.0
     verification: str | None = None  # how the action's verify command came out, if it has one
+    result: AttemptResult | None = None  # what the command reported about itself (results.py)
 
     def __post_init__(self) -> None:
         # A message or output quoting a file name that is not UTF-8 (``bad\udcff.txt``) holds a

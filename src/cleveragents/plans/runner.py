@@ -37,13 +37,19 @@ from cleveragents.plans.capture import DEFAULT_MAX_BYTES, AttemptLog, LogPump, S
 from cleveragents.plans.command_args import expand_argv, files_list
 from cleveragents.plans.leaf_result import OUTPUT_KEPT, LeafResult, command_result
 from cleveragents.plans.prompts import render
+from cleveragents.plans.results import (
+    OUTPUT_SEARCHED,
+    STDOUT_JSON,
+    read_result_file,
+    result_from_output,
+)
 from cleveragents.plans.scope import check_scope
 from cleveragents.plans.scratch import RunScratch
 from cleveragents.plans.verify import Verifier
 from cleveragents.plans.workspaces import AUTO, Backend, choose_backend, make_workspace
 from cleveragents.runtime.deadlines import Deadlines
 from cleveragents.runtime.namespaces import Overlay
-from cleveragents.runtime.processes import KILL_GRACE_S, run_command
+from cleveragents.runtime.processes import KILL_GRACE_S, OUTPUT_TAIL_BYTES, run_command
 from cleveragents.runtime.tokens import CancellationToken, CancelReason
 
 TIMEOUT = CancelReason.TIMEOUT
@@ -181,6 +187,7 @@ class SubplanRunner:
             error_message=f"verification failed: exit code {checked.exit_code}: {last[0][:200]}",
             verification=checked.outcome,
             duration_s=result.duration_s,
+            result=result.result,  # what the action reported (and cost) stands
         )
 
     def _run_in(
@@ -229,13 +236,16 @@ class SubplanRunner:
     ) -> LeafResult:
         # The action's own command succeeds on its success_exit_codes; a verification on 0 only.
         success = self.action.success_exit_codes if command is None else (0,)
-        prompt = self.prompt(leaf) if command is None else None  # a verify command gets none
+        own = command is None  # the action's command, not a verify command: a prompt, a result
+        prompt = self.prompt(leaf) if own else None
         command = command or self.action.command
         budget = self.timeout_s if timeout_s is None else max(timeout_s, 0.001)
         assert command is not None
         files_file = self._scratch.dir() / f"{leaf.id}.files"
         prompt_file = files_file.with_suffix(".prompt")
+        result_file = files_file.with_suffix(".result")
         try:
+            result_file.unlink(missing_ok=True)
             files_file.write_bytes(files_list(leaf.files, self.action.files_separator))
             if prompt is not None:
                 prompt_file.write_text(prompt, encoding="utf-8", errors="surrogateescape")
@@ -250,12 +260,15 @@ class SubplanRunner:
                 "AGENTS_WORKSPACE": str(workspace),  # in-place: the project itself
                 "AGENTS_FILES_FILE": str(files_file),
                 **({"AGENTS_PROMPT_FILE": str(prompt_file)} if prompt is not None else {}),
+                **({"AGENTS_RESULT_FILE": str(result_file)} if own else {}),
                 **dict(setup.env if setup is not None else ()),
             }
             outputs: list[str] = []
             duration = 0.0
             exit_code = 0
             log: AttemptLog | None = getattr(self._local, "log", None)
+            printed = own and self.action.result_from == STDOUT_JSON
+            tail = OUTPUT_SEARCHED if printed else OUTPUT_TAIL_BYTES
             for argv in expand_argv(command, leaf.files, prompt):
                 output = self._scratch.output()
                 if log is not None:  # emptied before the log looks at it
@@ -273,6 +286,7 @@ class SubplanRunner:
                         inherit_env=False,
                         output=output,
                         spawn=self._scratch.spawn(setup),
+                        tail_bytes=tail,
                     )
                 except OSError as exc:
                     return LeafResult(
@@ -289,11 +303,21 @@ class SubplanRunner:
                 exit_code = result.exit_code
                 if result.timed_out or result.cancelled or exit_code not in success:
                     stopped = (result.cancelled, result.timed_out)
-                    return self._result(exit_code, "".join(outputs), *stopped, duration, success)
+                    ended = self._result(exit_code, "".join(outputs), *stopped, duration, success)
+                    return self._with_result(ended, own, "".join(outputs), result_file)
+            ended = self._result(exit_code, "".join(outputs), False, False, duration, success)
+            return self._with_result(ended, own, "".join(outputs), result_file)
         finally:
-            files_file.unlink(missing_ok=True)
-            prompt_file.unlink(missing_ok=True)
-        return self._result(exit_code, "".join(outputs), False, False, duration, success)
+            for path in (files_file, prompt_file, result_file):
+                path.unlink(missing_ok=True)
+
+    def _with_result(self, ended: LeafResult, own: bool, output: str, path: Path) -> LeafResult:
+        """``ended`` with what the action's command reported about itself, if it did."""
+        if not own:
+            return ended
+        found = result_from_output(output) if self.action.result_from == STDOUT_JSON else None
+        found = found or read_result_file(path)
+        return ended if found is None else dataclasses.replace(ended, result=found)
 
     def prompt(self, leaf: Subplan) -> str | None:
         """The action's prompt rendered for ``leaf`` (``prompts.py``), if it has one."""

@@ -21,6 +21,8 @@ from cleveragents.domain.plans import (
     SubplanState,
     check_subplan_transition,
 )
+from cleveragents.plans.results import AttemptResult, add_totals
+from cleveragents.store.plan_progress import TOTALS
 from cleveragents.store.plans import SubplanUpdate
 
 log = logging.getLogger("cleveragents.plans")
@@ -49,6 +51,12 @@ class SubplanTracker:
         self._states = {leaf.id: leaf.state for leaf in leaves}
         self._attempts = {leaf.id: leaf.attempts for leaf in leaves}
         self._started: dict[str, datetime | None] = {leaf.id: leaf.started_at for leaf in leaves}
+        # What each leaf's attempts reported: the latest result, and the known fields summed.
+        self._results = {leaf.id: (leaf.result_json, leaf.result_error) for leaf in leaves}
+        self._totals = {
+            leaf.id: {key: getattr(leaf, key) for key in TOTALS if getattr(leaf, key) is not None}
+            for leaf in leaves
+        }
 
     def state(self, subplan_id: str) -> SubplanState:
         """The leaf's current state."""
@@ -71,7 +79,13 @@ class SubplanTracker:
         """running (waiting to retry) -> running: its next attempt starts."""
         self._move(subplan_id, SubplanState.RUNNING, new_attempt=True)
 
-    def wait_retry(self, subplan_id: str, error_message: str, delay_s: float) -> None:
+    def wait_retry(
+        self,
+        subplan_id: str,
+        error_message: str,
+        delay_s: float,
+        result: AttemptResult | None = None,
+    ) -> None:
         """A failed attempt that will be tried again after ``delay_s``: the leaf stays running,
         waiting (without a slot) until its ``retry_at``."""
         retry_at = self._clock() + timedelta(seconds=delay_s)
@@ -85,6 +99,7 @@ class SubplanTracker:
             },
             error_message=error_message,
             retry_at=retry_at,
+            result=result,
         )
 
     def finish(
@@ -97,6 +112,7 @@ class SubplanTracker:
         output_tail: str | None = None,
         duration_s: float | None = None,
         verification: str | None = None,
+        result: AttemptResult | None = None,
     ) -> None:
         """running (or pending, when cancelled before it started) -> a terminal state."""
         data: dict[str, Any] = {}
@@ -116,6 +132,7 @@ class SubplanTracker:
             error_message=error_message,
             output_tail=output_tail,
             verification=verification,
+            result=result,
         )
 
     def _move(
@@ -130,6 +147,7 @@ class SubplanTracker:
         output_tail: str | None = None,
         verification: str | None = None,
         retry_at: datetime | None = None,
+        result: AttemptResult | None = None,
     ) -> None:
         now = self._clock()
         with self._lock:
@@ -143,8 +161,17 @@ class SubplanTracker:
                     self._started[subplan_id] = now
             attempts = self._attempts[subplan_id]
             started = self._started[subplan_id]
+            if result is not None:
+                self._results[subplan_id] = (result.data, result.error)
+                self._totals[subplan_id] = add_totals(self._totals[subplan_id], result.totals)
+            result_json, result_error = self._results[subplan_id]
+            totals = dict(self._totals[subplan_id])
         leaf = self._leaves[subplan_id]
         event_data = {"label": leaf.label, "attempt": attempts, **(data or {})}
+        if result is not None and result.totals:
+            event_data["result"] = result.totals  # what this attempt reported
+        if result is not None and result.error is not None:
+            event_data["result_error"] = result.error
         self._sink(
             SubplanUpdate(
                 subplan_id=subplan_id,
@@ -159,6 +186,9 @@ class SubplanTracker:
                 started_at=started,
                 finished_at=now if state.is_terminal else None,
                 retry_at=retry_at,
+                result_json=result_json,
+                result_error=result_error,
+                totals=totals,
             )
         )
         event = PlanEvent(

@@ -34,6 +34,7 @@ _s = subplans.c
 _e = plan_events.c
 
 EVENT_PAGE = 1000
+TOTALS = ("cost_usd", "input_tokens", "output_tokens")  # summed per leaf and per plan
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,9 @@ class SubplanUpdate:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     retry_at: datetime | None = None
+    result_json: dict[str, Any] | None = None
+    result_error: str | None = None
+    totals: dict[str, float] | None = None  # cost_usd, input_tokens, output_tokens so far
 
 
 def _to_subplan(row: Row[Any]) -> Subplan:
@@ -140,6 +144,11 @@ _UPDATE_SUBPLAN = (
         started_at=bindparam("b_started_at"),
         finished_at=bindparam("b_finished_at"),
         retry_at=bindparam("b_retry_at"),
+        result_json=bindparam("b_result_json"),
+        result_error=bindparam("b_result_error"),
+        cost_usd=bindparam("b_cost_usd"),
+        input_tokens=bindparam("b_input_tokens"),
+        output_tokens=bindparam("b_output_tokens"),
     )
 )
 
@@ -157,6 +166,16 @@ class PlanProgress:
             query = query.where(_s.is_leaf.is_(True))
         with self.db.read() as conn:
             return [_to_subplan(row) for row in conn.execute(query)]
+
+    def totals(self, plan_id: str) -> dict[str, float]:
+        """What the plan's leaves reported, summed (only the fields some leaf reported)."""
+        with self.db.read() as conn:
+            row = conn.execute(
+                select(*(func.sum(getattr(_s, key)) for key in TOTALS)).where(
+                    _s.plan_id == plan_id, _s.is_leaf.is_(True)
+                )
+            ).one()
+        return {key: value for key, value in zip(TOTALS, row, strict=True) if value is not None}
 
     def counts(self, plan_id: str) -> SubplanCounts:
         """Leaf subplans by state."""
@@ -217,6 +236,9 @@ class PlanProgress:
                         "b_started_at": u.started_at,
                         "b_finished_at": u.finished_at,
                         "b_retry_at": u.retry_at,
+                        "b_result_json": u.result_json,
+                        "b_result_error": _safe(u.result_error),
+                        **{f"b_{key}": (u.totals or {}).get(key) for key in TOTALS},
                     }
                     for u in latest.values()
                 ],

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -205,6 +206,11 @@ subplans = Table(
     Column("verification", String(32), nullable=True),
     Column("rejection", Text(), nullable=True),
     Column("retry_at", UTCDateTime(), nullable=True),
+    Column("result_json", JSON(none_as_null=True), nullable=True),  # the latest attempt's
+    Column("result_error", Text(), nullable=True),  # why the latest result was invalid
+    Column("cost_usd", Float(), nullable=True),  # summed over the leaf's attempts
+    Column("input_tokens", Integer, nullable=True),
+    Column("output_tokens", Integer, nullable=True),
     Column("started_at", UTCDateTime(), nullable=True),
     Column("finished_at", UTCDateTime(), nullable=True),
     CheckConstraint(_in("state", SUBPLAN_STATES), name="state"),
