@@ -170,7 +170,7 @@ Feature: Actions
       | command = ["x"]\nscope = ["a.txt"]                                | action.scope: Input should be a valid string (got ['a.txt'])                                              |
       | command = ["x"]\ntimeout_s = 0                                    | action.timeout_s: Input should be greater than or equal to 1 (got 0)                                      |
       | command = ["x"]\ntimeout_s = 60\n[action.profile]\ntimeout_s = 90 | action.profile.timeout_s: timeout_s is set both in [action] and in [action.profile]; keep one             |
-      | command = ["x"]\n[action.profile]\nmax_paralel = 8                | action.profile.max_paralel: unknown profile field (known: max_parallel, failure_mode, timeout_s, retries) |
+      | command = ["x"]\n[action.profile]\nmax_paralel = 8                | action.profile.max_paralel: unknown profile field (known: max_parallel, failure_mode, timeout_s, retries, max_cost_usd, max_leaf_cost_usd) |
       | command = ["x"]\n[action.profile]\nmax_parallel = 33              | action.profile.max_parallel: 33 is not allowed (allowed: 1..32)                                           |
       | command = ["x"]\n[action.profile]\nfailure_mode = "never"         | action.profile.failure_mode: 'never' is not allowed (allowed: fail_fast \| continue_on_error)             |
       | command = ["x"]\nsource = "elsewhere"                             | action.source: set by agents, not in the file                                                             |

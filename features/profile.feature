@@ -91,7 +91,7 @@ Feature: The automation profile
   Scenario: an unknown profile field in an action is refused, naming the action
     Given the layer "action lint (lint.toml)" sets the profile {"max_paralel": 8}
     When the profile is resolved
-    Then resolving the profile fails with "unknown profile field 'max_paralel' from action lint (lint.toml) (known: max_parallel, failure_mode, timeout_s, retries)"
+    Then resolving the profile fails with "unknown profile field 'max_paralel' from action lint (lint.toml) (known: max_parallel, failure_mode, timeout_s, retries, max_cost_usd, max_leaf_cost_usd)"
 
   Scenario: an action file with an unknown profile field is refused when it is loaded
     Given the action file "lint.toml" holds

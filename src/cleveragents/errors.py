@@ -154,6 +154,10 @@ class AggregateSubplanError(PlanError):
     """Some subplans failed (continue-on-error ran all of them)."""
 
 
+class BudgetReachedError(PlanError):
+    """What the plan's leaves cost reached its budget: the rest did not start."""
+
+
 class PlanNotFoundError(NotFoundError):
     """No plan with that id."""
 

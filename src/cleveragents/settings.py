@@ -121,6 +121,8 @@ class PlansSettings(BaseModel):
     failure_mode: FailureMode = _profile_field("failure_mode")
     timeout_s: int = _profile_field("timeout_s")
     retries: int = _profile_field("retries")
+    max_cost_usd: float | None = _profile_field("max_cost_usd")
+    max_leaf_cost_usd: float | None = _profile_field("max_leaf_cost_usd")
 
 
 class LocksSettings(BaseModel):

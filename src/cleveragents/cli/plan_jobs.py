@@ -97,9 +97,16 @@ RerunOption = Annotated[
 ]
 
 
-def prepare(app_state: AppState, plan_id: str, ref: str | None, rerun: Rerun | None) -> None:
-    """Before an execution: re-run what ``rerun`` says, then bind the plan to the action ``ref``
-    names for its subplans not completed; say what was done. A bad action changes nothing."""
+def prepare(
+    app_state: AppState,
+    plan_id: str,
+    ref: str | None,
+    rerun: Rerun | None,
+    budget: float | None = None,
+) -> None:
+    """Before an execution: give the plan a new ``budget``, re-run what ``rerun`` says, then
+    bind the plan to the action ``ref`` names for its subplans not completed; say what was
+    done. A bad action changes nothing."""
     db = app_state.db()
     plan = PlanStore(db).get(plan_id)
     spec = None
@@ -107,6 +114,9 @@ def prepare(app_state: AppState, plan_id: str, ref: str | None, rerun: Rerun | N
         root = Path(ProjectStore(db).get(plan.project_id).root_path)
         spec = resolve_action(ref, project_root=root)
         lifecycle.check_rebindable(plan, spec)
+    if budget is not None:
+        plan = lifecycle.set_budget(db, plan, budget, utcnow())
+        line(f"plan {plan.id}: budget ${budget:g}")
     if rerun is not None:
         reset = lifecycle.rerun(db, plan, rerun.value, utcnow())
         if reset:

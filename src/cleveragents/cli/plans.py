@@ -78,6 +78,25 @@ RetriesOption = Annotated[
     int | None,
     typer.Option("--retries", help="Extra attempts for a failed subplan.", show_default=False),
 ]
+BudgetOption = Annotated[
+    float | None,
+    typer.Option(
+        "--max-cost-usd",
+        help="Budget of the plan in USD: once its leaves report costing that much, no other "
+        "leaf starts (with execute: a new budget to resume with).",
+        min=0,
+        show_default=False,
+    ),
+]
+LeafBudgetOption = Annotated[
+    float | None,
+    typer.Option(
+        "--max-leaf-cost-usd",
+        help="Budget of one leaf in USD: a leaf costing more fails (its changes kept for review).",
+        min=0,
+        show_default=False,
+    ),
+]
 AsyncOption = Annotated[
     bool | None,
     typer.Option(
@@ -122,12 +141,15 @@ def _overrides(
     failure_mode: FailureMode | None,
     timeout: int | None,
     retries: int | None,
+    budgets: tuple[float | None, float | None] = (None, None),
 ) -> dict[str, Any]:
     return {
         "max_parallel": max_parallel,
         "failure_mode": failure_mode.value if failure_mode else None,
         "timeout_s": timeout,
         "retries": retries,
+        "max_cost_usd": budgets[0],
+        "max_leaf_cost_usd": budgets[1],
     }
 
 
@@ -140,12 +162,14 @@ def create(
     failure_mode: FailureModeOption = None,
     timeout: TimeoutOption = None,
     retries: RetriesOption = None,
+    max_cost_usd: BudgetOption = None,
+    max_leaf_cost_usd: LeafBudgetOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Decompose a project's files for an action into a plan; prints the plan's id."""
-    plan, nodes = _create(
-        state(ctx), project, action, _overrides(max_parallel, failure_mode, timeout, retries)
-    )
+    budgets = (max_cost_usd, max_leaf_cost_usd)
+    overrides = _overrides(max_parallel, failure_mode, timeout, retries, budgets)
+    plan, nodes = _create(state(ctx), project, action, overrides)
     if json_out:
         print_json(plan_status_json(plan, nodes))
     else:
@@ -161,6 +185,8 @@ def run(
     failure_mode: FailureModeOption = None,
     timeout: TimeoutOption = None,
     retries: RetriesOption = None,
+    max_cost_usd: BudgetOption = None,
+    max_leaf_cost_usd: LeafBudgetOption = None,
     run_async: AsyncOption = None,
     wait: WaitOption = False,
     apply: Annotated[
@@ -180,9 +206,9 @@ def run(
             "--apply runs here, after the execution: use it with --no-async "
             "(or apply later with `agents plan apply PLAN --async`)"
         )
-    plan, _nodes = _create(
-        app_state, project, action, _overrides(max_parallel, failure_mode, timeout, retries)
-    )
+    budgets = (max_cost_usd, max_leaf_cost_usd)
+    overrides = _overrides(max_parallel, failure_mode, timeout, retries, budgets)
+    plan, _nodes = _create(app_state, project, action, overrides)
     if not json_out:
         line(f"plan {plan.id}")
     _execute(ctx, plan.id, run_async, wait, json_out)
@@ -199,6 +225,7 @@ def execute(
     json_out: EventsJsonOption = False,
     action: RebindOption = None,
     rerun: RerunOption = None,
+    max_cost_usd: BudgetOption = None,
 ) -> None:
     """Execute a plan, or resume one that failed, was cancelled or was interrupted.
 
@@ -207,8 +234,8 @@ def execute(
     --async, a worker runs it (`agents worker run`); the job id is printed. Exit 0 if every
     subplan completed, 1 otherwise.
     """
-    if action is not None or rerun is not None:
-        prepare(state(ctx), plan_id, action, rerun)
+    if action is not None or rerun is not None or max_cost_usd is not None:
+        prepare(state(ctx), plan_id, action, rerun, max_cost_usd)
     _execute(ctx, plan_id, run_async, wait, json_out)
 
 

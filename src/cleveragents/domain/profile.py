@@ -32,23 +32,32 @@ class ProfileField:
 
     name: str
     default: Any
-    minimum: int | None = None
-    maximum: int | None = None
+    minimum: float | None = None
+    maximum: float | None = None
     choices: tuple[str, ...] = ()
     description: str = ""
+    money: bool = False  # an amount in USD (a float), unset (None) by default: no budget
 
     @property
     def allowed(self) -> str:
         """The allowed values, as an error message shows them."""
         if self.choices:
             return " | ".join(self.choices)
-        return f"{self.minimum}..{self.maximum}"
+        low, high = (_number(bound) for bound in (self.minimum, self.maximum))
+        return f"{low}..{high}" + (" (USD), or unset" if self.money else "")
 
     def check(self, value: Any, source: str) -> Any:
         """Return ``value`` converted to the field's type, or raise naming the source."""
         if self.choices:
             if isinstance(value, str) and value in self.choices:
                 return value
+        elif self.money:
+            if value is None:
+                return None
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                assert self.minimum is not None and self.maximum is not None
+                if self.minimum <= value <= self.maximum:
+                    return float(value)
         elif isinstance(value, int) and not isinstance(value, bool):
             assert self.minimum is not None and self.maximum is not None
             if self.minimum <= value <= self.maximum:
@@ -57,6 +66,10 @@ class ProfileField:
             f"{self.name} = {value!r} is not allowed (allowed: {self.allowed}); "
             f"it came from {source}"
         )
+
+
+def _number(value: float | None) -> str:
+    return str(int(value)) if value is not None and float(value).is_integer() else str(value)
 
 
 PROFILE_FIELDS: dict[str, ProfileField] = {
@@ -71,6 +84,12 @@ PROFILE_FIELDS: dict[str, ProfileField] = {
         ),
         ProfileField("timeout_s", 1800, 1, DAY_S, description="seconds one subplan may run"),
         ProfileField("retries", 0, 0, 10, description="extra attempts for a failed subplan"),
+        ProfileField(
+            "max_cost_usd", None, 0, 1e6, money=True, description="budget of the plan (USD)"
+        ),
+        ProfileField(
+            "max_leaf_cost_usd", None, 0, 1e6, money=True, description="budget of one leaf (USD)"
+        ),
     )
 }
 
@@ -95,6 +114,9 @@ class AutomationProfile(BaseModel):
     failure_mode: ProfileValue
     timeout_s: ProfileValue
     retries: ProfileValue
+    # Budgets (results.py reports the costs); a plan stored before they existed has none.
+    max_cost_usd: ProfileValue = ProfileValue(value=None, source=DEFAULT_SOURCE)
+    max_leaf_cost_usd: ProfileValue = ProfileValue(value=None, source=DEFAULT_SOURCE)
 
     @property
     def parallel(self) -> int:

@@ -12,6 +12,7 @@ leaves and the running leaves' tokens (their process groups get SIGTERM, then SI
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import itertools
 import queue
@@ -25,13 +26,14 @@ from dataclasses import dataclass, field
 
 from cleveragents.domain.plans import Subplan, SubplanState
 from cleveragents.domain.profile import FailureMode
-from cleveragents.errors import AggregateSubplanError, SubplanExecutionError
+from cleveragents.errors import AggregateSubplanError, BudgetReachedError, SubplanExecutionError
 from cleveragents.plans.leaf_result import LeafResult
 from cleveragents.plans.policy import ExitPolicy
 from cleveragents.plans.tracker import SubplanTracker
 from cleveragents.runtime.tokens import CancellationToken, CancelReason
 
 LeafFunction = Callable[[Subplan, CancellationToken], LeafResult]
+BUDGET = "budget reached"  # why the rest did not start
 MESSAGE_FAILURES = 10  # failures named in an error message; the error object keeps them all
 
 
@@ -99,6 +101,8 @@ class ParallelSubplanDispatcher:
         policy: ExitPolicy | None = None,
         rng: random.Random | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        budget: float | None = None,
+        leaf_budget: float | None = None,
         pause: Callable[[CancellationToken, float], object] = CancellationToken.wait,
     ) -> None:
         self.tracker = tracker
@@ -108,6 +112,8 @@ class ParallelSubplanDispatcher:
         self.attempts = attempts
         self.stop_token = stop_token or CancellationToken()
         self.policy = policy or ExitPolicy()
+        self.budget = budget  # USD: once the leaves' reported cost reaches it, none starts
+        self.leaf_budget = leaf_budget  # USD: a leaf whose attempts cost more fails
         self.rng = rng or random.Random()
         self.monotonic = monotonic  # with pause, the clock of backoffs (a test injects both)
         self.pause = pause  # (stop token, seconds): wait for a retry while nothing runs
@@ -133,11 +139,13 @@ class ParallelSubplanDispatcher:
                 while pending or running or waiting:
                     if stop_reason is None and self.stop_token.cancelled:
                         stop_reason = "cancelled"
+                    if stop_reason is None and not running and self._spent():
+                        stop_reason = BUDGET  # what ran reached the budget: the rest waits
                     if stop_reason is not None:
                         self._stop(pending, waiting, running, stop_reason, report)
                     while len(running) < self.max_parallel and stop_reason is None:
-                        if self.stop_token.cancelled:
-                            break  # no leaf starts after a cancel; the loop's head stops the rest
+                        if self.stop_token.cancelled or self._spent():
+                            break  # no leaf starts after a cancel, or past the budget
                         if waiting and waiting[0][0] <= self.monotonic():
                             leaf = heapq.heappop(waiting)[2]  # a retry that is due goes first
                             self.tracker.start_again(leaf.id)
@@ -167,6 +175,7 @@ class ParallelSubplanDispatcher:
                         continue  # the stop token fired; the loop's head handles it
                     leaf, result = item
                     running.pop(leaf.id)
+                    result = self._within_leaf_budget(leaf, result)
                     if stop_reason is None and self._retry(leaf, result, tried[leaf.id], waiting):
                         continue
                     if (
@@ -200,6 +209,21 @@ class ParallelSubplanDispatcher:
             result = LeafResult(exit_code=None, error_message=f"internal error: {exc!r}")
         self._done.put((leaf, result))
 
+    def _spent(self) -> bool:
+        """Whether what the leaves reported costing has reached the plan's budget."""
+        return self.budget is not None and self.tracker.cost() >= self.budget
+
+    def _within_leaf_budget(self, leaf: Subplan, result: LeafResult) -> LeafResult:
+        """``result``, failed if the leaf's attempts (this one included) cost over its budget;
+        the changes it recorded stay for review."""
+        if self.leaf_budget is None or result.cancelled or result.result is None:
+            return result
+        spent = self.tracker.cost(leaf.id) + result.result.totals.get("cost_usd", 0.0)
+        if spent <= self.leaf_budget:
+            return result
+        why = f"cost ${spent:.4f}, over the leaf budget of ${self.leaf_budget:g}"
+        return dataclasses.replace(result, error_message=why, over_budget=True)
+
     def _retry(
         self,
         leaf: Subplan,
@@ -210,6 +234,8 @@ class ParallelSubplanDispatcher:
         """Put a leaf whose attempt failed back to wait for another, if it gets one."""
         if result.ok or result.cancelled or tried >= self.attempts or self.stop_token.cancelled:
             return False
+        if result.over_budget:
+            return False  # another attempt would cost more
         output = result.output or result.error_message or ""
         if not self.policy.transient(result.exit_code, output):
             return False  # not a failure the action calls transient: it fails at once
@@ -264,6 +290,14 @@ class ParallelSubplanDispatcher:
             report.cancelled += 1
 
     def _raise_for(self, report: DispatchReport, stop_reason: str | None) -> None:
+        if stop_reason == BUDGET:
+            ran = report.completed + len(report.failures)
+            raise BudgetReachedError(
+                f"budget of ${self.budget:g} reached after {ran} leaves "
+                f"(spent ${self.tracker.cost():.4f}); {report.cancelled} not run: resume with "
+                "`agents plan execute PLAN --max-cost-usd MORE`",
+                report.failures,
+            )
         if report.failures and self.failure_mode is FailureMode.FAIL_FAST:
             first = report.failures[0]
             raise SubplanExecutionError(

@@ -197,6 +197,8 @@ class PlanExecutor:
             max_parallel=plan.profile.parallel,
             failure_mode=plan.profile.mode,
             attempts=plan.profile.attempts,
+            budget=plan.profile.max_cost_usd.value,
+            leaf_budget=plan.profile.max_leaf_cost_usd.value,
             stop_token=stop,
         )
         watcher = self._watch_cancel(plan_id, stop)

@@ -23,6 +23,7 @@ class LeafResult:
     duration_s: float = 0.0
     verification: str | None = None  # how the action's verify command came out, if it has one
     result: AttemptResult | None = None  # what the command reported about itself (results.py)
+    over_budget: bool = False  # failed for costing more than the leaf's budget
 
     def __post_init__(self) -> None:
         # A message or output quoting a file name that is not UTF-8 (``bad\udcff.txt``) holds a

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cleveragents.domain.jobs import SCHEMA_VERSION_KEY, AsyncJob, JobPhase, NewJob
 from cleveragents.domain.markers import PLAN_ID
 from cleveragents.domain.plans import EXECUTABLE_PHASES, Plan, PlanEvent, PlanPhase
+from cleveragents.domain.profile import PROFILE_FIELDS, ProfileValue
 from cleveragents.errors import ConflictError, InvalidInputError
 from cleveragents.plans.actions import ActionSpec
 from cleveragents.plans.locking import run_is_live
@@ -89,6 +90,19 @@ def rebind_action(db: Database, plan: Plan, action: ActionSpec, now: datetime) -
     return PlanStore(db).rebind_action(
         plan, action.name, action.snapshot(), now, action=action.name, source=action.source
     )
+
+
+BUDGET_SOURCE = "plan execute (command line)"
+
+
+def set_budget(db: Database, plan: Plan, max_cost_usd: float, now: datetime) -> Plan:
+    """Give a plan that may execute now the budget ``max_cost_usd`` (to resume one that reached
+    its budget); the change is an event of the plan."""
+    check_executable(db, plan, now)
+    value = PROFILE_FIELDS["max_cost_usd"].check(max_cost_usd, BUDGET_SOURCE)
+    budget = ProfileValue(value=value, source=BUDGET_SOURCE)
+    profile = plan.profile.model_copy(update={"max_cost_usd": budget})
+    return PlanStore(db).set_profile(plan, profile, now, max_cost_usd=value)
 
 
 class Rerun(StrEnum):

@@ -63,6 +63,12 @@ class SubplanTracker:
         with self._lock:
             return self._states[subplan_id]
 
+    def cost(self, subplan_id: str | None = None) -> float:
+        """What one leaf's attempts reported costing (USD), or all the leaves' together."""
+        with self._lock:
+            ids = [subplan_id] if subplan_id is not None else list(self._totals)
+            return float(sum(self._totals[i].get("cost_usd", 0.0) for i in ids))
+
     def counts(self) -> SubplanCounts:
         """Leaves by state."""
         with self._lock:

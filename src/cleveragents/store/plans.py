@@ -345,16 +345,27 @@ class PlanStore(PlanProgress):
                 self._finish(conn, current, PlanPhase.CANCELLED, now, why)
             return len(rows)
 
+    def set_profile(
+        self, plan: Plan, profile: AutomationProfile, now: datetime, **event: Any
+    ) -> Plan:
+        """Give ``plan`` another profile while it is in the phase it was read in; an event."""
+        return self._amend(plan, now, {"profile_json": profile.model_dump(mode="json")}, event)
+
     def rebind_action(
         self, plan: Plan, name: str, snapshot: dict[str, Any], now: datetime, **event: Any
     ) -> Plan:
         """Give ``plan`` another action snapshot while it is in the phase it was read in (its
         leaves not completed will run it); the change is an event of the plan."""
+        return self._amend(plan, now, {"action_name": name, "action_json": snapshot}, event)
+
+    def _amend(
+        self, plan: Plan, now: datetime, values: dict[str, Any], event: dict[str, Any]
+    ) -> Plan:
+        """Write ``values`` to the plan's row while it is in the phase it was read in, with an
+        event saying so; :class:`ConflictError` if it moved on meanwhile."""
         with self.db.write() as conn:
             done = conn.execute(
-                update(plans)
-                .where(_p.id == plan.id, _p.phase == plan.phase.value)
-                .values(action_name=name, action_json=snapshot)
+                update(plans).where(_p.id == plan.id, _p.phase == plan.phase.value).values(values)
             )
             if done.rowcount == 0:
                 current = self._get(conn, plan.id)
