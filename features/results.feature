@@ -80,3 +80,27 @@ Feature: Results: what each attempt reports about itself (cost, tokens, a summar
       | [1, 2]                | the result file is not a JSON object (got list)           |
       | {"cost_usd": "lots"}  | the result file: cost_usd is not a number >= 0 (got 'lots') |
       | not json              | the result file is not JSON                               |
+
+  Scenario: result_fields finds the known fields where the tool puts them (claude -p's JSON)
+    Given the action file "claude.toml" holding
+      """
+      [action]
+      command = ["sh", "-c", "echo thinking; echo '{\"type\": \"result\", \"total_cost_usd\": 0.25, \"usage\": {\"input_tokens\": 1200, \"output_tokens\": 80}}'"]
+      result_from = "stdout-json"
+      result_fields = { cost_usd = "total_cost_usd", input_tokens = "usage.input_tokens", output_tokens = "usage.output_tokens" }
+      """
+    When I run `plan run --project repo --action [tmp]/claude.toml`
+    Then the exit code is 0
+    When I run `plan status [plan] --json`
+    Then the JSON document's totals are {"cost_usd": 0.25, "input_tokens": 1200, "output_tokens": 80}
+
+  Scenario: result_fields names only fields that are summed
+    Given the action file "bad.toml" holding
+      """
+      [action]
+      command = ["true"]
+      result_fields = { dollars = "total_cost_usd" }
+      """
+    When I run `action show [tmp]/bad.toml`
+    Then the exit code is 2
+    And stderr contains "action.result_fields: 'dollars' is not a field that is summed (known: cost_usd, input_tokens, output_tokens)"

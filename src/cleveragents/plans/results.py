@@ -11,11 +11,13 @@ as invalid with the reason; the leaf itself runs to its end as it would without 
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, field_validator
 
 from cleveragents.domain.redaction import redact
 
@@ -26,9 +28,22 @@ OUTPUT_SEARCHED = 256 * 1024  # the tail of the output a stdout-json result is l
 
 
 class ResultFields(BaseModel):
-    """The result field of an action (``ActionSpec`` inherits it)."""
+    """The result fields of an action (``ActionSpec`` inherits them)."""
 
     result_from: Literal["file", "stdout-json"] = "file"
+    # Where a known field is in the tool's own object, as a dotted path:
+    # {cost_usd = "total_cost_usd", input_tokens = "usage.input_tokens"} for `claude -p`.
+    result_fields: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("result_fields")
+    @classmethod
+    def _known_fields(cls, fields: dict[str, str]) -> dict[str, str]:
+        for key in fields:
+            if key not in KNOWN:
+                raise ValueError(
+                    f"{key!r} is not a field that is summed (known: {', '.join(KNOWN)})"
+                )
+        return fields
 
 
 @dataclass(frozen=True)
@@ -40,7 +55,16 @@ class AttemptResult:
     totals: dict[str, float] = field(default_factory=dict)  # its known numeric fields
 
 
-def _check(text: str, where: str) -> AttemptResult:
+def _lookup(data: dict[str, Any], path: str) -> Any:
+    value: Any = data
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _check(text: str, where: str, paths: Mapping[str, str]) -> AttemptResult:
     try:
         data = json.loads(text)
     except ValueError as exc:
@@ -49,7 +73,7 @@ def _check(text: str, where: str) -> AttemptResult:
         return AttemptResult(error=f"{where} is not a JSON object (got {type(data).__name__})")
     totals: dict[str, float] = {}
     for key in KNOWN:
-        value = data.get(key)
+        value = _lookup(data, paths.get(key, key))
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
@@ -72,7 +96,7 @@ def _redacted(value: Any, key: str = "") -> Any:
     return value
 
 
-def read_result_file(path: Path) -> AttemptResult | None:
+def read_result_file(path: Path, paths: Mapping[str, str]) -> AttemptResult | None:
     """The result a command wrote to ``path``, if it wrote one."""
     try:
         text = path.read_text(encoding="utf-8", errors="surrogateescape")
@@ -80,15 +104,22 @@ def read_result_file(path: Path) -> AttemptResult | None:
         return None
     except OSError as exc:
         return AttemptResult(error=f"the result file cannot be read: {exc.strerror}")
-    return _check(text, "the result file")
+    return _check(text, "the result file", paths)
 
 
-def result_from_output(output: str) -> AttemptResult | None:
+def raw_tail(output: IO[bytes]) -> str:
+    """The last ``OUTPUT_SEARCHED`` bytes a command wrote to ``output``, as they are."""
+    size = output.seek(0, os.SEEK_END)
+    output.seek(max(size - OUTPUT_SEARCHED, 0))
+    return output.read().decode("utf-8", "replace")
+
+
+def result_from_output(output: str, paths: Mapping[str, str]) -> AttemptResult | None:
     """The last line of ``output`` that is a JSON object, as a result (None if there is none)."""
     for line in reversed(output[-OUTPUT_SEARCHED:].splitlines()):
         stripped = line.strip()
         if stripped.startswith("{") and stripped.endswith("}"):
-            found = _check(stripped, "the printed result")
+            found = _check(stripped, "the printed result", paths)
             if found.error is None or "is not JSON" not in found.error:
                 return found
     return None

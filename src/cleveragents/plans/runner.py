@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import IO
 
 from cleveragents.domain.changes import CapturedChange
 from cleveragents.domain.markers import PLAN_ID, SUBPLAN_ID
@@ -38,8 +39,8 @@ from cleveragents.plans.command_args import expand_argv, files_list
 from cleveragents.plans.leaf_result import OUTPUT_KEPT, LeafResult, command_result
 from cleveragents.plans.prompts import render
 from cleveragents.plans.results import (
-    OUTPUT_SEARCHED,
     STDOUT_JSON,
+    raw_tail,
     read_result_file,
     result_from_output,
 )
@@ -49,7 +50,7 @@ from cleveragents.plans.verify import Verifier
 from cleveragents.plans.workspaces import AUTO, Backend, choose_backend, make_workspace
 from cleveragents.runtime.deadlines import Deadlines
 from cleveragents.runtime.namespaces import Overlay
-from cleveragents.runtime.processes import KILL_GRACE_S, OUTPUT_TAIL_BYTES, run_command
+from cleveragents.runtime.processes import KILL_GRACE_S, run_command
 from cleveragents.runtime.tokens import CancellationToken, CancelReason
 
 TIMEOUT = CancelReason.TIMEOUT
@@ -267,10 +268,8 @@ class SubplanRunner:
             duration = 0.0
             exit_code = 0
             log: AttemptLog | None = getattr(self._local, "log", None)
-            printed = own and self.action.result_from == STDOUT_JSON
-            tail = OUTPUT_SEARCHED if printed else OUTPUT_TAIL_BYTES
+            output = self._scratch.output()  # this thread's: each command of the leaf reuses it
             for argv in expand_argv(command, leaf.files, prompt):
-                output = self._scratch.output()
                 if log is not None:  # emptied before the log looks at it
                     output.seek(0)
                     output.truncate()
@@ -286,7 +285,6 @@ class SubplanRunner:
                         inherit_env=False,
                         output=output,
                         spawn=self._scratch.spawn(setup),
-                        tail_bytes=tail,
                     )
                 except OSError as exc:
                     return LeafResult(
@@ -304,19 +302,24 @@ class SubplanRunner:
                 if result.timed_out or result.cancelled or exit_code not in success:
                     stopped = (result.cancelled, result.timed_out)
                     ended = self._result(exit_code, "".join(outputs), *stopped, duration, success)
-                    return self._with_result(ended, own, "".join(outputs), result_file)
+                    return self._with_result(ended, own, output, result_file)
             ended = self._result(exit_code, "".join(outputs), False, False, duration, success)
-            return self._with_result(ended, own, "".join(outputs), result_file)
+            return self._with_result(ended, own, output, result_file)
         finally:
             for path in (files_file, prompt_file, result_file):
                 path.unlink(missing_ok=True)
 
-    def _with_result(self, ended: LeafResult, own: bool, output: str, path: Path) -> LeafResult:
-        """``ended`` with what the action's command reported about itself, if it did."""
+    def _with_result(
+        self, ended: LeafResult, own: bool, output: IO[bytes], path: Path
+    ) -> LeafResult:
+        """``ended`` with what the action's command reported about itself, if it did (what it
+        printed is read unredacted from its output file: the result's values are redacted)."""
         if not own:
             return ended
-        found = result_from_output(output) if self.action.result_from == STDOUT_JSON else None
-        found = found or read_result_file(path)
+        paths = self.action.result_fields
+        printed = self.action.result_from == STDOUT_JSON
+        found = result_from_output(raw_tail(output), paths) if printed else None
+        found = found or read_result_file(path, paths)
         return ended if found is None else dataclasses.replace(ended, result=found)
 
     def prompt(self, leaf: Subplan) -> str | None:
