@@ -58,6 +58,11 @@ def status(ctx: typer.Context, plan_id: PlanRef, json_out: JsonOption = False) -
             ("error", plan.error_message or "-"),
         ]
         + ([("reported", _totals(totals))] if totals else [])
+        + (
+            [("concurrency", f"{plan.concurrency} of {plan.profile.parallel} (rate limits)")]
+            if plan.concurrency is not None
+            else []
+        )
     )
     verified = Counter(node.verification for node in nodes if node.verification)
     if verified:

@@ -55,6 +55,7 @@ class PlanProgressView:
         self._done_at_start = sum(1 for s in self._states.values() if s == "completed")
         self.cost = sum(leaf.cost_usd or 0.0 for leaf in leaves)  # reported so far, in USD
         self._costed = any(leaf.cost_usd is not None for leaf in leaves)
+        self.concurrency: int | None = None  # lowered by rate limits, as the events say
         self._live: Live | None = None
         self._bar = Progress(
             TextColumn("[bold]{task.description}"),
@@ -85,6 +86,8 @@ class PlanProgressView:
         with self._lock:
             if event.kind is EventKind.SUBPLAN and event.subplan_id in self._states:
                 self._states[event.subplan_id] = event.state
+                if isinstance(event.data.get("concurrency"), int):
+                    self.concurrency = event.data["concurrency"]
                 spent = (event.data.get("result") or {}).get("cost_usd")
                 if isinstance(spent, int | float):
                     self.cost += spent
@@ -132,7 +135,13 @@ class PlanProgressView:
         tally = Text.from_markup(
             f"[cyan]running {counts.running}[/]  [green]completed {counts.completed}[/]  "
             f"[red]failed {counts.failed}[/]  [yellow]cancelled {counts.cancelled}[/]  "
-            f"pending {counts.pending}" + (f"  cost ${self.cost:.4f}" if self._costed else "")
+            f"pending {counts.pending}"
+            + (f"  cost ${self.cost:.4f}" if self._costed else "")
+            + (
+                f"  concurrency {self.concurrency}/{self.plan.profile.parallel}"
+                if self.concurrency is not None
+                else ""
+            )
         )
         table = Table(box=None, show_header=False, padding=(0, 1))
         now = time.monotonic()

@@ -261,6 +261,7 @@ def plan_status_json(plan: Plan, nodes: list[Subplan]) -> dict[str, Any]:
     return {
         **plan_json(plan),
         "profile": plan.profile.as_json(),
+        "concurrency": plan.concurrency,  # set once rate limits lowered it
         "counts": tally,
         "subplans": [
             {

@@ -173,6 +173,7 @@ class Plan(BaseModel):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     error_message: str | None = None
+    concurrency: int | None = None  # leaves allowed at once now, once rate limits changed it
 
 
 class EventKind(StrEnum):

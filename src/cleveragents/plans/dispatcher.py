@@ -28,6 +28,7 @@ from cleveragents.domain.plans import Subplan, SubplanState
 from cleveragents.domain.profile import FailureMode
 from cleveragents.errors import AggregateSubplanError, BudgetReachedError, SubplanExecutionError
 from cleveragents.plans.leaf_result import LeafResult
+from cleveragents.plans.limiter import AdaptiveLimit
 from cleveragents.plans.policy import ExitPolicy
 from cleveragents.plans.tracker import SubplanTracker
 from cleveragents.runtime.tokens import CancellationToken, CancelReason
@@ -119,6 +120,9 @@ class ParallelSubplanDispatcher:
         self.pause = pause  # (stop token, seconds): wait for a retry while nothing runs
         self._order = itertools.count()  # ties between retries due at once: first come first
         self.gauge = ConcurrencyGauge()
+        self.limiter = AdaptiveLimit(max_parallel)  # lowered by rate limits (limiter.py)
+        self._orders: dict[str, int] = {}  # each running attempt's start order
+        self._limited: dict[str, int] = {}  # rate-limited attempts per leaf
         self._done: queue.SimpleQueue[tuple[Subplan, LeafResult] | None] = queue.SimpleQueue()
 
     def run(self, leaves: Sequence[Subplan]) -> DispatchReport:
@@ -143,7 +147,7 @@ class ParallelSubplanDispatcher:
                         stop_reason = BUDGET  # what ran reached the budget: the rest waits
                     if stop_reason is not None:
                         self._stop(pending, waiting, running, stop_reason, report)
-                    while len(running) < self.max_parallel and stop_reason is None:
+                    while len(running) < self.limiter.limit and stop_reason is None:
                         if self.stop_token.cancelled or self._spent():
                             break  # no leaf starts after a cancel, or past the budget
                         if waiting and waiting[0][0] <= self.monotonic():
@@ -157,6 +161,7 @@ class ParallelSubplanDispatcher:
                         token = CancellationToken()
                         running[leaf.id] = token
                         tried[leaf.id] = tried.get(leaf.id, 0) + 1
+                        self._orders[leaf.id] = self.limiter.started()
                         pool.submit(self._work, leaf, token, leaf.attempts + tried[leaf.id])
                     due = waiting[0][0] - self.monotonic() if waiting else None
                     if not running:
@@ -165,7 +170,7 @@ class ParallelSubplanDispatcher:
                         continue
                     # A free slot and a retry to come: wake up when it is due.
                     wake = None
-                    if due is not None and len(running) < self.max_parallel:
+                    if due is not None and len(running) < self.limiter.limit:
                         wake = max(due, 0.0)
                     try:
                         item = self._done.get(timeout=wake)
@@ -176,8 +181,13 @@ class ParallelSubplanDispatcher:
                     leaf, result = item
                     running.pop(leaf.id)
                     result = self._within_leaf_budget(leaf, result)
+                    limited = self._pace(leaf, result)
                     if stop_reason is None and self._retry(leaf, result, tried[leaf.id], waiting):
                         continue
+                    if limited:  # rate-limited once too often
+                        times = self._limited[leaf.id]
+                        why = f"rate limited {times} time(s): {result.error_message}"
+                        result = dataclasses.replace(result, error_message=why)
                     if (
                         self._finish(leaf, result, report)
                         and self.failure_mode is FailureMode.FAIL_FAST
@@ -209,6 +219,22 @@ class ParallelSubplanDispatcher:
             result = LeafResult(exit_code=None, error_message=f"internal error: {exc!r}")
         self._done.put((leaf, result))
 
+    def _pace(self, leaf: Subplan, result: LeafResult) -> bool:
+        """Adapt the concurrency to how an attempt ended; True if it was rate-limited."""
+        order = self._orders.pop(leaf.id, 0)
+        if result.ok:
+            if self.limiter.succeeded():
+                self.tracker.concurrency = self.limiter.limit
+            return False
+        if result.cancelled or result.over_budget:
+            return False
+        if not self.policy.rate_limited(result.output or result.error_message or ""):
+            return False
+        self._limited[leaf.id] = self._limited.get(leaf.id, 0) + 1
+        if self.limiter.rate_limited(order):
+            self.tracker.concurrency = self.limiter.limit
+        return True
+
     def _spent(self) -> bool:
         """Whether what the leaves reported costing has reached the plan's budget."""
         return self.budget is not None and self.tracker.cost() >= self.budget
@@ -232,14 +258,23 @@ class ParallelSubplanDispatcher:
         waiting: list[tuple[float, int, Subplan]],
     ) -> bool:
         """Put a leaf whose attempt failed back to wait for another, if it gets one."""
-        if result.ok or result.cancelled or tried >= self.attempts or self.stop_token.cancelled:
+        if result.ok or result.cancelled or self.stop_token.cancelled:
             return False
         if result.over_budget:
             return False  # another attempt would cost more
         output = result.output or result.error_message or ""
-        if not self.policy.transient(result.exit_code, output):
-            return False  # not a failure the action calls transient: it fails at once
-        delay = self.policy.delay(tried, output, self.rng)
+        limited = self._limited.get(leaf.id, 0)
+        if self.policy.rate_limited(output):
+            if limited >= self.attempts:
+                return False  # rate-limited more than `retries` times
+            failed_attempt = limited  # the backoff grows with the rate limits in a row
+        elif not self.policy.transient(result.exit_code, output) or tried - limited > (
+            self.attempts - 1
+        ):
+            return False  # not a failure the action calls transient, or out of attempts
+        else:
+            failed_attempt = tried - limited
+        delay = self.policy.delay(failed_attempt, output, self.rng)
         self.tracker.wait_retry(leaf.id, result.error_message or "failed", delay, result.result)
         heapq.heappush(waiting, (self.monotonic() + delay, next(self._order), leaf))
         return True

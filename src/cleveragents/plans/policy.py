@@ -16,6 +16,7 @@ import re
 
 from pydantic import BaseModel, Field, field_validator
 
+RATE_LIMIT_DEFAULT = r"(?i)\b(?:429|529)\b|rate.?limit|overloaded|too many requests"
 OUTPUT_SEARCHED = 8192  # the last characters of an attempt's output the patterns look at
 
 
@@ -33,6 +34,9 @@ class ExitPolicy(BaseModel):
     retry_exit_codes: list[int] = Field(default_factory=list)
     retry_on_output: str | None = None
     retry_after_pattern: str | None = None
+    # A failure whose output matches is a rate limit: it waits and slows the plan down
+    # (limiter.py). "" turns it off.
+    rate_limit_on_output: str = RATE_LIMIT_DEFAULT
     backoff_s: float = Field(1.0, ge=0, le=3600)
     max_backoff_s: float = Field(300.0, ge=0, le=86400)
 
@@ -44,7 +48,7 @@ class ExitPolicy(BaseModel):
                 raise ValueError(f"an exit code is 0..255 (got {code})")
         return sorted(set(codes))
 
-    @field_validator("retry_on_output", "retry_after_pattern")
+    @field_validator("retry_on_output", "retry_after_pattern", "rate_limit_on_output")
     @classmethod
     def _valid_pattern(cls, pattern: str | None) -> str | None:
         if pattern is not None:
@@ -57,6 +61,12 @@ class ExitPolicy(BaseModel):
         if pattern is not None and _compile(pattern).groups < 1:
             raise ValueError(r"needs a group that captures the seconds, e.g. 'Retry-After: (\d+)'")
         return pattern
+
+    def rate_limited(self, output: str) -> bool:
+        """Whether a failed attempt's output says it was rate-limited."""
+        if not self.rate_limit_on_output:
+            return False
+        return _compile(self.rate_limit_on_output).search(output[-OUTPUT_SEARCHED:]) is not None
 
     def transient(self, exit_code: int | None, output: str) -> bool:
         """Whether a failed attempt (its exit code, if it ran, and its output) may be retried."""

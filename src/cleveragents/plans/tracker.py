@@ -47,6 +47,7 @@ class SubplanTracker:
         self._listeners = list(listeners)
         self._clock = clock
         self._lock = threading.Lock()
+        self.concurrency: int | None = None  # set once rate limits change it (limiter.py)
         self._leaves = {leaf.id: leaf for leaf in leaves}
         self._states = {leaf.id: leaf.state for leaf in leaves}
         self._attempts = {leaf.id: leaf.attempts for leaf in leaves}
@@ -178,6 +179,9 @@ class SubplanTracker:
             event_data["result"] = result.totals  # what this attempt reported
         if result is not None and result.error is not None:
             event_data["result_error"] = result.error
+        concurrency = self.concurrency
+        if concurrency is not None:
+            event_data["concurrency"] = concurrency
         self._sink(
             SubplanUpdate(
                 subplan_id=subplan_id,
@@ -195,6 +199,7 @@ class SubplanTracker:
                 result_json=result_json,
                 result_error=result_error,
                 totals=totals,
+                concurrency=concurrency,
             )
         )
         event = PlanEvent(

@@ -28,7 +28,7 @@ from cleveragents.domain.plans import (
 )
 from cleveragents.store.engine import Database
 from cleveragents.store.logs import LogChunk, insert_chunks
-from cleveragents.store.tables import plan_events, subplans
+from cleveragents.store.tables import plan_events, plans, subplans
 
 _s = subplans.c
 _e = plan_events.c
@@ -56,6 +56,7 @@ class SubplanUpdate:
     result_json: dict[str, Any] | None = None
     result_error: str | None = None
     totals: dict[str, float] | None = None  # cost_usd, input_tokens, output_tokens so far
+    concurrency: int | None = None  # the plan's effective concurrency, once rate limits set it
 
 
 def _to_subplan(row: Row[Any]) -> Subplan:
@@ -222,6 +223,11 @@ class PlanProgress:
             insert_chunks(conn, plan_id, logs)  # a leaf's output before the end it led to
             if not updates:
                 return
+            paced = [u.concurrency for u in updates if u.concurrency is not None]
+            if paced:
+                conn.execute(
+                    update(plans).where(plans.c.id == plan_id).values(concurrency=paced[-1])
+                )
             conn.execute(
                 _UPDATE_SUBPLAN,
                 [

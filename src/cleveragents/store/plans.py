@@ -61,6 +61,7 @@ def _to_plan(row: Row[Any]) -> Plan:
         started_at=m["started_at"],
         finished_at=m["finished_at"],
         error_message=m["error_message"],
+        concurrency=m["concurrency"],
     )
 
 
@@ -171,6 +172,7 @@ class PlanStore(PlanProgress):
                     started_at=now,
                     finished_at=None,
                     error_message=None,
+                    concurrency=None,  # a run starts at max_parallel
                 )
             )
             resumed = plan.phase is not PlanPhase.CREATED

@@ -175,6 +175,7 @@ plans = Table(
     Column("started_at", UTCDateTime(), nullable=True),
     Column("finished_at", UTCDateTime(), nullable=True),
     Column("error_message", Text(), nullable=True),
+    Column("concurrency", Integer, nullable=True),  # effective, once rate limits lowered it
     CheckConstraint(_in("phase", PLAN_PHASES), name="phase"),
     CheckConstraint("leaf_count >= 0", name="leaf_count"),
 )
