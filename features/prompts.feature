@@ -97,3 +97,14 @@ Feature: Prompts: an action's instructions rendered per leaf for an agent's comm
     When I run `action show [tmp]/both.toml`
     Then the exit code is 2
     And stderr contains "set prompt or prompt_file, not both"
+
+  Scenario Outline: the agent recipes shipped in examples/actions load, with their prompt
+    When I run `action show [repository]/examples/actions/<recipe>.toml --json`
+    Then the exit code is 0
+    And the JSON document has "prompt_file" ending with "examples/actions/port.md"
+
+    Examples:
+      | recipe |
+      | claude |
+      | codex  |
+      | aider  |

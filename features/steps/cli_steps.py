@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 
 from cleveragents.cli.app import app
 
-FIXTURES = str(Path(__file__).resolve().parent.parent / "fixtures")  # the fake agent and others
+REPOSITORY = str(Path(__file__).resolve().parents[2])
+FIXTURES = str(Path(REPOSITORY) / "features" / "fixtures")  # the fake agent and others
 
 
 def newest_plan_id(context: Any) -> str | None:
@@ -49,7 +50,12 @@ def _newest_plan_id_sqlalchemy(context: Any) -> str | None:
 def fill(context: Any, text: str) -> str:
     """Replace [label] with the id of that job, [tmp] with the scenario's directory, and [plan]
     (unless a label says otherwise) with the newest plan's id."""
-    names = {**getattr(context, "ids", {}), "tmp": str(context.tmp), "fixtures": FIXTURES}
+    names = {
+        **getattr(context, "ids", {}),
+        "tmp": str(context.tmp),
+        "fixtures": FIXTURES,
+        "repository": REPOSITORY,
+    }
     if "[plan]" in text and "plan" not in names:
         names["plan"] = newest_plan_id(context) or "no-plan-yet"
     if "[leaf " in text:  # [leaf LABEL]: the id of the newest plan's leaf with that label
