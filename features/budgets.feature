@@ -34,7 +34,7 @@ Feature: Budgets: a plan stops starting leaves when what they cost reaches its b
     When I run `plan status [plan] --json`
     Then the JSON document's totals are {"cost_usd": 0.05, "input_tokens": 56, "output_tokens": 50}
     When I run `plan show [plan]`
-    Then stdout contains "max_cost_usd       1.0  (from plan execute (command line))"
+    Then stdout has a "max_cost_usd" line with "1.0  (from plan execute (command line))"
 
   Scenario: a leaf costing more than its budget fails, its changes kept for review
     When I run `plan run --project repo --action [tmp]/agent.toml --max-leaf-cost-usd 0.015 --failure-mode continue_on_error`

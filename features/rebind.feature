@@ -43,7 +43,7 @@ Feature: Re-running a plan with a fixed action
     Then the JSON document's action has "name" equal to "fixed"
     And the JSON document says the action "fixed" was bound once, from "fixed.toml"
     When I run `plan show [plan]`
-    Then stdout contains "bound         fixed ("
+    Then stdout has a "bound" line with "fixed ("
     When I run `plan apply [plan]`
     Then the exit code is 0
     And the project's file "a.txt" holds "BROKEN\nok\n"

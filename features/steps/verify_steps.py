@@ -77,3 +77,9 @@ def step_action_bound(context: Any, name: str, file: str) -> None:
     bound = json.loads(context.result.stdout)["action_bound"]
     assert len(bound) == 1 and bound[0]["action"] == name, bound
     assert bound[0]["source"].endswith(file) and bound[0]["at"], bound
+
+
+@then('stdout has a "{key}" line with "{text}"')
+def step_key_line(context: Any, key: str, text: str) -> None:
+    lines = [x for x in context.result.stdout.splitlines() if x.split()[:1] == [key]]
+    assert any(text in x for x in lines), context.result.stdout
