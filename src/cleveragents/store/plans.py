@@ -65,6 +65,30 @@ def _to_plan(row: Row[Any]) -> Plan:
     )
 
 
+def _back_to_pending(
+    conn: Connection, plan_id: str, rows: Sequence[Any], now: datetime, why: str
+) -> None:
+    """In the caller's transaction: the leaves of ``rows`` (``id``, ``label``) go back to
+    pending, as if they had not run (what they cost stays counted), an event each."""
+    if not rows:
+        return
+    conn.execute(
+        update(subplans)
+        .where(_s.id.in_([row.id for row in rows]))
+        .values(
+            state=SubplanState.PENDING.value,
+            exit_code=None,
+            error_message=None,
+            verification=None,
+            rejection=None,
+            started_at=None,
+            finished_at=None,
+            retry_at=None,
+        )
+    )
+    leaf_events(conn, plan_id, rows, SubplanState.PENDING, now, why)
+
+
 class PlanStore(PlanProgress):
     """Domain verbs over ``plans`` (and, from :class:`PlanProgress`, its subplans and events)."""
 
@@ -148,20 +172,7 @@ class PlanStore(PlanProgress):
                     _s.plan_id == plan_id, _s.is_leaf.is_(True), _s.state.in_(_RESUMED_FROM)
                 )
             ).all()
-            if to_reset:
-                conn.execute(
-                    update(subplans)
-                    .where(_s.id.in_([row.id for row in to_reset]))
-                    .values(
-                        state=SubplanState.PENDING.value,
-                        exit_code=None,
-                        error_message=None,
-                        started_at=None,
-                        finished_at=None,
-                        retry_at=None,
-                    )
-                )
-                leaf_events(conn, plan_id, to_reset, SubplanState.PENDING, now, "resumed")
+            _back_to_pending(conn, plan_id, to_reset, now, "resumed")
             conn.execute(
                 update(plans)
                 .where(_p.id == plan_id)
@@ -327,20 +338,7 @@ class PlanStore(PlanProgress):
             ).all()
             if not rows:
                 return 0
-            conn.execute(
-                update(subplans)
-                .where(_s.id.in_([row.id for row in rows]))
-                .values(
-                    state=SubplanState.PENDING.value,
-                    exit_code=None,
-                    error_message=None,
-                    verification=None,
-                    rejection=None,
-                    started_at=None,
-                    finished_at=None,
-                )
-            )
-            leaf_events(conn, plan.id, rows, SubplanState.PENDING, now, "re-run")
+            _back_to_pending(conn, plan.id, rows, now, "re-run")
             discard_changes(conn, plan.id, SubplanState.PENDING)
             if current.phase is PlanPhase.EXECUTED:
                 why = f"re-run of {len(rows)} completed leaves requested"
