@@ -55,3 +55,21 @@ Feature: Budgets: a plan stops starting leaves when what they cost reaches its b
       | flag                        | message                                              |
       | --max-cost-usd -1           | Invalid value for '--max-cost-usd'                   |
       | --max-leaf-cost-usd 2000000 | max_leaf_cost_usd = 2000000.0 is not allowed (allowed: 0..1000000 (USD), or unset) |
+
+  Scenario: ten leaves of $0.01 reach a budget of $0.1 exactly: the eleventh does not start
+    Given the project "cents" holds 20 files in 20 directories
+    And I ran `project add [tmp]/cents`
+    And the action file "cent.toml" holding
+      """
+      [action]
+      command = ["python", "[fixtures]/fake_agent.py", "{files}"]
+      prompt = "APPEND: # done"
+      [action.decompose]
+      max_files_per_subplan = 1
+      min_files_per_subplan = 1
+      """
+    When I run `plan run --project cents --action [tmp]/cent.toml --max-parallel 1 --max-cost-usd 0.1`
+    Then the exit code is 1
+    And stdout contains "budget of $0.1 reached after 10 leaves (spent $0.1000); 10 not run"
+    When I run `plan status [plan] --json`
+    Then the JSON document's totals are {"cost_usd": 0.1, "input_tokens": 140, "output_tokens": 100}

@@ -30,6 +30,7 @@ from cleveragents.errors import AggregateSubplanError, BudgetReachedError, Subpl
 from cleveragents.plans.leaf_result import LeafResult
 from cleveragents.plans.limiter import AdaptiveLimit
 from cleveragents.plans.policy import ExitPolicy
+from cleveragents.plans.results import money
 from cleveragents.plans.tracker import SubplanTracker
 from cleveragents.runtime.tokens import CancellationToken, CancelReason
 
@@ -244,7 +245,7 @@ class ParallelSubplanDispatcher:
         the changes it recorded stay for review."""
         if self.leaf_budget is None or result.cancelled or result.result is None:
             return result
-        spent = self.tracker.cost(leaf.id) + result.result.totals.get("cost_usd", 0.0)
+        spent = money(self.tracker.cost(leaf.id) + result.result.totals.get("cost_usd", 0.0))
         if spent <= self.leaf_budget:
             return result
         why = f"cost ${spent:.4f}, over the leaf budget of ${self.leaf_budget:g}"

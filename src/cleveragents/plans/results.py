@@ -23,6 +23,7 @@ from cleveragents.domain.redaction import redact
 
 RESULT_FILE, STDOUT_JSON = "file", "stdout-json"
 KNOWN = ("cost_usd", "input_tokens", "output_tokens")
+PLACES = 9  # decimals kept of summed costs and tokens
 MAX_RESULT_BYTES = 64 * 1024  # a bigger result keeps its known fields only
 OUTPUT_SEARCHED = 256 * 1024  # the tail of the output a stdout-json result is looked for in
 
@@ -129,5 +130,11 @@ def add_totals(into: dict[str, float], more: dict[str, float]) -> dict[str, floa
     """``into`` plus ``more``, field by field (a new dict)."""
     summed = dict(into)
     for key, value in more.items():
-        summed[key] = summed.get(key, 0) + value
+        summed[key] = money(summed.get(key, 0) + value)
     return summed
+
+
+def money(value: float) -> float:
+    """``value`` rounded to ``PLACES`` decimals: sums of costs such as 10 x 0.01 are 0.1, not
+    0.09999999999999999, so a budget of 0.1 is reached exactly when it should be."""
+    return round(value, PLACES)

@@ -7,6 +7,7 @@ durable) and to the listeners (live progress). The dispatcher's threads call it 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -21,7 +22,7 @@ from cleveragents.domain.plans import (
     SubplanState,
     check_subplan_transition,
 )
-from cleveragents.plans.results import AttemptResult, add_totals
+from cleveragents.plans.results import AttemptResult, add_totals, money
 from cleveragents.store.plan_progress import TOTALS
 from cleveragents.store.plans import SubplanUpdate
 
@@ -68,7 +69,7 @@ class SubplanTracker:
         """What one leaf's attempts reported costing (USD), or all the leaves' together."""
         with self._lock:
             ids = [subplan_id] if subplan_id is not None else list(self._totals)
-            return float(sum(self._totals[i].get("cost_usd", 0.0) for i in ids))
+            return money(math.fsum(self._totals[i].get("cost_usd", 0.0) for i in ids))
 
     def counts(self) -> SubplanCounts:
         """Leaves by state."""

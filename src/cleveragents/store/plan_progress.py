@@ -176,7 +176,8 @@ class PlanProgress:
                     _s.plan_id == plan_id, _s.is_leaf.is_(True)
                 )
             ).one()
-        return {key: value for key, value in zip(TOTALS, row, strict=True) if value is not None}
+        found = zip(TOTALS, row, strict=True)
+        return {key: round(float(value), 9) for key, value in found if value is not None}
 
     def counts(self, plan_id: str) -> SubplanCounts:
         """Leaf subplans by state."""
