@@ -246,7 +246,6 @@ class SubplanRunner:
         prompt_file = files_file.with_suffix(".prompt")
         result_file = files_file.with_suffix(".result")
         try:
-            result_file.unlink(missing_ok=True)
             files_file.write_bytes(files_list(leaf.files, self.action.files_separator))
             if prompt is not None:
                 prompt_file.write_text(prompt, encoding="utf-8", errors="surrogateescape")
@@ -305,9 +304,12 @@ class SubplanRunner:
                     return self._with_result(ended, own, output, result_file)
             ended = self._result(exit_code, "".join(outputs), False, False, duration, success)
             return self._with_result(ended, own, output, result_file)
-        finally:
-            for path in (files_file, prompt_file, result_file):
-                path.unlink(missing_ok=True)
+        finally:  # an attempt's result file goes with it: the next attempt starts without one
+            files_file.unlink(missing_ok=True)
+            if own:
+                result_file.unlink(missing_ok=True)
+            if prompt is not None:
+                prompt_file.unlink(missing_ok=True)
 
     def _with_result(
         self, ended: LeafResult, own: bool, output: IO[bytes], path: Path
