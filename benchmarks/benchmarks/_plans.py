@@ -18,7 +18,11 @@ from typing import Any
 
 from cleveragents.domain.clock import utcnow
 from cleveragents.domain.plans import PlanPhase
-from cleveragents.plans.action_files import load_action_file
+
+try:
+    from cleveragents.plans.action_files import load_action_file
+except ImportError:  # a revision before action files had a module of their own (asv, comparisons)
+    from cleveragents.plans.actions import load_action_file  # type: ignore[attr-defined,no-redef]
 from cleveragents.plans.creation import create_plan
 from cleveragents.plans.executor import PlanExecutor, PlanRunReport
 from cleveragents.store.projects import ProjectStore

@@ -86,8 +86,10 @@ class AttemptLog:
             self._flush(final=True)
 
     def close(self) -> None:
-        """The attempt is over: the rest, then the marker if output was cut."""
-        self.detach()
+        """The attempt is over: the rest (if a command is still attached), then the marker if
+        output was cut."""
+        if self._file is not None:
+            self.detach()
         if self.dropped:
             self._sink(
                 LogChunk(
@@ -151,17 +153,19 @@ class LogPump:
     def open(self, subplan_id: str, attempt: int) -> AttemptLog:
         """A new attempt's log, polled until :meth:`finish`."""
         log = AttemptLog(subplan_id, attempt, self._sink, self._max)
-        with self._lock:
-            self._open.add(log)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="agents-logs", daemon=True)
-                self._thread.start()
+        self._open.add(log)  # one operation on a set: atomic, no lock for the leaves to share
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(
+                        target=self._run, name="agents-logs", daemon=True
+                    )
+                    self._thread.start()
         return log
 
     def finish(self, log: AttemptLog) -> None:
         """The attempt is over: its log is closed (all of it passed on)."""
-        with self._lock:
-            self._open.discard(log)
+        self._open.discard(log)
         log.close()
 
     def close(self) -> None:
@@ -172,7 +176,5 @@ class LogPump:
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
-            with self._lock:
-                logs = list(self._open)
-            for log in logs:
+            for log in list(self._open):  # a copy made in one step (the set may change after)
                 log.poll()

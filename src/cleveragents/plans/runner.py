@@ -284,6 +284,7 @@ class SubplanRunner:
                         inherit_env=False,
                         output=output,
                         spawn=self._scratch.spawn(setup),
+                        emptied=log is not None,
                     )
                 except OSError as exc:
                     return LeafResult(

@@ -95,11 +95,13 @@ def run_command(
     inherit_env: bool = True,
     output: IO[bytes] | None = None,
     spawn: Spawn | None = None,
+    emptied: bool = False,
 ) -> CommandResult:
     """Run ``argv`` to completion, timeout or cancellation; never raises for a non-zero exit.
 
     ``env`` is added to this process's environment (or, with ``inherit_env=False``, is the whole
-    environment). ``output`` is a file to reuse for the command's output (it is emptied first);
+    environment). ``output`` is a file to reuse for the command's output (it is emptied first,
+    unless ``emptied`` says the caller just did);
     by default a new temporary file is used. ``spawn`` starts the command instead of
     ``subprocess.Popen`` (a ``runtime/spawner.py`` helper entering a workspace's overlay).
     Raises ``OSError`` when the program cannot be started (not found, not executable, bad cwd).
@@ -107,8 +109,9 @@ def run_command(
     child_env = {**os.environ, **(env or {})} if inherit_env else dict(env or {})
     child_env[RUN_ID] = new_id()
     if output is not None:
-        output.seek(0)
-        output.truncate()
+        if not emptied:  # the caller did not empty it already
+            output.seek(0)
+            output.truncate()
         return _start(
             argv, cwd, child_env, output, token, timeout_s, kill_grace_s, tail_bytes, spawn
         )
