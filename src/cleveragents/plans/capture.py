@@ -32,6 +32,7 @@ HOLD_MAX = 1024 * 1024  # the most text held back waiting for a line end or a ke
 _PEM_BEGIN, _PEM_END = "-----BEGIN", "-----END"
 
 Sink = Callable[[LogChunk], None]
+_DECODER = codecs.getincrementaldecoder("utf-8")
 
 
 def _size(count: int) -> str:
@@ -52,7 +53,7 @@ class AttemptLog:
         self.kept = 0  # bytes read and kept
         self.dropped = 0  # bytes written past max_bytes
         self._pending = ""
-        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._decoder = _DECODER("replace")
 
     def attach(self, output: IO[bytes]) -> None:
         """A command starts writing to ``output`` (emptied by the caller first)."""

@@ -163,7 +163,7 @@ class ParallelSubplanDispatcher:
                         running[leaf.id] = token
                         tried[leaf.id] = tried.get(leaf.id, 0) + 1
                         self._orders[leaf.id] = self.limiter.started()
-                        pool.submit(self._work, leaf, token, leaf.attempts + tried[leaf.id])
+                        pool.submit(self._work, leaf, token)
                     due = waiting[0][0] - self.monotonic() if waiting else None
                     if not running:
                         if due is not None and stop_reason is None:
@@ -207,15 +207,14 @@ class ParallelSubplanDispatcher:
         self._raise_for(report, stop_reason)
         return report
 
-    def _work(self, leaf: Subplan, token: CancellationToken, attempt: int) -> None:
-        """Attempt number ``attempt`` at ``leaf`` on a pool thread (the leaf it runs says which
-        in its ``attempts``); its result goes back to the main thread."""
+    def _work(self, leaf: Subplan, token: CancellationToken) -> None:
+        """One attempt at ``leaf`` on a pool thread; its result goes back to the main thread."""
         if token.cancelled or self.stop_token.cancelled:
             self._done.put((leaf, LeafResult(exit_code=None, cancelled=True)))
             return
         try:
             with self.gauge:
-                result = self.run_leaf(leaf.model_copy(update={"attempts": attempt}), token)
+                result = self.run_leaf(leaf, token)
         except BaseException as exc:  # a bug must not leave a leaf running forever
             result = LeafResult(exit_code=None, error_message=f"internal error: {exc!r}")
         self._done.put((leaf, result))

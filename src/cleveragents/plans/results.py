@@ -14,7 +14,6 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import IO, Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
@@ -97,11 +96,12 @@ def _redacted(value: Any, key: str = "") -> Any:
     return value
 
 
-def read_result_file(path: Path, paths: Mapping[str, str]) -> AttemptResult | None:
+def read_result_file(path: str, paths: Mapping[str, str]) -> AttemptResult | None:
     """The result a command wrote to ``path``, if it wrote one."""
     try:
-        text = path.read_text(encoding="utf-8", errors="surrogateescape")
-    except FileNotFoundError:
+        with open(path, encoding="utf-8", errors="surrogateescape") as handle:
+            text = handle.read()
+    except FileNotFoundError:  # it reported nothing: most commands
         return None
     except OSError as exc:
         return AttemptResult(error=f"the result file cannot be read: {exc.strerror}")

@@ -13,6 +13,7 @@ UTF-8 or not (``os.fsencode``).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import logging
@@ -93,16 +94,20 @@ class SubplanRunner:
         self._scratch = RunScratch(plan_id)
         self._lock = threading.Lock()
         self._local = threading.local()  # the attempt log of the attempt this thread runs
+        self._tries: dict[str, int] = {}  # the attempt numbers given so far, per leaf
         self._base_env = {**os.environ, **(markers or {})}
         self._deadlines = Deadlines()
         self._pump = LogPump(log_sink, log_max_bytes) if log_sink is not None else None
 
     def run(self, leaf: Subplan, token: CancellationToken) -> LeafResult:
-        """Attempt number ``leaf.attempts`` at ``leaf``, its output kept when a log sink is set;
-        never raises for a failure of the action itself."""
+        """One attempt at ``leaf``, its output kept when a log sink is set; never raises for a
+        failure of the action itself. Attempts are numbered on from ``leaf.attempts`` (what
+        earlier runs made), one per call, as the tracker numbers them."""
         if self._pump is None:
             return self._run(leaf, token)
-        log = self._local.log = self._pump.open(leaf.id, leaf.attempts)
+        with self._lock:
+            attempt = self._tries[leaf.id] = self._tries.get(leaf.id, leaf.attempts) + 1
+        log = self._local.log = self._pump.open(leaf.id, attempt)
         try:
             return self._run(leaf, token)
         finally:
@@ -242,13 +247,16 @@ class SubplanRunner:
         command = command or self.action.command
         budget = self.timeout_s if timeout_s is None else max(timeout_s, 0.001)
         assert command is not None
-        files_file = self._scratch.dir() / f"{leaf.id}.files"
-        prompt_file = files_file.with_suffix(".prompt")
-        result_file = files_file.with_suffix(".result")
+        base = os.path.join(self._scratch.dir(), leaf.id)  # strings: pathlib costs per leaf
+        files_file, prompt_file, result_file = (
+            f"{base}.{k}" for k in ("files", "prompt", "result")
+        )
         try:
-            files_file.write_bytes(files_list(leaf.files, self.action.files_separator))
+            with open(files_file, "wb") as handle:
+                handle.write(files_list(leaf.files, self.action.files_separator))
             if prompt is not None:
-                prompt_file.write_text(prompt, encoding="utf-8", errors="surrogateescape")
+                with open(prompt_file, "w", encoding="utf-8", errors="surrogateescape") as text:
+                    text.write(prompt)
         except AgentsError as exc:
             return LeafResult(exit_code=None, error_message=exc.message)
         try:
@@ -306,14 +314,15 @@ class SubplanRunner:
             ended = self._result(exit_code, "".join(outputs), False, False, duration, success)
             return self._with_result(ended, own, output, result_file)
         finally:  # an attempt's result file goes with it: the next attempt starts without one
-            files_file.unlink(missing_ok=True)
-            if own:
-                result_file.unlink(missing_ok=True)
+            made = [files_file, result_file] if own else [files_file]
             if prompt is not None:
-                prompt_file.unlink(missing_ok=True)
+                made.append(prompt_file)
+            for path in made:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
 
     def _with_result(
-        self, ended: LeafResult, own: bool, output: IO[bytes], path: Path
+        self, ended: LeafResult, own: bool, output: IO[bytes], path: str
     ) -> LeafResult:
         """``ended`` with what the action's command reported about itself, if it did (what it
         printed is read unredacted from its output file: the result's values are redacted)."""
