@@ -89,3 +89,13 @@ Feature: Every leaf's output, kept whole (up to a cap), redacted, and shown by `
       | 01NOSUCHLEAF       | 4    | has no leaf subplan 01NOSUCHLEAF             |
       | --attempt 0        | 2    | Input should be greater than or equal to 1   |
       | --follow --failed  | 2    | --failed shows leaves that have failed       |
+
+  Scenario: a plan whose leaves printed nothing says so; a shown output too big is pointed at
+    Given an action file "quiet.toml" whose command prints 0 bytes and shows its output
+    When I run `plan run --project repo --action [tmp]/quiet.toml`
+    And I run `plan logs [plan]`
+    Then the exit code is 0
+    And stderr contains "no output recorded for its leaves"
+    Given an action file "loud.toml" whose command prints 70000 bytes and shows its output
+    When I run `plan run --project repo --action [tmp]/loud.toml`
+    Then stdout contains "output: see `agents plan logs "

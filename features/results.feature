@@ -104,3 +104,19 @@ Feature: Results: what each attempt reports about itself (cost, tokens, a summar
     When I run `action show [tmp]/bad.toml`
     Then the exit code is 2
     And stderr contains "action.result_fields: 'dollars' is not a field that is summed (known: cost_usd, input_tokens, output_tokens)"
+
+  Scenario Outline: what counts as a printed result
+    Then the output "<output>" gives <verdict>
+
+    Examples:
+      | output                                                    | verdict                               |
+      | working\n{"cost_usd": 1}\ndone                            | a result costing 1                    |
+      | {"cost_usd": 1}\n{not json}                               | a result costing 1                    |
+      | {"usage": 5, "cost_usd": 2}                               | a result costing 2                    |
+      | nothing printed                                           | no result                             |
+      | {"cost_usd": true}                                        | an invalid result                     |
+      | {"api_key": ["sk-live-abcdefghijklmnopqrstuvwxyz"], "n": 1} | a result whose list value is redacted |
+
+  Scenario: a result too big keeps its known fields only; one that cannot be read is invalid
+    Then a result of 70000 bytes with cost 3 keeps {"cost_usd": 3, "truncated": true}
+    And a result file that is a directory gives "the result file cannot be read"

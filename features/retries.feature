@@ -159,3 +159,17 @@ Feature: Retries with backoff: transient failures wait and run again, without ho
     When I run `plan cancel [plan]`
     Then the background execution ends with the plan "cancelled"
     And every leaf ended "cancelled" with "not retried: cancelled"
+
+  Scenario Outline: what the policy makes of a failure's output
+    Given the exit policy
+      """
+      <policy>
+      """
+    Then a failure printing "<output>" is <verdict>
+
+    Examples:
+      | policy                                               | output                | verdict                      |
+      | rate_limit_on_output = ""                            | HTTP 429              | not rate-limited             |
+      | backoff_s = 1                                        | HTTP 429              | rate-limited                 |
+      | retry_after_pattern = 'Retry-After: ([a-z]+)'        | Retry-After: soon     | asking for no particular wait |
+      | retry_after_pattern = 'Retry-After: ([0-9]+)'        | no header here        | asking for no particular wait |

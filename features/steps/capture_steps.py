@@ -15,6 +15,7 @@ from cleveragents.domain.ids import new_id
 from cleveragents.domain.plans import Plan, Subplan, SubplanState
 from cleveragents.domain.profile import resolve_profile
 from cleveragents.plans.capture import AttemptLog
+from cleveragents.plans.results import read_result_file, result_from_output
 from cleveragents.store.logs import LogChunk, LogStore
 from cleveragents.store.plans import SubplanUpdate
 from cleveragents.store.projects import ProjectStore
@@ -177,3 +178,32 @@ def step_events_cost(context: Any, cost: float) -> None:
         (1, cost),
         (2, cost),
     ], events
+
+
+@then('the output "{output}" gives {verdict}')
+def step_printed_result(context: Any, output: str, verdict: str) -> None:
+    paths = {"input_tokens": "usage.input_tokens"}
+    found = result_from_output(output.replace("\\n", "\n"), paths)
+    if verdict == "no result":
+        assert found is None, found
+    elif verdict == "an invalid result":
+        assert found is not None and found.error is not None, found
+    elif verdict.startswith("a result costing"):
+        assert found is not None and found.totals["cost_usd"] == float(verdict.split()[-1])
+    else:
+        assert found is not None and found.data["api_key"] == ["[REDACTED]"], found
+
+
+@then("a result of {size:d} bytes with cost {cost:d} keeps {kept}")
+def step_big_result(context: Any, size: int, cost: int, kept: str) -> None:
+    text = json.dumps({"cost_usd": cost, "text": "x" * size})
+    found = result_from_output(text, {})
+    assert found is not None and found.data == json.loads(kept), found
+
+
+@then('a result file that is a directory gives "{text}"')
+def step_result_dir(context: Any, text: str) -> None:
+    folder = context.tmp / "result-dir"
+    folder.mkdir()
+    found = read_result_file(str(folder), {})
+    assert found is not None and text in (found.error or ""), found

@@ -217,3 +217,9 @@ def step_follower_ends(context: Any, code: int, first: str, second: str) -> None
 
 
 _ = resource  # the measured run imports it in its own process
+
+
+@given('an action file "{name}" whose command prints {size:d} bytes and shows its output')
+def step_shown_action(context: Any, name: str, size: int) -> None:
+    code = f"import sys\nsys.stdout.write(('y' * 99 + '\\n') * ({size} // 100))\n"
+    write_action(context, name, [sys.executable, "-c", code], 'output = "show"\n' + TWO_LEAVES)

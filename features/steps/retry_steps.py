@@ -304,3 +304,14 @@ def step_soon_says(context: Any, command: str, text: str) -> None:
 def step_every_leaf_ended(context: Any, state: str, text: str) -> None:
     for leaf in leaves(context):
         assert leaf.state.value == state and text in (leaf.error_message or ""), leaf
+
+
+@then('a failure printing "{output}" is {verdict}')
+def step_output_verdict(context: Any, output: str, verdict: str) -> None:
+    policy = context.policy
+    if verdict == "rate-limited":
+        assert policy.rate_limited(output)
+    elif verdict == "not rate-limited":
+        assert not policy.rate_limited(output)
+    else:
+        assert policy.asked_delay(output) is None
