@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from cleveragents.domain.plans import Plan, Subplan, SubplanState
-from cleveragents.errors import InvalidInputError, NotFoundError
+from cleveragents.domain.plans import Plan, SubplanState
+from cleveragents.errors import NotFoundError
 from cleveragents.plans.lifecycle import Activity, activity
 from cleveragents.runtime.waiting import wait_until
 from cleveragents.store.engine import Database
@@ -21,14 +21,9 @@ class LogQuery:
     """What to read: the plan, its leaves to show (all when None) and which attempt of each."""
 
     plan: Plan
-    leaves: list[Subplan]
+    labels: dict[str, str]  # every leaf's label, by id
     subplan_ids: list[str] | None
     attempt: int | None  # None: each leaf's latest
-
-    @property
-    def labels(self) -> dict[str, str]:
-        """Each leaf's label by id."""
-        return {leaf.id: leaf.label for leaf in self.leaves}
 
 
 def log_query(
@@ -43,18 +38,16 @@ def log_query(
     leaf of the plan."""
     plans = PlanStore(db)
     plan = plans.get(plan_id)
-    leaves = plans.subplans(plan_id, leaves_only=True)
-    by_id = {leaf.id: leaf for leaf in leaves}
+    by_id = plans.leaf_states(plan_id)  # (label, state): a plan's logs start printing at once
     for subplan_id in subplan_ids:
         if subplan_id not in by_id:
             raise NotFoundError(f"plan {plan_id} has no leaf subplan {subplan_id}")
-    if attempt is not None and attempt < 1:
-        raise InvalidInputError(f"--attempt counts from 1 (got {attempt})")
     chosen: list[str] | None = list(dict.fromkeys(subplan_ids)) or None
     if failed:
-        pool = chosen if chosen is not None else [leaf.id for leaf in leaves]
-        chosen = [i for i in pool if by_id[i].state is SubplanState.FAILED]
-    return LogQuery(plan, leaves, chosen, attempt)
+        pool = chosen if chosen is not None else list(by_id)
+        chosen = [i for i in pool if by_id[i][1] is SubplanState.FAILED]
+    labels = {leaf_id: label for leaf_id, (label, _state) in by_id.items()}
+    return LogQuery(plan, labels, chosen, attempt)
 
 
 def read_logs(db: Database, query: LogQuery, until_id: int | None = None) -> Iterator[LogChunk]:

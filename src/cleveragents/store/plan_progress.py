@@ -179,6 +179,16 @@ class PlanProgress:
         found = zip(TOTALS, row, strict=True)
         return {key: round(float(value), 9) for key, value in found if value is not None}
 
+    def leaf_states(self, plan_id: str) -> dict[str, tuple[str, SubplanState]]:
+        """Each leaf's label and state, by id, in tree order (no file lists read)."""
+        query = (
+            select(_s.id, _s.label, _s.state)
+            .where(_s.plan_id == plan_id, _s.is_leaf.is_(True))
+            .order_by(_s.position)
+        )
+        with self.db.read() as conn:
+            return {row.id: (row.label, SubplanState(row.state)) for row in conn.execute(query)}
+
     def counts(self, plan_id: str) -> SubplanCounts:
         """Leaf subplans by state."""
         with self.db.read() as conn:
