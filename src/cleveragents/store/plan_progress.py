@@ -117,6 +117,48 @@ def leaf_events(
     )
 
 
+def move_leaves(
+    conn: Connection,
+    plan_id: str,
+    rows: Sequence[Any],
+    state: SubplanState,
+    now: datetime,
+    why: str,
+    **values: Any,
+) -> None:
+    """In the caller's transaction: the leaves of ``rows`` (``id``, ``label``) move to
+    ``state`` with ``values`` written, no retry pending, an event each saying ``why``."""
+    if not rows:
+        return
+    conn.execute(
+        update(subplans)
+        .where(_s.id.in_([row.id for row in rows]))
+        .values(state=state.value, retry_at=None, **values)
+    )
+    leaf_events(conn, plan_id, rows, state, now, why)
+
+
+def back_to_pending(
+    conn: Connection, plan_id: str, rows: Sequence[Any], now: datetime, why: str
+) -> None:
+    """The leaves of ``rows`` go back to pending, as if they had not run (what they cost
+    stays counted)."""
+    move_leaves(
+        conn,
+        plan_id,
+        rows,
+        SubplanState.PENDING,
+        now,
+        why,
+        exit_code=None,
+        error_message=None,
+        verification=None,
+        rejection=None,
+        started_at=None,
+        finished_at=None,
+    )
+
+
 def leaf_counts(conn: Connection, plan_id: str) -> dict[str, int]:
     """In the caller's transaction: the plan's leaves by state (only states present)."""
     rows = conn.execute(

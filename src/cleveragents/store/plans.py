@@ -23,8 +23,9 @@ from cleveragents.store.plan_progress import (
     EVENT_PAGE,
     PlanProgress,
     SubplanUpdate,
+    back_to_pending,
     leaf_counts,
-    leaf_events,
+    move_leaves,
     plan_event,
 )
 from cleveragents.store.tables import plan_events, plans, projects, subplans
@@ -63,30 +64,6 @@ def _to_plan(row: Row[Any]) -> Plan:
         error_message=m["error_message"],
         concurrency=m["concurrency"],
     )
-
-
-def _back_to_pending(
-    conn: Connection, plan_id: str, rows: Sequence[Any], now: datetime, why: str
-) -> None:
-    """In the caller's transaction: the leaves of ``rows`` (``id``, ``label``) go back to
-    pending, as if they had not run (what they cost stays counted), an event each."""
-    if not rows:
-        return
-    conn.execute(
-        update(subplans)
-        .where(_s.id.in_([row.id for row in rows]))
-        .values(
-            state=SubplanState.PENDING.value,
-            exit_code=None,
-            error_message=None,
-            verification=None,
-            rejection=None,
-            started_at=None,
-            finished_at=None,
-            retry_at=None,
-        )
-    )
-    leaf_events(conn, plan_id, rows, SubplanState.PENDING, now, why)
 
 
 class PlanStore(PlanProgress):
@@ -172,7 +149,7 @@ class PlanStore(PlanProgress):
                     _s.plan_id == plan_id, _s.is_leaf.is_(True), _s.state.in_(_RESUMED_FROM)
                 )
             ).all()
-            _back_to_pending(conn, plan_id, to_reset, now, "resumed")
+            back_to_pending(conn, plan_id, to_reset, now, "resumed")
             conn.execute(
                 update(plans)
                 .where(_p.id == plan_id)
@@ -306,18 +283,16 @@ class PlanStore(PlanProgress):
                     _s.plan_id == plan_id, _s.is_leaf.is_(True), _s.state.in_(_ABANDONED_FROM)
                 )
             ).all()
-            if stopped:
-                conn.execute(
-                    update(subplans)
-                    .where(_s.id.in_([row.id for row in stopped]))
-                    .values(
-                        state=SubplanState.CANCELLED.value,
-                        finished_at=now,
-                        error_message=reason,
-                        retry_at=None,
-                    )
-                )
-                leaf_events(conn, plan_id, stopped, SubplanState.CANCELLED, now, reason)
+            move_leaves(
+                conn,
+                plan_id,
+                stopped,
+                SubplanState.CANCELLED,
+                now,
+                reason,
+                finished_at=now,
+                error_message=reason,
+            )
             return self._finish(conn, plan, PlanPhase.CANCELLED, now, reason)
 
     def rerun(self, plan: Plan, now: datetime, keep: Sequence[str]) -> int:
@@ -338,7 +313,7 @@ class PlanStore(PlanProgress):
             ).all()
             if not rows:
                 return 0
-            _back_to_pending(conn, plan.id, rows, now, "re-run")
+            back_to_pending(conn, plan.id, rows, now, "re-run")
             discard_changes(conn, plan.id, SubplanState.PENDING)
             if current.phase is PlanPhase.EXECUTED:
                 why = f"re-run of {len(rows)} completed leaves requested"
