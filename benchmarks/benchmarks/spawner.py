@@ -3,8 +3,9 @@
 ``COMMANDS`` runs of ``true`` from ``THREADS`` threads at once, each started the way
 ``runtime/processes.py`` starts a command (its own session, stdin ``/dev/null``, output in a
 temporary file of its thread, an explicit environment) and waited for. The process has imported
-``cleveragents.cli.app`` first, so its heap is a real worker's, and Python's after-fork hooks are
-the real ones. The ways, in alternating rounds:
+what a worker running a plan holds (``cleveragents.cli.workers``, the plan executor) first, so
+its heap is a real worker's, and Python's after-fork hooks are the real ones. The ways, in
+alternating rounds:
 
 - ``popen``: ``subprocess.Popen`` without a ``preexec_fn`` (CPython uses ``vfork``): the floor,
   what a command run in place costs;
@@ -35,7 +36,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, ClassVar
 
-import cleveragents.cli.app  # noqa: F401  (a realistic heap: what a worker process holds)
+# a realistic heap: what a worker process running a plan holds
+import cleveragents.cli.workers
+import cleveragents.plans.executor  # noqa: F401
 from cleveragents.runtime.namespaces import Overlay, overlay_problem
 from cleveragents.runtime.spawner import Spawner
 

@@ -1,10 +1,5 @@
 """agents: run automation over whole codebases safely and in parallel, on a durable job queue."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("cleveragents")
-except (
-    PackageNotFoundError
-):  # pragma: no cover - only when run from a tree that was never installed
-    __version__ = "0+unknown"
+# The one place the version is written: pyproject.toml reads it from here (hatch's version
+# source), and `agents --version` prints it without importlib.metadata (40 ms at every start).
+__version__ = "0.1.0"

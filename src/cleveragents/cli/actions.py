@@ -8,13 +8,15 @@ from typing import Annotated, Any
 
 import typer
 
-from cleveragents.cli.render import key_values, line, print_json
+from cleveragents.cli.commands import help_of
+from cleveragents.cli.output import line, print_json
+from cleveragents.cli.render import key_values
 from cleveragents.cli.state import JsonOption, state
 from cleveragents.plans.action_files import list_actions, resolve_action
 from cleveragents.plans.actions import ActionSpec
 from cleveragents.store.projects import ProjectStore
 
-app = typer.Typer(help="Actions: what a plan runs on each subplan.", no_args_is_help=True)
+app = typer.Typer(help=help_of("action"), no_args_is_help=True)
 
 ProjectOption = Annotated[
     str | None,

@@ -3,30 +3,25 @@
 from __future__ import annotations
 
 import sys
-import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from typer._click.exceptions import ClickException  # typer vendors click since 0.29
-from typer.core import TyperGroup
+from typer import _click as click  # typer vendors click since 0.29
+from typer._click.exceptions import ClickException
+from typer._click.shell_completion import CompletionItem
+from typer.core import TyperCommand, TyperGroup
 
 from cleveragents import __version__
-from cleveragents.cli import actions as actions_cmd
-from cleveragents.cli import config as config_cmd
-from cleveragents.cli import db as db_cmd
-from cleveragents.cli import diagnostics as diagnostics_cmd
-from cleveragents.cli import jobs as jobs_cmd
-from cleveragents.cli import locks as locks_cmd
-from cleveragents.cli import plans as plans_cmd
-from cleveragents.cli import projects as projects_cmd
-from cleveragents.cli import workers as workers_cmd
+from cleveragents.cli import commands
 from cleveragents.cli.logs import configure_logging
-from cleveragents.cli.render import error
+from cleveragents.cli.output import error
 from cleveragents.cli.state import AppState
+from cleveragents.domain.environ import CONFIG_ENV
 from cleveragents.errors import AgentsError
-from cleveragents.settings import CONFIG_ENV
 
 
 class LogFormat(StrEnum):
@@ -37,7 +32,39 @@ class LogFormat(StrEnum):
 
 
 class AgentsGroup(TyperGroup):
-    """Maps every AgentsError to its exit code and one line on stderr (traceback with --debug)."""
+    """The root group: loads a command's module when the command is used (see commands.py),
+    and maps every AgentsError to its exit code and one line on stderr (traceback with --debug).
+    """
+
+    _listing = False  # while help or a completion lists the commands: their names and help only
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(commands.COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in commands.COMMANDS:
+            return None
+        if self._listing and cmd_name not in self.commands:
+            return TyperCommand(name=cmd_name, help=commands.help_of(cmd_name))
+        if cmd_name not in self.commands:
+            self.commands[cmd_name] = commands.load(cmd_name)
+        return self.commands[cmd_name]
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with self._only_listing():
+            super().format_help(ctx, formatter)
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        with self._only_listing():
+            return super().shell_complete(ctx, incomplete)
+
+    @contextmanager
+    def _only_listing(self) -> Iterator[None]:
+        self._listing = True
+        try:
+            yield
+        finally:
+            self._listing = False
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         """Usage errors, like every other error, are one line on stderr (exit 2)."""
@@ -58,6 +85,8 @@ class AgentsGroup(TyperGroup):
         except AgentsError as exc:
             state = ctx.obj if isinstance(ctx.obj, AppState) else None
             if state is not None and state.debug:
+                import traceback
+
                 error(traceback.format_exc().rstrip())
             error(f"error: {exc.message}")
             raise typer.Exit(exc.exit_code) from None
@@ -75,15 +104,6 @@ app = typer.Typer(
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.add_typer(projects_cmd.app, name="project")
-app.add_typer(actions_cmd.app, name="action")
-app.add_typer(plans_cmd.app, name="plan")
-app.add_typer(locks_cmd.app, name="locks")
-app.command("diagnostics")(diagnostics_cmd.diagnostics)
-app.add_typer(jobs_cmd.app, name="jobs")
-app.add_typer(workers_cmd.app, name="worker")
-app.add_typer(config_cmd.app, name="config")
-app.add_typer(db_cmd.app, name="db")
 
 
 def _version(value: bool) -> None:
@@ -137,4 +157,8 @@ def root(
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    commands.start_process()
+    try:
+        app()
+    finally:
+        commands.end_process()

@@ -7,15 +7,15 @@ from typing import Annotated, Any
 
 import typer
 
-from cleveragents.cli.render import key_values, line, print_json
+from cleveragents.cli.commands import help_of
+from cleveragents.cli.output import line, print_json
+from cleveragents.cli.render import key_values
 from cleveragents.cli.state import JsonOption, state
 from cleveragents.domain.redaction import redact_url
 from cleveragents.errors import ConfigError
 from cleveragents.settings import all_keys, default_config_file, describe_range, set_in_config_file
 
-app = typer.Typer(
-    help="Settings: defaults < config file < environment < flags.", no_args_is_help=True
-)
+app = typer.Typer(help=help_of("config"), no_args_is_help=True)
 
 
 def _shown(key: str, value: Any) -> Any:

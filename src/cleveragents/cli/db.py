@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from cleveragents.cli.render import key_values, line, print_json
+from cleveragents.cli.commands import help_of
+from cleveragents.cli.output import line, print_json
+from cleveragents.cli.render import key_values
 from cleveragents.cli.state import JsonOption, state
 from cleveragents.store.migrations import HEAD_REVISION, current_revision, upgrade
 
-app = typer.Typer(help="The database schema.", no_args_is_help=True)
+app = typer.Typer(help=help_of("db"), no_args_is_help=True)
 
 
 @app.command("upgrade")

@@ -12,7 +12,8 @@ from typing import Annotated
 
 import typer
 
-from cleveragents.cli.render import diagnostics_table, json_line, line
+from cleveragents.cli.output import json_line, line
+from cleveragents.cli.render import diagnostics_table
 from cleveragents.cli.state import state
 from cleveragents.diagnostics.checks import Status
 from cleveragents.diagnostics.report import Report, ReportFormat
@@ -20,7 +21,10 @@ from cleveragents.diagnostics.run import PROBE_TIMEOUT_S, diagnose, settings_or_
 from cleveragents.errors import InvalidInputError
 from cleveragents.worker.queue import JobQueue
 
+app = typer.Typer()
 
+
+@app.command("diagnostics")
 def diagnostics(
     ctx: typer.Context,
     output_format: Annotated[

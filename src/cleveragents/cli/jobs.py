@@ -8,7 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
-from cleveragents.cli.render import job_detail, jobs_table, key_values, line, print_json
+from cleveragents.cli.commands import help_of
+from cleveragents.cli.output import line, print_json
+from cleveragents.cli.render import job_detail, jobs_table, key_values
 from cleveragents.cli.state import JsonOption, state
 from cleveragents.domain.clock import utcnow
 from cleveragents.domain.durations import parse_duration
@@ -18,7 +20,7 @@ from cleveragents.store.jobs import JobStore
 from cleveragents.worker.queue import JobQueue
 from cleveragents.worker.upkeep import log_recovery
 
-app = typer.Typer(help="Background jobs in the async_jobs table.", no_args_is_help=True)
+app = typer.Typer(help=help_of("jobs"), no_args_is_help=True)
 
 JobId = Annotated[str, typer.Argument(help="The job's id.", show_default=False)]
 TIMEOUT_EXIT = 124

@@ -6,14 +6,16 @@ from typing import Annotated
 
 import typer
 
-from cleveragents.cli.render import error, line, locks_table, print_json
+from cleveragents.cli.commands import help_of
+from cleveragents.cli.output import error, line, print_json
+from cleveragents.cli.render import locks_table
 from cleveragents.cli.state import JsonOption, state
 from cleveragents.domain.clock import utcnow
 from cleveragents.domain.locks import ResourceType
 from cleveragents.errors import ConflictError, NotFoundError
 from cleveragents.store.locks import LockService
 
-app = typer.Typer(help="Plan and project locks.", no_args_is_help=True)
+app = typer.Typer(help=help_of("locks"), no_args_is_help=True)
 
 
 @app.command("list")

@@ -7,9 +7,6 @@ import logging
 import sys
 from typing import Any
 
-from rich.console import Console
-from rich.logging import RichHandler
-
 
 class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
@@ -43,8 +40,11 @@ def configure_logging(verbose: int = 0, json_lines: bool = False) -> None:
     if json_lines:
         handler = _StderrHandler()
         handler.setFormatter(_JsonFormatter())
-    elif (console := Console(stderr=True)).is_terminal:
-        handler = RichHandler(console=console, show_path=False)
+    elif sys.stderr.isatty():  # rich (slow to import) only where its output is seen
+        from rich.console import Console
+        from rich.logging import RichHandler
+
+        handler = RichHandler(console=Console(stderr=True), show_path=False)
     else:
         handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))

@@ -4,13 +4,13 @@ them to the project."""
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.syntax import Syntax
 
+from cleveragents.cli.output import error, json_line, line, print_json
 from cleveragents.cli.plan_jobs import INTERRUPTED_EXIT, enqueue_phase, interrupt_to_token
-from cleveragents.cli.render import error, json_line, line, out, print_json
+from cleveragents.cli.render import console
 from cleveragents.cli.state import AppState, JsonOption, PlanRef, state
 from cleveragents.domain.changes import ChangeKind
 from cleveragents.domain.clock import utcnow
@@ -18,10 +18,6 @@ from cleveragents.domain.jobs import JobPhase
 from cleveragents.domain.paths import display_path, path_to_text
 from cleveragents.domain.plans import Plan, PlanPhase
 from cleveragents.errors import ApplyConflictError, InvalidInputError, NotFoundError
-from cleveragents.plans import lifecycle
-from cleveragents.plans.actions import IN_PLACE
-from cleveragents.plans.apply import ApplyError, ApplyReport, PlanApplier
-from cleveragents.plans.review import ReviewedChange, review
 from cleveragents.store.changes import ChangeStore
 from cleveragents.store.plans import PlanStore
 from cleveragents.store.projects import ProjectStore
@@ -33,10 +29,16 @@ PathsArgument = Annotated[
     ),
 ]
 
+if TYPE_CHECKING:  # the plan machinery is imported by the commands that use it
+    from cleveragents.plans.apply import ApplyReport, PlanApplier
+    from cleveragents.plans.review import ReviewedChange
+
 OUTSIDE_LEAF = "outside its leaf's files"  # --stat's mark of a change kept by scope = "project"
 
 
 def _in_place_note(plan: Plan) -> str | None:
+    from cleveragents.plans.actions import IN_PLACE
+
     if plan.action.get("isolation") == IN_PLACE:
         return (
             f"plan {plan.id} ran in place (isolation in-place): its changes are in the project "
@@ -70,6 +72,8 @@ def diff(
     if subplan is not None and subplan not in {node.id for node in plans.subplans(plan.id)}:
         raise NotFoundError(f"plan {plan.id} has no subplan {subplan} (see `agents plan status`)")
     root = ProjectStore(db).get(plan.project_id).root_path
+    from cleveragents.plans.review import review
+
     reviewed = review(ChangeStore(db), plan_id, root, paths or (), subplan)
     if json_out:
         # A path that is not UTF-8 in its stored text form (docs/actions.md, "File names").
@@ -102,6 +106,8 @@ def reject(
     """
     db = state(ctx).db()
     plan = PlanStore(db).get(plan_id)
+    from cleveragents.plans import lifecycle
+
     dropped = lifecycle.reject(db, plan, list(dict.fromkeys(subplans)), reason, utcnow())
     if json_out:
         print_json({"plan_id": plan.id, "rejected": subplans, "changes_dropped": dropped})
@@ -122,7 +128,7 @@ def _warn_conflict(item: ReviewedChange) -> None:
 
 def _show_patches(reviewed: Any) -> int:
     shown = 0
-    colored = out.is_terminal
+    colored = console().is_terminal
     for item in reviewed:
         shown += 1
         _warn_conflict(item)
@@ -132,7 +138,9 @@ def _show_patches(reviewed: Any) -> int:
             error(f"{shown_path}: its content before the run is not known; no diff shown")
             continue
         if colored:
-            out.print(Syntax(patch, "diff", theme="ansi_dark", background_color="default"))
+            from rich.syntax import Syntax
+
+            console().print(Syntax(patch, "diff", theme="ansi_dark", background_color="default"))
         else:
             sys.stdout.write(patch)
     sys.stdout.flush()
@@ -204,6 +212,8 @@ def apply(
     app_state = state(ctx)
     db = app_state.db()
     plan = PlanStore(db).get(plan_id)
+    from cleveragents.plans import lifecycle
+
     lifecycle.refuse_if_queued(db, plan)
     applier = _applier(app_state)
     if run_async and not dry_run:
@@ -216,6 +226,8 @@ def apply(
 
 
 def _applier(app_state: AppState) -> PlanApplier:
+    from cleveragents.plans.apply import PlanApplier
+
     locks = app_state.settings().settings.locks
     return PlanApplier(
         app_state.db(), plan_lock_ttl_s=locks.plan_ttl, project_lock_ttl_s=locks.project_ttl
@@ -233,6 +245,8 @@ def apply_now(
 ) -> None:
     """Apply (or dry-run) here and report; the exit code says how it went. ``one_line``: the
     JSON outcome as one line (after `plan run --json`'s JSON Lines events)."""
+    from cleveragents.plans.apply import ApplyError
+
     emit = json_line if one_line else print_json
     applier = _applier(app_state)
     with interrupt_to_token() as token:

@@ -12,14 +12,11 @@ from typing import Annotated, Any
 
 import typer
 
-from cleveragents.cli.render import line, print_json
+from cleveragents.cli.output import line, print_json
 from cleveragents.cli.state import AppState
 from cleveragents.domain.clock import utcnow
 from cleveragents.domain.jobs import JobPhase, JobStatus
-from cleveragents.domain.plans import Plan
-from cleveragents.plans import lifecycle
-from cleveragents.plans.action_files import resolve_action
-from cleveragents.plans.lifecycle import Rerun
+from cleveragents.domain.plans import Plan, Rerun
 from cleveragents.runtime.tokens import CancellationToken, CancelReason
 from cleveragents.store.plans import PlanStore
 from cleveragents.store.projects import ProjectStore
@@ -55,6 +52,8 @@ def enqueue_phase(
     print its id, or wait for it (exit 1 if it did not succeed)."""
     db = app_state.db()
     attempts = app_state.settings().settings.async_.max_attempts
+    from cleveragents.plans import lifecycle
+
     job = lifecycle.enqueue_phase(db, plan, phase, max_attempts=attempts, now=utcnow())
     if not wait:
         if json_out:
@@ -107,6 +106,9 @@ def prepare(
     """Before an execution: give the plan a new ``budget``, re-run what ``rerun`` says, then
     bind the plan to the action ``ref`` names for its subplans not completed; say what was
     done. A bad action changes nothing."""
+    from cleveragents.plans import lifecycle
+    from cleveragents.plans.action_files import resolve_action
+
     db = app_state.db()
     plan = PlanStore(db).get(plan_id)
     spec = None

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cleveragents.cli.render import error, json_line, line
+from cleveragents.cli.output import error, json_line, line
 from cleveragents.cli.state import PlanRef, state
 from cleveragents.domain.clock import utcnow
 from cleveragents.domain.plans import Plan
 from cleveragents.errors import InvalidInputError
 from cleveragents.plans.logs import LogQuery, follow_logs, log_query, read_logs
-from cleveragents.store.engine import Database
 from cleveragents.store.logs import LogChunk, LogStore
+
+if TYPE_CHECKING:
+    from cleveragents.store.engine import Database
 
 SHOWN_MAX = 64 * 1024  # characters of output `plan run` prints for an action that shows it
 SubplansArgument = Annotated[

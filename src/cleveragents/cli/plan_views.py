@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from cleveragents.cli.render import key_values, line, plan_status_json, print_json, subplan_tree
+from cleveragents.cli.output import line, print_json
+from cleveragents.cli.render import key_values, plan_status_json, subplan_tree
 from cleveragents.cli.state import JsonOption, PlanRef, state
 from cleveragents.domain.paths import paths_to_text, safe_text
 from cleveragents.domain.plans import Plan, Subplan, SubplanState

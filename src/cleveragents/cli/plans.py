@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from cleveragents.cli import plan_changes, plan_logs, plan_views
+from cleveragents.cli.commands import help_of
+from cleveragents.cli.output import line, print_json
 from cleveragents.cli.plan_jobs import (
     INTERRUPTED_EXIT,
     RebindOption,
@@ -17,13 +19,7 @@ from cleveragents.cli.plan_jobs import (
     prepare,
 )
 from cleveragents.cli.progress import PlanProgressView, ProgressMode, choose_mode, summary
-from cleveragents.cli.render import (
-    line,
-    plan_json,
-    plan_status_json,
-    plans_table,
-    print_json,
-)
+from cleveragents.cli.render import plan_json, plan_status_json, plans_table
 from cleveragents.cli.state import AppState, JsonOption, PlanRef, state
 from cleveragents.domain.clock import utcnow
 from cleveragents.domain.jobs import JobPhase
@@ -36,15 +32,13 @@ from cleveragents.domain.plans import (
 )
 from cleveragents.domain.profile import DEFAULT_SOURCE, PROFILE_FIELDS, FailureMode
 from cleveragents.errors import InvalidInputError
-from cleveragents.plans import lifecycle
-from cleveragents.plans.action_files import resolve_action
-from cleveragents.plans.creation import create_plan
-from cleveragents.plans.executor import PlanExecutor, PlanRunReport
-from cleveragents.plans.lifecycle import Activity, CancelOutcome
 from cleveragents.store.plans import PlanStore
 from cleveragents.store.projects import ProjectStore
 
-app = typer.Typer(help="Plans: an action applied to a project, in parallel.", no_args_is_help=True)
+if TYPE_CHECKING:  # the plan machinery is imported by the commands that run it
+    from cleveragents.plans.executor import PlanRunReport
+
+app = typer.Typer(help=help_of("plan"), no_args_is_help=True)
 
 ProjectOption = Annotated[
     str, typer.Option("--project", "-p", help="The project (name or id).", show_default=False)
@@ -119,6 +113,9 @@ def _create(
     action: str,
     overrides: dict[str, Any],
 ) -> tuple[Plan, list[Subplan]]:
+    from cleveragents.plans.action_files import resolve_action
+    from cleveragents.plans.creation import create_plan
+
     db = app_state.db()
     found = ProjectStore(db).get(project)
     spec = resolve_action(action, project_root=Path(found.root_path))
@@ -242,6 +239,9 @@ def execute(
 def _execute(
     ctx: typer.Context, plan_id: str, run_async: bool | None, wait: bool, json_out: bool
 ) -> None:
+    from cleveragents.plans import lifecycle
+    from cleveragents.plans.executor import PlanExecutor
+
     app_state = state(ctx)
     db = app_state.db()
     plans = PlanStore(db)
@@ -301,6 +301,9 @@ def cancel(ctx: typer.Context, plan_id: PlanRef) -> None:
 
     The plan can be resumed later with `agents plan execute`.
     """
+    from cleveragents.plans import lifecycle
+    from cleveragents.plans.lifecycle import CancelOutcome
+
     done = lifecycle.cancel(state(ctx).db(), plan_id, utcnow())
     if done.outcome is CancelOutcome.RUN_GONE:
         line(f"plan {plan_id} cancelled (its run had stopped)")
@@ -335,6 +338,9 @@ def watch(ctx: typer.Context, plan_id: PlanRef, json_out: EventsJsonOption = Fal
 
     Exit 0 if it executed, 1 if it failed or was cancelled.
     """
+    from cleveragents.plans import lifecycle
+    from cleveragents.plans.lifecycle import Activity
+
     db = state(ctx).db()
     plans = PlanStore(db)
     plan = plans.get(plan_id)

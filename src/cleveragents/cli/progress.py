@@ -12,16 +12,16 @@ import threading
 import time
 from collections.abc import Sequence
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from rich.console import Group
-from rich.live import Live
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
-from rich.text import Text
-
-from cleveragents.cli.render import json_line, out
+from cleveragents.cli.output import json_line
+from cleveragents.cli.render import console
 from cleveragents.domain.paths import safe_text
 from cleveragents.domain.plans import EventKind, Plan, PlanEvent, Subplan, SubplanCounts
+
+if TYPE_CHECKING:  # rich is imported where something is drawn
+    from rich.console import Group
+    from rich.live import Live
 
 RUNNING_SHOWN = 12  # rows of "now running" in the live display
 
@@ -38,7 +38,7 @@ def choose_mode(json_out: bool) -> ProgressMode:
     """JSON when asked, live on a terminal, plain lines otherwise."""
     if json_out:
         return ProgressMode.JSON
-    return ProgressMode.LIVE if out.is_terminal else ProgressMode.PLAIN
+    return ProgressMode.LIVE if console().is_terminal else ProgressMode.PLAIN
 
 
 class PlanProgressView:
@@ -57,20 +57,24 @@ class PlanProgressView:
         self._costed = any(leaf.cost_usd is not None for leaf in leaves)
         self.concurrency: int | None = None  # lowered by rate limits, as the events say
         self._live: Live | None = None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
         self._bar = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.fields[eta]}"),
-            console=out,
+            console=console(),
         )
         self._task = self._bar.add_task("subplans", total=len(leaves), eta="")
 
     # -- lifecycle ------------------------------------------------------------------------
     def __enter__(self) -> PlanProgressView:
         if self.mode is ProgressMode.LIVE:
+            from rich.live import Live
+
             self._live = Live(
-                console=out, refresh_per_second=8, transient=True, get_renderable=self._render
+                console=console(), refresh_per_second=8, transient=True, get_renderable=self._render
             )
             self._live.__enter__()
         return self
@@ -129,6 +133,10 @@ class PlanProgressView:
 
     # -- the live display -----------------------------------------------------------------
     def _render(self) -> Group:
+        from rich.console import Group
+        from rich.table import Table
+        from rich.text import Text
+
         counts = self.counts()
         finished = counts.completed + counts.failed + counts.cancelled
         self._bar.update(self._task, completed=finished, eta=self._eta(counts))
@@ -171,17 +179,15 @@ def _line(text: str) -> None:
 
 def summary(plan: Plan, counts: SubplanCounts, failures: Sequence[tuple[str, str]]) -> None:
     """The table at the end of a run: leaves by state, then each failure."""
-    table = Table(title=f"plan {plan.id}: {plan.phase.value}", title_justify="left")
-    for name in ("completed", "failed", "cancelled", "pending", "running"):
-        table.add_column(name, justify="right")
-    table.add_row(
-        *(
-            str(getattr(counts, n))
-            for n in ("completed", "failed", "cancelled", "pending", "running")
-        )
-    )
-    if out.is_terminal:
-        out.print(table)
+    if console().is_terminal:
+        from rich.table import Table
+
+        table = Table(title=f"plan {plan.id}: {plan.phase.value}", title_justify="left")
+        names = ("completed", "failed", "cancelled", "pending", "running")
+        for name in names:
+            table.add_column(name, justify="right")
+        table.add_row(*(str(getattr(counts, n)) for n in names))
+        console().print(table)
     else:
         _line(
             f"plan {plan.id} {plan.phase.value}: completed {counts.completed}, failed "

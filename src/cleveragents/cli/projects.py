@@ -7,14 +7,16 @@ from typing import Annotated
 
 import typer
 
-from cleveragents.cli.render import key_values, line, print_json, projects_table
+from cleveragents.cli.commands import help_of
+from cleveragents.cli.output import line, print_json
+from cleveragents.cli.render import key_values, projects_table
 from cleveragents.cli.state import JsonOption, state
 from cleveragents.domain.clock import utcnow
 from cleveragents.domain.names import is_valid_name
 from cleveragents.errors import InvalidInputError
 from cleveragents.store.projects import ProjectStore
 
-app = typer.Typer(help="Projects: the directories plans run over.", no_args_is_help=True)
+app = typer.Typer(help=help_of("project"), no_args_is_help=True)
 
 ProjectRef = Annotated[str, typer.Argument(help="The project's name (or id).", show_default=False)]
 

@@ -1,50 +1,44 @@
-"""All terminal output: rich tables on a terminal, plain lines otherwise, JSON on request."""
+"""All terminal output: rich tables on a terminal, plain lines otherwise, JSON on request.
+
+rich is imported when something is drawn for a terminal (or to ask whether stdout is one), not
+when this module is: plain output (output.py) costs nothing of it.
+"""
 
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-from rich.tree import Tree
+from cleveragents.cli.output import line
+from cleveragents.domain.paths import paths_to_text
 
-from cleveragents.domain.jobs import AsyncJob, WorkerInfo
-from cleveragents.domain.locks import Lock
-from cleveragents.domain.paths import paths_to_text, safe_text
-from cleveragents.domain.plans import Plan, Subplan, tree_states
-from cleveragents.domain.projects import Project
+if TYPE_CHECKING:  # the models come with the stores that return them
+    from rich.console import Console
+    from rich.tree import Tree
 
-# No emoji codes: ids, paths and owner ids like host:1234:abc must print as they are.
-out = Console(highlight=False, soft_wrap=True, emoji=False)
-err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+    from cleveragents.domain.jobs import AsyncJob, WorkerInfo
+    from cleveragents.domain.locks import Lock
+    from cleveragents.domain.plans import Plan, Subplan
+    from cleveragents.domain.projects import Project
 
 
-def print_json(document: Any) -> None:
-    """Exactly one JSON document on stdout."""
-    sys.stdout.write(json.dumps(document, indent=2, sort_keys=False, default=str) + "\n")
-    sys.stdout.flush()
+@cache
+def console() -> Console:
+    """The rich console on stdout. No emoji codes: ids, paths and owner ids like host:1234:abc
+    must print as they are."""
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True, emoji=False)
 
 
-def json_line(document: Any) -> None:
-    """One JSON document on one line of stdout (JSON Lines: events, outcomes after events)."""
-    sys.stdout.write(json.dumps(document, default=str) + "\n")
-    sys.stdout.flush()
+def escape(text: str) -> str:
+    """``text`` shown as it is inside rich markup."""
+    from rich.markup import escape as rich_escape
 
-
-def line(text: str) -> None:
-    """One plain line on stdout (no markup); a file name that is not UTF-8 in it escaped."""
-    sys.stdout.write(safe_text(text) + "\n")
-    sys.stdout.flush()
-
-
-def error(text: str) -> None:
-    """One line on stderr; a file name that is not UTF-8 in it escaped."""
-    err.print(safe_text(text), markup=False)
+    return rich_escape(text)
 
 
 def _when(value: datetime | None) -> str:
@@ -53,7 +47,9 @@ def _when(value: datetime | None) -> str:
 
 def _table(title: str, headers: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
     rows = list(rows)
-    if out.is_terminal:
+    if console().is_terminal:
+        from rich.table import Table
+
         table = Table(title=title, title_justify="left")
         # Ids are for copying: never truncate the first column, squeeze the others instead.
         id_width = max((len(row[0]) for row in rows), default=2)
@@ -62,7 +58,7 @@ def _table(title: str, headers: Sequence[str], rows: Iterable[Sequence[str]]) ->
             table.add_column(header)
         for row in rows:
             table.add_row(*(escape(cell) for cell in row))  # cells are data, not markup
-        out.print(table)
+        console().print(table)
         return
     line("\t".join(headers))
     for row in rows:
@@ -183,11 +179,13 @@ def subplan_tree(plan: Plan, nodes: Sequence[Subplan]) -> None:
         state = f"  {node.state.value}" if node.is_leaf else ""
         return f"{node.label}  ({files}){state}"
 
-    if not out.is_terminal:
+    if not console().is_terminal:
         for node in nodes:
             line("  " * node.depth + describe(node))
         return
     root = children[None][0]
+    from rich.tree import Tree
+
     tree = Tree(describe(root))
 
     def grow(branch: Tree, node: Subplan) -> None:
@@ -196,7 +194,7 @@ def subplan_tree(plan: Plan, nodes: Sequence[Subplan]) -> None:
             grow(branch.add(f"[{style}]{escape(describe(child))}[/]"), child)
 
     grow(tree, root)
-    out.print(tree)
+    console().print(tree)
 
 
 def locks_table(locks: Sequence[Lock], now: datetime) -> None:
@@ -219,9 +217,11 @@ def locks_table(locks: Sequence[Lock], now: datetime) -> None:
 
 def diagnostics_table(checks: Sequence[Any], status: str, duration_ms: float) -> bool:
     """The checks as a rich table on a terminal; False (nothing printed) otherwise."""
-    if not out.is_terminal:
+    if not console().is_terminal:
         return False
     styles = {"ok": "green", "warn": "yellow", "fail": "red"}
+    from rich.table import Table
+
     table = Table(title=f"diagnostics: {status} ({duration_ms:.0f} ms)", title_justify="left")
     for header in ("status", "check", "message", "remedy"):
         table.add_column(header)
@@ -233,7 +233,7 @@ def diagnostics_table(checks: Sequence[Any], status: str, duration_ms: float) ->
             escape(check.message),
             escape(check.remedy or "") if check.status.value != "ok" else "",
         )
-    out.print(table)
+    console().print(table)
     return True
 
 
@@ -254,6 +254,8 @@ def plan_json(plan: Plan) -> dict[str, Any]:
 def plan_status_json(plan: Plan, nodes: list[Subplan]) -> dict[str, Any]:
     """A plan with its profile, leaf counts and every subplan: `plan status --json`'s shape."""
     leaves = [node for node in nodes if node.is_leaf]
+    from cleveragents.domain.plans import tree_states
+
     states = tree_states(nodes)
     tally = dict.fromkeys(("pending", "running", "completed", "failed", "cancelled"), 0)
     for leaf in leaves:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cleveragents.settings import LoadedSettings, load_settings
-from cleveragents.store.engine import Database
-from cleveragents.store.migrations import ensure_schema
+if TYPE_CHECKING:  # imported when first used: the settings need pydantic, the store SQLAlchemy
+    from cleveragents.settings import LoadedSettings
+    from cleveragents.store.engine import Database
 
 
 @dataclass
@@ -29,6 +29,8 @@ class AppState:
         """Settings merged with this command's flags (keys like ``async.max_workers``)."""
         merged = {"database_url": self.db_url, **self.flags, **flags}
         if self._loaded is None or flags:
+            from cleveragents.settings import load_settings
+
             self._loaded = load_settings(self.config_file, flags=merged)
             self.flags = {k: v for k, v in merged.items() if v is not None}
         return self._loaded
@@ -37,6 +39,9 @@ class AppState:
         """The database, created and migrated to head on first use (unless ``migrate`` is
         False: `agents db` reports and upgrades the schema itself)."""
         if self._db is None:
+            from cleveragents.store.engine import Database
+            from cleveragents.store.migrations import ensure_schema
+
             loaded = self.settings()
             database = Database(loaded.settings.database_url, loaded.settings.sqlite)
             database.open()

@@ -8,7 +8,9 @@ from typing import Annotated
 
 import typer
 
-from cleveragents.cli.render import print_json, worker_liveness, workers_table
+from cleveragents.cli.commands import help_of
+from cleveragents.cli.output import print_json
+from cleveragents.cli.render import worker_liveness, workers_table
 from cleveragents.cli.state import JsonOption, state
 from cleveragents.domain.clock import utcnow
 from cleveragents.store.workers import WorkerStore
@@ -16,7 +18,7 @@ from cleveragents.worker.builtin_kinds import default_registry
 from cleveragents.worker.signals import install_signal_handlers
 from cleveragents.worker.worker import AsyncWorker
 
-app = typer.Typer(help="Worker processes that run background jobs.", no_args_is_help=True)
+app = typer.Typer(help=help_of("worker"), no_args_is_help=True)
 
 
 @app.command()

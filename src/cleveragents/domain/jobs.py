@@ -189,3 +189,17 @@ class RecoveryReport(BaseModel):
     def empty(self) -> bool:
         """True when there was nothing to recover."""
         return not (self.requeued or self.failed or self.lost_workers)
+
+
+# The plan job kinds (worker/plan_kinds.py) and their payload: named here, with no I/O, so
+# that validating a payload (`agents jobs enqueue`) does not load the plan machinery.
+PHASE_KINDS = {JobPhase.EXECUTE: "plan.execute", JobPhase.APPLY: "plan.apply"}
+PAYLOAD_VERSION = 1  # the plan kinds' payload schema version
+
+
+class PlanPayload(BaseModel):
+    """The payload of the plan job kinds: which plan to work on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    plan_id: str = Field(min_length=26, max_length=26)

@@ -223,3 +223,10 @@ class SubplanCounts(BaseModel):
     def total(self) -> int:
         """All leaves."""
         return self.pending + self.running + self.completed + self.failed + self.cancelled
+
+
+class Rerun(StrEnum):
+    """Which leaves an execution runs again besides the pending ones."""
+
+    FAILED = "failed"  # failed and cancelled: what any execution does
+    ALL = "all"  # every leaf not applied

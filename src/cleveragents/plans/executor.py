@@ -22,6 +22,7 @@ from cleveragents.domain.owners import new_owner
 from cleveragents.domain.plans import Plan, PlanPhase, SubplanCounts, SubplanState
 from cleveragents.errors import ActionError, AgentsError, PlanError, StoreError
 from cleveragents.plans.actions import ActionSpec
+from cleveragents.plans.backends import AUTO
 from cleveragents.plans.capture import DEFAULT_MAX_BYTES
 from cleveragents.plans.dispatcher import (
     DispatchReport,
@@ -34,7 +35,6 @@ from cleveragents.plans.locking import LockRenewer, acquire_plan_lock
 from cleveragents.plans.runner import SubplanRunner
 from cleveragents.plans.scratch import remove_leftover_scratch
 from cleveragents.plans.tracker import Listener, SubplanTracker
-from cleveragents.plans.workspaces import AUTO
 from cleveragents.runtime.processes import KILL_GRACE_S
 from cleveragents.runtime.sweep import end_marked
 from cleveragents.runtime.tokens import CancellationToken, CancelReason

@@ -13,11 +13,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from cleveragents.domain.jobs import SCHEMA_VERSION_KEY, AsyncJob, JobPhase, NewJob
+from cleveragents.domain.jobs import (
+    PAYLOAD_VERSION,
+    PHASE_KINDS,
+    SCHEMA_VERSION_KEY,
+    AsyncJob,
+    JobPhase,
+    NewJob,
+    PlanPayload,
+)
 from cleveragents.domain.markers import PLAN_ID
-from cleveragents.domain.plans import EXECUTABLE_PHASES, Plan, PlanEvent, PlanPhase
+from cleveragents.domain.plans import EXECUTABLE_PHASES, Plan, PlanEvent, PlanPhase, Rerun
 from cleveragents.domain.profile import PROFILE_FIELDS, ProfileValue
 from cleveragents.errors import ConflictError, InvalidInputError
 from cleveragents.plans.actions import ActionSpec
@@ -30,17 +36,6 @@ from cleveragents.store.engine import Database
 from cleveragents.store.jobs import JobStore
 from cleveragents.store.locks import LockService
 from cleveragents.store.plans import EVENT_PAGE, PlanStore
-
-PHASE_KINDS = {JobPhase.EXECUTE: "plan.execute", JobPhase.APPLY: "plan.apply"}
-PAYLOAD_VERSION = 1  # the plan kinds' payload schema version
-
-
-class PlanPayload(BaseModel):
-    """The payload of the plan job kinds: which plan to work on."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    plan_id: str = Field(min_length=26, max_length=26)
 
 
 def pending_job(db: Database, plan: Plan) -> AsyncJob | None:
@@ -103,13 +98,6 @@ def set_budget(db: Database, plan: Plan, max_cost_usd: float, now: datetime) -> 
     budget = ProfileValue(value=value, source=BUDGET_SOURCE)
     profile = plan.profile.model_copy(update={"max_cost_usd": budget})
     return PlanStore(db).set_profile(plan, profile, now, max_cost_usd=value)
-
-
-class Rerun(StrEnum):
-    """Which leaves an execution runs again besides the pending ones."""
-
-    FAILED = "failed"  # failed and cancelled: what any execution does
-    ALL = "all"  # every leaf not applied
 
 
 def rerun(db: Database, plan: Plan, which: str, now: datetime) -> int:

@@ -6,14 +6,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from cleveragents.domain.plans import Plan, SubplanState
 from cleveragents.errors import NotFoundError
-from cleveragents.plans.lifecycle import Activity, activity
 from cleveragents.runtime.waiting import wait_until
 from cleveragents.store.engine import Database
 from cleveragents.store.logs import LogChunk, LogStore
 from cleveragents.store.plans import PlanStore
+
+if TYPE_CHECKING:  # the lifecycle (locks, jobs, actions) is loaded only to follow a run
+    from cleveragents.plans.lifecycle import Activity
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,8 @@ def follow_logs(
 ) -> Plan:
     """Everything stored so far (as :func:`read_logs`), then each new chunk as it is committed,
     in the order written, until nothing works on the plan any more. Returns the plan then."""
+    from cleveragents.plans.lifecycle import Activity, activity
+
     store = LogStore(db)
     after = store.last_id(query.plan.id)
     for chunk in read_logs(db, query, until_id=after):

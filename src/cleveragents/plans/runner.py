@@ -34,6 +34,7 @@ from cleveragents.plans.actions import (
     SANDBOX,
     ActionSpec,
 )
+from cleveragents.plans.backends import AUTO
 from cleveragents.plans.builtin_actions import BUILTIN_ACTIONS, ActionContext
 from cleveragents.plans.capture import DEFAULT_MAX_BYTES, AttemptLog, LogPump, Sink
 from cleveragents.plans.command_args import expand_argv, files_list
@@ -48,7 +49,7 @@ from cleveragents.plans.results import (
 from cleveragents.plans.scope import check_scope
 from cleveragents.plans.scratch import RunScratch
 from cleveragents.plans.verify import Verifier
-from cleveragents.plans.workspaces import AUTO, Backend, choose_backend, make_workspace
+from cleveragents.plans.workspaces import Backend, choose_backend, make_workspace
 from cleveragents.runtime.deadlines import Deadlines
 from cleveragents.runtime.namespaces import Overlay
 from cleveragents.runtime.processes import KILL_GRACE_S, run_command

@@ -20,15 +20,12 @@ from typing import Protocol
 
 from cleveragents.domain.changes import CapturedChange
 from cleveragents.errors import SandboxError
+from cleveragents.plans.backends import COPY, OVERLAY
 from cleveragents.plans.overlay import OverlayWorkspace
 from cleveragents.plans.project_copy import ProjectCopy
 from cleveragents.plans.sandbox import Workspace
 from cleveragents.runtime.namespaces import Overlay, overlay_problem
 
-AUTO = "auto"
-OVERLAY = "overlay"
-COPY = "copy"
-BACKENDS = (AUTO, OVERLAY, COPY)
 log = logging.getLogger("cleveragents.plans.workspaces")
 
 

@@ -24,6 +24,7 @@ import annotated_types
 import tomli_w
 from pydantic import BaseModel, ValidationError
 
+from cleveragents.domain.environ import CONFIG_ENV, ENV_PREFIX
 from cleveragents.domain.profile import DEFAULT_SOURCE
 from cleveragents.errors import ConfigError
 from cleveragents.settings.sections import (  # re-exported: callers import them here
@@ -47,9 +48,6 @@ __all__ = [
     "Settings",
     "load_settings",
 ]
-
-ENV_PREFIX = "AGENTS_"
-CONFIG_ENV = "AGENTS_CONFIG"
 
 
 SECTIONS: dict[str, type[BaseModel]] = {

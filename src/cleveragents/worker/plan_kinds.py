@@ -1,19 +1,20 @@
-"""Job kinds that run plan phases in a worker: ``plan.execute`` and ``plan.apply``."""
+"""Job kinds that run plan phases in a worker: ``plan.execute`` and ``plan.apply``.
+
+The executor and the applier are imported when a job runs, not when the kinds are registered:
+`agents jobs enqueue` builds the registry to validate a payload and needs none of them.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from cleveragents.domain.jobs import JobPhase
+from cleveragents.domain.jobs import PAYLOAD_VERSION, PHASE_KINDS, JobPhase, PlanPayload
 from cleveragents.domain.locks import PLAN_LOCK_TTL_S, PROJECT_LOCK_TTL_S
 from cleveragents.domain.paths import path_to_text
 from cleveragents.domain.plans import PlanPhase
 from cleveragents.errors import ApplyConflictError
-from cleveragents.plans.apply import ApplyError, PlanApplier
+from cleveragents.plans.backends import AUTO
 from cleveragents.plans.capture import DEFAULT_MAX_BYTES
-from cleveragents.plans.executor import PlanExecutor
-from cleveragents.plans.lifecycle import PAYLOAD_VERSION, PHASE_KINDS, PlanPayload
-from cleveragents.plans.workspaces import AUTO
 from cleveragents.runtime.tokens import JobCancelled
 from cleveragents.worker.kinds import JobContext, JobFailed, JobKind
 
@@ -71,6 +72,8 @@ def run_plan_execute(
     A cancelled or shut-down job stops the plan's subplans; the job's status follows the token
     (a worker shutdown puts the job back in the queue, and the next run resumes the plan).
     """
+    from cleveragents.plans.executor import PlanExecutor
+
     _refuse_cancelled(ctx)
     assert ctx.db is not None
     executor = PlanExecutor(
@@ -107,6 +110,8 @@ def run_plan_apply(
     stopped by a cancel or a worker shutdown leaves the plan ``applying``; the next run of the
     job (after a shutdown it is queued again) completes it.
     """
+    from cleveragents.plans.apply import ApplyError, PlanApplier
+
     _refuse_cancelled(ctx)
     assert ctx.db is not None
     applier = PlanApplier(

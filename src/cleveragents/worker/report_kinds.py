@@ -7,7 +7,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from cleveragents.diagnostics.run import check_system
 from cleveragents.settings import LoadedSettings, load_settings
 from cleveragents.worker.kinds import JobContext, JobKind
 
@@ -24,6 +23,8 @@ def report_kinds(settings: LoadedSettings | None = None) -> tuple[JobKind, ...]:
     """The report kinds, judging with ``settings`` (default: the worker's own, loaded now)."""
 
     def report(payload: ReportPayload, ctx: JobContext) -> dict[str, Any]:
+        from cleveragents.diagnostics.run import check_system  # when a report runs, not at start
+
         assert ctx.db is not None, "the worker passes its database"
         started = time.monotonic()
         loaded = settings or load_settings()

@@ -1,0 +1,88 @@
+"""The top-level commands, loaded only when used.
+
+Importing every command module (and, through them, SQLAlchemy, pydantic and the plan machinery)
+costs half a second; `agents --version` and `agents --help` need none of it, and `agents jobs
+enqueue` needs only the jobs module. So the root group knows its commands by this table (name,
+module, one line of help) and imports a module the first time its command is resolved. The
+modules take their own help line from here, so the root's listing and each command's `--help`
+cannot disagree.
+
+Nothing heavy may be imported here: this module is on the path of every command.
+
+The `agents` process also keeps Python's cyclic garbage collector out of its start-up (see
+:func:`start_process`): importing SQLAlchemy, pydantic and typer allocates a few hundred thousand
+objects that all live until the process ends, and collecting over them while they load, and
+once more when the process exits, costs about 50 ms of a 250 ms command.
+"""
+
+from __future__ import annotations
+
+import gc
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A top-level command: the module holding its typer ``app`` and its one line of help."""
+
+    module: str
+    help: str
+
+
+# In the order `agents --help` lists them.
+COMMANDS: dict[str, Entry] = {
+    "project": Entry("projects", "Projects: the directories plans run over."),
+    "action": Entry("actions", "Actions: what a plan runs on each subplan."),
+    "plan": Entry("plans", "Plans: an action applied to a project, in parallel."),
+    "locks": Entry("locks", "Plan and project locks."),
+    "diagnostics": Entry(
+        "diagnostics", "Check the database, schema, workers, queue, stuck jobs, locks and plans."
+    ),
+    "jobs": Entry("jobs", "Background jobs in the async_jobs table."),
+    "worker": Entry("workers", "Worker processes that run background jobs."),
+    "config": Entry("config", "Settings: defaults < config file < environment < flags."),
+    "db": Entry("db", "The database schema."),
+}
+
+
+_in_process = False  # set by start_process(): this is the `agents` process, not a test runner
+
+
+def start_process() -> None:
+    """Called once by the console script before anything is parsed: no cyclic collection until
+    the command's module has loaded (then what loaded is frozen out of every later collection,
+    as the interpreter's own start-up objects are, and collection resumes for the command's
+    work). Not for an embedding process (a test runner): it keeps collecting as it did."""
+    global _in_process
+    _in_process = True
+    gc.disable()
+
+
+def end_process() -> None:
+    """Called by the console script as it exits. When no command ran (help, the version, a usage
+    error) nothing was made but the loaded modules: they are frozen too, so the interpreter's
+    last collection at exit has nothing to walk. After a command, collection stays as it was:
+    whatever the command left behind is finalized as usual."""
+    if _in_process and not gc.isenabled():
+        gc.freeze()
+
+
+def help_of(name: str) -> str:
+    """The help line of the top-level command ``name`` (its module's typer app uses it)."""
+    return COMMANDS[name].help
+
+
+def load(name: str) -> Any:
+    """The click command of ``name``, built from its module's typer ``app``."""
+    from typer.main import get_command
+
+    # __import__ rather than importlib.import_module: `python -X importtime` then lists the
+    # command's module like any other (import_module goes around the timing)
+    module = __import__(f"cleveragents.cli.{COMMANDS[name].module}", fromlist=["app"])
+    command = get_command(module.app)
+    command.name = name
+    if _in_process:
+        gc.freeze()
+        gc.enable()
+    return command
