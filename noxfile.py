@@ -109,6 +109,7 @@ POSTGRES_FEATURES = [
     "features/scope.feature",
     "features/rebind.feature",
     "features/reject.feature",
+    "features/id_refs.feature",
 ]
 
 

@@ -86,7 +86,7 @@ Feature: Every leaf's output, kept whole (up to a cap), redacted, and shown by `
 
     Examples:
       | args               | code | message                                     |
-      | 01NOSUCHLEAF       | 4    | has no leaf subplan 01NOSUCHLEAF             |
+      | 01NOSUCHLEAF       | 4    | has no subplan 01NOSUCHLEAF                  |
       | --attempt 0        | 2    | Input should be greater than or equal to 1   |
       | --follow --failed  | 2    | --failed shows leaves that have failed       |
 

@@ -43,4 +43,5 @@ Feature: Rejecting a subplan's changes before apply
     Then the exit code is 2
     And stderr contains "is applied: only the changes of a plan that ran"
     When I run `plan reject [plan] 01NOSUCHSUBPLAN0000000000`
-    Then the exit code is 2
+    Then the exit code is 4
+    And stderr is one line containing "has no subplan 01NOSUCHSUBPLAN0000000000"

@@ -11,7 +11,7 @@ import typer
 from cleveragents.cli.commands import help_of
 from cleveragents.cli.output import line, print_json
 from cleveragents.cli.render import job_detail, jobs_table, key_values
-from cleveragents.cli.state import JsonOption, state
+from cleveragents.cli.state import JobRef, JsonOption, state
 from cleveragents.domain.clock import utcnow
 from cleveragents.domain.durations import parse_duration
 from cleveragents.domain.jobs import JobStatus
@@ -22,7 +22,6 @@ from cleveragents.worker.upkeep import log_recovery
 
 app = typer.Typer(help=help_of("jobs"), no_args_is_help=True)
 
-JobId = Annotated[str, typer.Argument(help="The job's id.", show_default=False)]
 TIMEOUT_EXIT = 124
 
 
@@ -121,14 +120,14 @@ def list_(
 
 
 @app.command()
-def show(ctx: typer.Context, job_id: JobId, json_out: JsonOption = False) -> None:
+def show(ctx: typer.Context, job_id: JobRef, json_out: JsonOption = False) -> None:
     """Show one job: status, attempts, worker, timestamps, error and result."""
     job = JobStore(state(ctx).db()).get(job_id)
     print_json(job.to_json()) if json_out else job_detail(job)
 
 
 @app.command()
-def cancel(ctx: typer.Context, job_id: JobId, json_out: JsonOption = False) -> None:
+def cancel(ctx: typer.Context, job_id: JobRef, json_out: JsonOption = False) -> None:
     """Cancel a job: a queued one at once, a running one is stopped by its worker."""
     job = JobStore(state(ctx).db()).cancel(job_id, utcnow())
     if json_out:
@@ -142,7 +141,7 @@ def cancel(ctx: typer.Context, job_id: JobId, json_out: JsonOption = False) -> N
 @app.command()
 def wait(
     ctx: typer.Context,
-    job_id: JobId,
+    job_id: JobRef,
     timeout: Annotated[
         float | None,
         typer.Option(

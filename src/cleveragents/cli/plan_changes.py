@@ -11,13 +11,13 @@ import typer
 from cleveragents.cli.output import error, json_line, line, print_json
 from cleveragents.cli.plan_jobs import INTERRUPTED_EXIT, enqueue_phase, interrupt_to_token
 from cleveragents.cli.render import console
-from cleveragents.cli.state import AppState, JsonOption, PlanRef, state
+from cleveragents.cli.state import AppState, JsonOption, PlanRef, state, subplan_ids
 from cleveragents.domain.changes import ChangeKind
 from cleveragents.domain.clock import utcnow
 from cleveragents.domain.jobs import JobPhase
 from cleveragents.domain.paths import display_path, path_to_text
 from cleveragents.domain.plans import Plan, PlanPhase
-from cleveragents.errors import ApplyConflictError, InvalidInputError, NotFoundError
+from cleveragents.errors import ApplyConflictError, InvalidInputError
 from cleveragents.store.changes import ChangeStore
 from cleveragents.store.plans import PlanStore
 from cleveragents.store.projects import ProjectStore
@@ -69,8 +69,8 @@ def diff(
     db = state(ctx).db()
     plans = PlanStore(db)
     plan = plans.get(plan_id)
-    if subplan is not None and subplan not in {node.id for node in plans.subplans(plan.id)}:
-        raise NotFoundError(f"plan {plan.id} has no subplan {subplan} (see `agents plan status`)")
+    if subplan is not None:
+        [subplan] = subplan_ids(ctx, plan.id, [subplan]) or []
     root = ProjectStore(db).get(plan.project_id).root_path
     from cleveragents.plans.review import review
 
@@ -108,7 +108,8 @@ def reject(
     plan = PlanStore(db).get(plan_id)
     from cleveragents.plans import lifecycle
 
-    dropped = lifecycle.reject(db, plan, list(dict.fromkeys(subplans)), reason, utcnow())
+    subplans = list(dict.fromkeys(subplan_ids(ctx, plan.id, subplans) or []))
+    dropped = lifecycle.reject(db, plan, subplans, reason, utcnow())
     if json_out:
         print_json({"plan_id": plan.id, "rejected": subplans, "changes_dropped": dropped})
         return

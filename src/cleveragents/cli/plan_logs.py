@@ -10,6 +10,7 @@ import typer
 
 from cleveragents.cli.output import error, json_line, line
 from cleveragents.cli.state import PlanRef, state
+from cleveragents.cli.state import subplan_ids as resolve_subplans
 from cleveragents.domain.clock import utcnow
 from cleveragents.domain.plans import Plan
 from cleveragents.errors import InvalidInputError
@@ -148,6 +149,7 @@ def logs(
     if follow and failed:
         raise InvalidInputError("--failed shows leaves that have failed; it cannot --follow a run")
     db = state(ctx).db()
+    subplan_ids = resolve_subplans(ctx, plan_id, subplan_ids)
     query = log_query(db, plan_id, subplan_ids or (), attempt=attempt, failed=failed)
     one = len(set(subplan_ids or ())) == 1  # one leaf named: its output as it was printed
     printed = print_logs(db, query, follow=follow, json_out=json_out, prefix=not one)

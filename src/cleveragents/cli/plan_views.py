@@ -9,7 +9,7 @@ import typer
 
 from cleveragents.cli.output import line, print_json
 from cleveragents.cli.render import key_values, plan_status_json, subplan_tree
-from cleveragents.cli.state import JsonOption, PlanRef, state
+from cleveragents.cli.state import JsonOption, PlanRef, state, subplan_ids
 from cleveragents.domain.paths import paths_to_text, safe_text
 from cleveragents.domain.plans import Plan, Subplan, SubplanState
 from cleveragents.errors import NotFoundError
@@ -118,6 +118,7 @@ def show(
     plan = plans.get(plan_id)
     nodes = plans.subplans(plan_id)
     if subplan is not None:
+        [subplan] = subplan_ids(ctx, plan_id, [subplan]) or []
         _show_leaf(plan, nodes, subplan, json_out)
         return
     bound = [

@@ -58,7 +58,43 @@ class AppState:
 
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-PlanRef = Annotated[str, typer.Argument(help="The plan's id.", show_default=False)]
+ID_HELP = "its id, a unique prefix of it (6 characters or more) or @last for the newest"
+
+
+def _plan_ref(ctx: typer.Context, value: str | None) -> str | None:
+    """The full id of the plan the user named (store/id_refs.py says how)."""
+    if value is None or ctx.resilient_parsing:  # a completion request parses without a database
+        return value
+    from cleveragents.store.id_refs import resolve_plan
+
+    return resolve_plan(state(ctx).db(), value)
+
+
+def _job_ref(ctx: typer.Context, value: str | None) -> str | None:
+    """The full id of the job the user named."""
+    if value is None or ctx.resilient_parsing:
+        return value
+    from cleveragents.store.id_refs import resolve_job
+
+    return resolve_job(state(ctx).db(), value)
+
+
+def subplan_ids(ctx: typer.Context, plan_id: str, refs: list[str] | None) -> list[str] | None:
+    """The full ids of the subplans of ``plan_id`` the user named (prefixes, ``@last``)."""
+    if refs is None:
+        return None
+    from cleveragents.store.id_refs import resolve_subplan
+
+    db = state(ctx).db()
+    return [resolve_subplan(db, plan_id, ref) for ref in refs]
+
+
+PlanRef = Annotated[
+    str, typer.Argument(help=f"The plan: {ID_HELP}.", show_default=False, callback=_plan_ref)
+]
+JobRef = Annotated[
+    str, typer.Argument(help=f"The job: {ID_HELP}.", show_default=False, callback=_job_ref)
+]
 
 
 def state(ctx: typer.Context) -> AppState:
