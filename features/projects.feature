@@ -50,3 +50,31 @@ Feature: Projects
       | project add [tmp] --name repo              | 3    | project 'repo' already uses the name 'repo'         |
       | project show nope                          | 4    | no project named 'nope'                             |
       | project remove nope                        | 4    | no project named 'nope'                             |
+
+  Scenario: --project takes a directory, registered on first use under its name, said once
+    Given a directory "my repo" with 3 files
+    And a directory "elsewhere" with 1 files
+    And I ran `project add [tmp]/elsewhere --name my-repo`
+    When I run `plan run --project "[tmp]/my repo" --action builtin:count-lines`
+    Then the exit code is 0
+    And stderr is one line containing "as project my-repo-2 (see `agents project list`)"
+    When I run `plan run --project "[tmp]/my repo" --action builtin:count-lines`
+    Then the exit code is 0
+    And stderr does not contain "registered"
+    When I run `plan list --project "[tmp]/my repo" --json`
+    Then the JSON document is a list of 2
+    When I run `action list --project "[tmp]/my repo"`
+    Then the exit code is 0
+    When I run `project list --json`
+    Then the JSON document is a list of 2
+
+  Scenario: a listing by a directory registers nothing
+    Given a directory "sample" with 2 files
+    When I run `plan list --project [tmp]/sample`
+    Then the exit code is 4
+    And stderr is one line containing "no project at [tmp]/sample (register it: `agents project add [tmp]/sample`)"
+    When I run `plan list --project [tmp]/nowhere`
+    Then the exit code is 4
+    And stderr is one line containing "no project named '[tmp]/nowhere'"
+    When I run `project list --json`
+    Then the JSON document is a list of 0

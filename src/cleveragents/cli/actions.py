@@ -10,11 +10,11 @@ import typer
 
 from cleveragents.cli.commands import help_of
 from cleveragents.cli.output import line, print_json
+from cleveragents.cli.project_refs import find_project
 from cleveragents.cli.render import key_values
 from cleveragents.cli.state import JsonOption, state
 from cleveragents.plans.action_files import list_actions, resolve_action
 from cleveragents.plans.actions import ActionSpec
-from cleveragents.store.projects import ProjectStore
 
 app = typer.Typer(help=help_of("action"), no_args_is_help=True)
 
@@ -23,7 +23,7 @@ ProjectOption = Annotated[
     typer.Option(
         "--project",
         "-p",
-        help="A registered project whose .agents/actions/ to use as well as the built-ins.",
+        help="A project (name, id or directory): its .agents/actions/ besides the built-ins.",
         show_default=False,
     ),
 ]
@@ -39,7 +39,7 @@ ActionRef = Annotated[
 def _project_root(ctx: typer.Context, project: str | None) -> Path | None:
     if project is None:
         return None  # no database needed for the built-ins and explicit paths
-    return Path(ProjectStore(state(ctx).db()).get(project).root_path)
+    return Path(find_project(state(ctx), project).root_path)
 
 
 def _shown(value: Any) -> str:

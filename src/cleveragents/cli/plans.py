@@ -19,6 +19,7 @@ from cleveragents.cli.plan_jobs import (
     prepare,
 )
 from cleveragents.cli.progress import PlanProgressView, ProgressMode, choose_mode, summary
+from cleveragents.cli.project_refs import find_project
 from cleveragents.cli.render import plan_json, plan_status_json, plans_table
 from cleveragents.cli.state import AppState, JsonOption, PlanRef, state
 from cleveragents.domain.clock import utcnow
@@ -33,7 +34,6 @@ from cleveragents.domain.plans import (
 from cleveragents.domain.profile import DEFAULT_SOURCE, PROFILE_FIELDS, FailureMode
 from cleveragents.errors import InvalidInputError
 from cleveragents.store.plans import PlanStore
-from cleveragents.store.projects import ProjectStore
 
 if TYPE_CHECKING:  # the plan machinery is imported by the commands that run it
     from cleveragents.plans.executor import PlanRunReport
@@ -41,7 +41,13 @@ if TYPE_CHECKING:  # the plan machinery is imported by the commands that run it
 app = typer.Typer(help=help_of("plan"), no_args_is_help=True)
 
 ProjectOption = Annotated[
-    str, typer.Option("--project", "-p", help="The project (name or id).", show_default=False)
+    str,
+    typer.Option(
+        "--project",
+        "-p",
+        help="The project: its name or id, or a directory (registered on first use).",
+        show_default=False,
+    ),
 ]
 ActionOption = Annotated[
     str,
@@ -117,7 +123,7 @@ def _create(
     from cleveragents.plans.creation import create_plan
 
     db = app_state.db()
-    found = ProjectStore(db).get(project)
+    found = find_project(app_state, project)
     spec = resolve_action(action, project_root=Path(found.root_path))
     loaded = app_state.settings()
     global_values = {
@@ -324,7 +330,7 @@ def list_(
 ) -> None:
     """Plans, newest first."""
     db = state(ctx).db()
-    project_id = ProjectStore(db).get(project).id if project else None
+    project_id = find_project(state(ctx), project, register_new=False).id if project else None
     plans = PlanStore(db).find(project_id, limit)
     if json_out:
         print_json([plan_json(plan) for plan in plans])

@@ -9,11 +9,9 @@ import typer
 
 from cleveragents.cli.commands import help_of
 from cleveragents.cli.output import line, print_json
+from cleveragents.cli.project_refs import directory_of, register
 from cleveragents.cli.render import key_values, projects_table
 from cleveragents.cli.state import JsonOption, state
-from cleveragents.domain.clock import utcnow
-from cleveragents.domain.names import is_valid_name
-from cleveragents.errors import InvalidInputError
 from cleveragents.store.projects import ProjectStore
 
 app = typer.Typer(help=help_of("project"), no_args_is_help=True)
@@ -32,18 +30,7 @@ def add(
     json_out: JsonOption = False,
 ) -> None:
     """Register a directory as a project (nothing in it is changed)."""
-    root = path.expanduser().resolve()
-    if not root.exists():
-        raise InvalidInputError(f"project path {path} does not exist")
-    if not root.is_dir():
-        raise InvalidInputError(f"project path {path} is not a directory")
-    name = root.name if name is None else name
-    if not is_valid_name(name):
-        raise InvalidInputError(
-            f"invalid project name {name!r}: use letters, digits, '.', '_' and '-' "
-            "(up to 100, starting with a letter or digit); pass --name"
-        )
-    project = ProjectStore(state(ctx).db()).add(name, str(root), utcnow())
+    project = register(state(ctx), directory_of(path), name)
     if json_out:
         print_json(project.to_json())
     else:

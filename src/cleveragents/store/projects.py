@@ -61,6 +61,12 @@ class ProjectStore:
             raise ProjectNotFoundError.for_ref(ref)
         return _to_project(row)
 
+    def at_path(self, root_path: str) -> Project | None:
+        """The project registered at ``root_path`` (an absolute path), if any."""
+        with self.db.read() as conn:
+            row = conn.execute(select(projects).where(_p.root_path == root_path)).first()
+        return None if row is None else _to_project(row)
+
     def find(self) -> list[Project]:
         """Every project, by name."""
         with self.db.read() as conn:
