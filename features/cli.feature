@@ -219,3 +219,20 @@ Feature: The jobs, worker and db commands
     Given the environment variable TTY_COMPATIBLE is "1"
     When I run `worker run --burst`
     Then stderr contains "burst: nothing left to claim"
+
+  Scenario: help flows a docstring's paragraphs and shows no type on flags
+    When I run `plan execute --help`
+    Then the exit code is 0
+    And stdout contains "their changes; applied ones are kept"
+    And stdout does not contain "<bool>"
+    And stdout contains "PLAN_ID"
+    When I run `--help`
+    Then stdout does not contain "<bool>"
+    And stdout does not contain "<int>"
+
+  Scenario: a value that starts with a dash is a value
+    When I run `config set plans.retries -4`
+    Then the exit code is 2
+    And stderr is one line containing "plans.retries = '-4' is not valid: must be 0..10"
+    When I run `config set plans.retries 3`
+    Then the exit code is 0

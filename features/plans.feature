@@ -167,11 +167,14 @@ Feature: Plans: decompose a project, run its leaf subplans in parallel, resume w
       | plan status nope                                                         | 4    | no plan with id 'nope'          |
       | plan status x:100:y                                                      | 4    | no plan with id 'x:100:y'       |
 
-  Scenario: an executed plan cannot be executed again, and only an executing plan is cancelled
+  Scenario: executing an executed plan again says so with exit 0; only an executing plan is cancelled
     Given I ran `plan run --project repo --action builtin:noop`
     When I run `plan execute [plan]`
-    Then the exit code is 3
-    And stderr is one line containing "cannot go from executed to executing"
+    Then the exit code is 0
+    And stdout contains "is executed already: every subplan completed; review it with `agents plan diff"
+    When I run `plan execute [plan] --async --json`
+    Then the exit code is 0
+    And the JSON document has "already" equal to true
     When I run `plan cancel [plan]`
     Then the exit code is 3
     And stderr is one line containing "is not executing"
@@ -192,8 +195,8 @@ Feature: Plans: decompose a project, run its leaf subplans in parallel, resume w
     Then the exit code is 0
     And stdout contains "succeeded"
     When I run `plan execute [plan] --async`
-    Then the exit code is 3
-    And stderr is one line containing "it cannot be executed"
+    Then the exit code is 0
+    And stdout contains "is executed already"
 
   Scenario: execute --async --wait of a failing plan exits 1 with the job's error
     Given a worker for plans runs in the background

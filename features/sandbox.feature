@@ -143,7 +143,8 @@ Feature: Sandboxed subplans, reviewable changes and an atomic plan apply
       printf 'one\nTWO\nthree\n' > a.txt; rm b.txt docs/keep.md docs/more.md; mkdir -p new; printf 'fresh\n' > new/c.txt; chmod 755 run.sh
       """
     When I run `plan run --project repo --action [tmp]/edit.toml`
-    And I run `plan apply [plan]`
+    Then stdout contains "6 files changed (created 1, modified 2, deleted 3): review with `agents plan diff"
+    When I run `plan apply [plan]`
     Then the exit code is 0
     And stdout contains "applied: 6 files written (created 1, modified 2, deleted 3)"
     And the directory "repo/docs" is gone
@@ -155,8 +156,11 @@ Feature: Sandboxed subplans, reviewable changes and an atomic plan apply
     Then the JSON document has "0.applied" equal to true
     And the JSON document has "0.conflict" equal to null
     When I run `plan apply [plan]`
-    Then the exit code is 2
-    And stderr is one line containing "is applied; only an executed plan can be applied (it has been applied already)"
+    Then the exit code is 0
+    And stdout contains "is applied already: its changes are in the project"
+    When I run `plan execute [plan]`
+    Then the exit code is 0
+    And stdout contains "is applied already"
 
   Scenario: a dry run lists what would be written and writes nothing
     Given a sandboxed action "edit.toml" running

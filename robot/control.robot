@@ -177,12 +177,12 @@ Reject Of A Subplan That Is Not A Leaf Of The Plan Is Exit 4 And Rejects Nothing
     ${leaf}=    Set Variable    ${leaves}[0][id]
     ${root node}=    Evaluate    next(n["id"] for n in $before["subplans"] if n["parent_id"] is None)
     Should Not Be Equal    ${root node}    ${leaf}
-    Agents Should Fail    4    ^error: plan ${plan} has no leaf subplan ${UNKNOWN ID}$
+    Agents Should Fail    4    ^error: plan ${plan} has no subplan ${UNKNOWN ID} \\(see `agents plan status`\\)$
     ...    plan    reject    ${plan}    ${UNKNOWN ID}
     # An inner subplan is not a leaf either; and one bad id among good ones rejects none.
     Agents Should Fail    4    has no leaf subplan ${root node}
     ...    plan    reject    ${plan}    ${root node}
-    Agents Should Fail    4    has no leaf subplan ${UNKNOWN ID}
+    Agents Should Fail    4    has no subplan ${UNKNOWN ID}
     ...    plan    reject    ${plan}    ${leaf}    ${UNKNOWN ID}    --reason    mixed
     ${after}=    Plan Status    ${plan}
     Should Be Equal    ${after}[changes]    ${before}[changes]

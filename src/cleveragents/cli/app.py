@@ -38,6 +38,10 @@ class AgentsGroup(TyperGroup):
 
     _listing = False  # while help or a completion lists the commands: their names and help only
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        commands.polish_help(self)  # the commands get it as they load
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(commands.COMMANDS)
 

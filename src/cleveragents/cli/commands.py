@@ -82,7 +82,39 @@ def load(name: str) -> Any:
     module = __import__(f"cleveragents.cli.{COMMANDS[name].module}", fromlist=["app"])
     command = get_command(module.app)
     command.name = name
+    polish_help(command)
     if _in_process:
         gc.freeze()
         gc.enable()
     return command
+
+
+def polish_help(command: Any) -> None:
+    """How `--help` shows ``command`` and every command under it: each paragraph of a
+    docstring flows as one (markdown: a line break in the source is not one on the screen), a
+    flag shows no ``<bool>`` (nor a counted flag ``<int>``), and an argument shows as its name in
+    capitals (``PLAN_ID``), as in click's own usage lines."""
+    from typer.core import TyperArgument, TyperOption
+
+    command.rich_markup_mode = "markdown"
+    for param in command.params:
+        if isinstance(param, TyperOption) and (param.is_flag or param.count):
+            setattr(param, "display_type_rich", _no_type)  # noqa: B010 - this option's own
+        elif isinstance(param, TyperArgument) and param.metavar is None and param.name:
+            param.metavar = param.name.upper()
+    make_help_option = command.get_help_option  # click makes --help anew for each use
+
+    def get_help_option(ctx: Any) -> Any:
+        option = make_help_option(ctx)
+        if option is not None:
+            setattr(option, "display_type_rich", _no_type)  # noqa: B010 - this option's own
+        return option
+
+    setattr(command, "get_help_option", get_help_option)  # noqa: B010 - an instance's own
+    for sub in getattr(command, "commands", {}).values():
+        polish_help(sub)
+
+
+def _no_type(ctx: Any) -> None:
+    """The type column of a flag: empty."""
+    return None

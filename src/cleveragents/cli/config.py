@@ -59,7 +59,8 @@ def get(
         line(str(value).lower() if isinstance(value, bool) else str(value))
 
 
-@app.command("set")
+# A value may start with "-" (`config set plans.retries -4`): it is the value, not an option.
+@app.command("set", context_settings={"ignore_unknown_options": True})
 def set_(
     ctx: typer.Context,
     key: Annotated[str, typer.Argument(help="section.name, e.g. async.max_workers")],

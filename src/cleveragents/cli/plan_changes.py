@@ -213,6 +213,12 @@ def apply(
     app_state = state(ctx)
     db = app_state.db()
     plan = PlanStore(db).get(plan_id)
+    if plan.phase is PlanPhase.APPLIED and not dry_run:  # done: say so, exit 0
+        if json_out:
+            print_json({"plan_id": plan.id, "phase": plan.phase.value, "already": True})
+        else:
+            line(f"plan {plan.id} is applied already: its changes are in the project")
+        return
     from cleveragents.plans import lifecycle
 
     lifecycle.refuse_if_queued(db, plan)

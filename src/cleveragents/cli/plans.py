@@ -9,7 +9,7 @@ import typer
 
 from cleveragents.cli import plan_changes, plan_logs, plan_views
 from cleveragents.cli.commands import help_of
-from cleveragents.cli.output import line, print_json
+from cleveragents.cli.output import json_line, line, print_json
 from cleveragents.cli.plan_jobs import (
     INTERRUPTED_EXIT,
     RebindOption,
@@ -17,6 +17,19 @@ from cleveragents.cli.plan_jobs import (
     enqueue_phase,
     interrupt_to_token,
     prepare,
+)
+from cleveragents.cli.plan_options import (
+    ActionOption,
+    AsyncOption,
+    BudgetOption,
+    EventsJsonOption,
+    FailureModeOption,
+    LeafBudgetOption,
+    MaxParallelOption,
+    ProjectOption,
+    RetriesOption,
+    TimeoutOption,
+    WaitOption,
 )
 from cleveragents.cli.progress import PlanProgressView, ProgressMode, choose_mode, summary
 from cleveragents.cli.project_refs import find_project
@@ -37,80 +50,9 @@ from cleveragents.store.plans import PlanStore
 
 if TYPE_CHECKING:  # the plan machinery is imported by the commands that run it
     from cleveragents.plans.executor import PlanRunReport
+    from cleveragents.store.engine import Database
 
 app = typer.Typer(help=help_of("plan"), no_args_is_help=True)
-
-ProjectOption = Annotated[
-    str,
-    typer.Option(
-        "--project",
-        "-p",
-        help="The project: its name or id, or a directory (registered on first use).",
-        show_default=False,
-    ),
-]
-ActionOption = Annotated[
-    str,
-    typer.Option(
-        "--action",
-        "-a",
-        help="An action file, builtin:NAME, or a name in the project's .agents/actions/.",
-        show_default=False,
-    ),
-]
-MaxParallelOption = Annotated[
-    int | None,
-    typer.Option(
-        "--max-parallel",
-        help=f"Leaf subplans running at once ({PROFILE_FIELDS['max_parallel'].allowed}).",
-        show_default=False,
-    ),
-]
-FailureModeOption = Annotated[
-    FailureMode | None,
-    typer.Option("--failure-mode", help="fail_fast or continue_on_error.", show_default=False),
-]
-TimeoutOption = Annotated[
-    int | None,
-    typer.Option("--timeout", help="Seconds one subplan may run.", show_default=False),
-]
-RetriesOption = Annotated[
-    int | None,
-    typer.Option("--retries", help="Extra attempts for a failed subplan.", show_default=False),
-]
-BudgetOption = Annotated[
-    float | None,
-    typer.Option(
-        "--max-cost-usd",
-        help="Budget of the plan in USD: once its leaves report costing that much, no other "
-        "leaf starts (with execute: a new budget to resume with).",
-        min=0,
-        show_default=False,
-    ),
-]
-LeafBudgetOption = Annotated[
-    float | None,
-    typer.Option(
-        "--max-leaf-cost-usd",
-        help="Budget of one leaf in USD: a leaf costing more fails (its changes kept for review).",
-        min=0,
-        show_default=False,
-    ),
-]
-AsyncOption = Annotated[
-    bool | None,
-    typer.Option(
-        "--async/--no-async",
-        help="Run in a worker (default: the async.enabled setting).",
-        show_default=False,
-    ),
-]
-WaitOption = Annotated[
-    bool, typer.Option("--wait", help="With --async: wait for the worker to finish it.")
-]
-EventsJsonOption = Annotated[
-    bool, typer.Option("--json", help="Print progress events as JSON Lines.")
-]
 
 
 def _create(
@@ -214,7 +156,7 @@ def run(
     plan, _nodes = _create(app_state, project, action, overrides)
     if not json_out:
         line(f"plan {plan.id}")
-    _execute(ctx, plan.id, run_async, wait, json_out)
+    _execute(ctx, plan.id, run_async, wait, json_out, next_step=not apply)
     if apply:
         plan_changes.apply_now(app_state, plan.id, dry_run=False, json_out=json_out, one_line=True)
 
@@ -243,7 +185,12 @@ def execute(
 
 
 def _execute(
-    ctx: typer.Context, plan_id: str, run_async: bool | None, wait: bool, json_out: bool
+    ctx: typer.Context,
+    plan_id: str,
+    run_async: bool | None,
+    wait: bool,
+    json_out: bool,
+    next_step: bool = True,
 ) -> None:
     from cleveragents.plans import lifecycle
     from cleveragents.plans.executor import PlanExecutor
@@ -252,6 +199,9 @@ def _execute(
     db = app_state.db()
     plans = PlanStore(db)
     plan = plans.get(plan_id)
+    if plan.phase in (PlanPhase.EXECUTED, PlanPhase.APPLIED):  # done: say so, exit 0
+        _already_done(plan, json_out)
+        return
     if run_async is None:
         run_async = bool(app_state.settings().get("async.enabled"))
     lifecycle.refuse_if_queued(db, plan)
@@ -277,7 +227,44 @@ def _execute(
         view.handle(_phase_event(report.plan, report.plan.phase, report.error))
     if view.mode is not ProgressMode.JSON and report.plan.action.get("output") == "show":
         plan_logs.show_output(db, report.plan)
+    if next_step and view.mode is not ProgressMode.JSON and report.ok:
+        _say_next_step(db, report.plan)
     _finish(view.mode, report, interrupted=token.cancelled)
+
+
+def _already_done(plan: Plan, json_out: bool) -> None:
+    if json_out:
+        json_line({"plan_id": plan.id, "phase": plan.phase.value, "already": True})
+        return
+    if plan.phase is PlanPhase.APPLIED:
+        line(f"plan {plan.id} is applied already: its changes are in the project")
+        return
+    line(
+        f"plan {plan.id} is executed already: every subplan completed; review it with "
+        f"`agents plan diff {plan.id}`, then `agents plan apply {plan.id}` (or run its "
+        f"subplans again: `agents plan execute {plan.id} --rerun all`)"
+    )
+
+
+def _say_next_step(db: Database, plan: Plan) -> None:
+    """After a sandboxed run that completed: what it changed, and what to do next."""
+    from cleveragents.plans.actions import IN_PLACE
+    from cleveragents.store.changes import ChangeStore
+
+    if plan.action.get("isolation") == IN_PLACE:
+        return
+    summary = ChangeStore(db).summary(plan.id)
+    if not summary["paths"]:
+        line(f"plan {plan.id}: no file changed")
+        return
+    kinds = ", ".join(
+        f"{kind} {summary[kind]:,}" for kind in ("created", "modified", "deleted") if summary[kind]
+    )
+    files = f"{summary['paths']:,} file{'s' if summary['paths'] != 1 else ''}"
+    line(
+        f"{files} changed ({kinds}): review with `agents plan diff {plan.id}`, "
+        f"then `agents plan apply {plan.id}`"
+    )
 
 
 def _phase_event(plan: Plan, phase: PlanPhase, error: str | None = None) -> PlanEvent:
