@@ -131,6 +131,14 @@ class AgentsLibrary:
         """Run ``python -m cleveragents ARGS`` with the interpreter running Robot."""
         return self.run_argv([sys.executable, "-m", "cleveragents", *args], ["(-m)", *args], {})
 
+    @keyword
+    def run_in_bash(self, script: str, home: str) -> AgentsResult:
+        """Run ``script`` in a real non-interactive ``bash`` with this test's environment, HOME
+        set to ``home`` and the `agents` console script first on PATH."""
+        scripts = str(Path(self.agents_executable()).parent)
+        extra = {"HOME": home, "PATH": f"{scripts}{os.pathsep}{os.environ.get('PATH', '')}"}
+        return self.run_argv(["bash", "--norc", "-c", script], ["(bash)", script], extra)
+
     def run_argv(self, argv: list[str], shown: list[str], extra: dict[str, str]) -> AgentsResult:
         env = {**os.environ, **self._env, **extra}
         started = time.monotonic()

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from cleveragents.cli.commands import help_of
+from cleveragents.cli.completion import action_names, project_names
 from cleveragents.cli.output import line, print_json
 from cleveragents.cli.project_refs import find_project
 from cleveragents.cli.render import key_values
@@ -25,6 +26,7 @@ ProjectOption = Annotated[
         "-p",
         help="A project (name, id or directory): its .agents/actions/ besides the built-ins.",
         show_default=False,
+        autocompletion=project_names,
     ),
 ]
 ActionRef = Annotated[
@@ -32,6 +34,7 @@ ActionRef = Annotated[
     typer.Argument(
         help="builtin:NAME, a path to an action file, or NAME in the project's .agents/actions/.",
         show_default=False,
+        autocompletion=action_names,
     ),
 ]
 

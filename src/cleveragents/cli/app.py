@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from typer._click.shell_completion import CompletionItem
 from typer.core import TyperCommand, TyperGroup
 
 from cleveragents import __version__
-from cleveragents.cli import commands
+from cleveragents.cli import commands, completion
 from cleveragents.cli.logs import configure_logging
 from cleveragents.cli.output import error
 from cleveragents.cli.state import AppState
@@ -37,10 +38,6 @@ class AgentsGroup(TyperGroup):
     """
 
     _listing = False  # while help or a completion lists the commands: their names and help only
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        commands.polish_help(self)  # the commands get it as they load
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(commands.COMMANDS)
@@ -73,8 +70,18 @@ class AgentsGroup(TyperGroup):
     def main(self, *args: Any, **kwargs: Any) -> Any:
         """Usage errors, like every other error, are one line on stderr (exit 2)."""
         kwargs["standalone_mode"] = False
+        if completion.COMPLETE_VAR in os.environ:
+            completion.answer_request()
+        commands.polish_help(self)  # the root's own options (the commands get it as they load)
+        if args:
+            kwargs["args"], args = args[0], args[1:]
+        given = kwargs.get("args")
+        kwargs["args"] = completion.default_shell(list(sys.argv[1:] if given is None else given))
         try:
             result = super().main(*args, **kwargs)
+        except AgentsError as exc:  # from a root option's callback, before any command runs
+            error(f"error: {exc.message}")
+            sys.exit(exc.exit_code)
         except ClickException as exc:
             where = exc.ctx.command_path if getattr(exc, "ctx", None) else "agents"  # type: ignore[attr-defined]
             if exc.format_message():  # empty when the help was shown for a bare group
@@ -105,7 +112,7 @@ app = typer.Typer(
     help="Run automation over whole codebases safely and in parallel, on a durable job queue.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=False,  # ours take the shell's name (cli/completion.py)
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -145,6 +152,28 @@ def root(
         LogFormat,
         typer.Option("--log-format", help="Log lines on stderr as text or JSON lines."),
     ] = LogFormat.TEXT,
+    show_completion: Annotated[
+        str | None,
+        typer.Option(
+            "--show-completion",
+            help="Print the completion script for bash, zsh or fish (default: this shell).",
+            metavar="[SHELL]",
+            callback=completion.show_completion,
+            expose_value=False,
+            is_eager=True,
+        ),
+    ] = None,
+    install_completion: Annotated[
+        str | None,
+        typer.Option(
+            "--install-completion",
+            help="Install completion for bash, zsh or fish (default: this shell).",
+            metavar="[SHELL]",
+            callback=completion.install_completion,
+            expose_value=False,
+            is_eager=True,
+        ),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),

@@ -96,6 +96,9 @@ def polish_help(command: Any) -> None:
     capitals (``PLAN_ID``), as in click's own usage lines."""
     from typer.core import TyperArgument, TyperOption
 
+    if getattr(command, "_polished", False):
+        return
+    command._polished = True
     command.rich_markup_mode = "markdown"
     for param in command.params:
         if isinstance(param, TyperOption) and (param.is_flag or param.count):

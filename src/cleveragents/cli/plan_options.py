@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from cleveragents.cli.completion import action_names, project_names
 from cleveragents.domain.profile import PROFILE_FIELDS, FailureMode
 
 ProjectOption = Annotated[
@@ -15,6 +16,7 @@ ProjectOption = Annotated[
         "-p",
         help="The project: its name or id, or a directory (registered on first use).",
         show_default=False,
+        autocompletion=project_names,
     ),
 ]
 ActionOption = Annotated[
@@ -24,6 +26,7 @@ ActionOption = Annotated[
         "-a",
         help="An action file, builtin:NAME, or a name in the project's .agents/actions/.",
         show_default=False,
+        autocompletion=action_names,
     ),
 ]
 MaxParallelOption = Annotated[

@@ -89,11 +89,37 @@ def subplan_ids(ctx: typer.Context, plan_id: str, refs: list[str] | None) -> lis
     return [resolve_subplan(db, plan_id, ref) for ref in refs]
 
 
+def complete_plans(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
+    """Shell completion of a plan id (cli/completion.py)."""
+    from cleveragents.cli.completion import plan_ids
+
+    return plan_ids(ctx, incomplete)
+
+
+def complete_jobs(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
+    """Shell completion of a job id."""
+    from cleveragents.cli.completion import job_ids
+
+    return job_ids(ctx, incomplete)
+
+
 PlanRef = Annotated[
-    str, typer.Argument(help=f"The plan: {ID_HELP}.", show_default=False, callback=_plan_ref)
+    str,
+    typer.Argument(
+        help=f"The plan: {ID_HELP}.",
+        show_default=False,
+        callback=_plan_ref,
+        autocompletion=complete_plans,
+    ),
 ]
 JobRef = Annotated[
-    str, typer.Argument(help=f"The job: {ID_HELP}.", show_default=False, callback=_job_ref)
+    str,
+    typer.Argument(
+        help=f"The job: {ID_HELP}.",
+        show_default=False,
+        callback=_job_ref,
+        autocompletion=complete_jobs,
+    ),
 ]
 
 
