@@ -154,24 +154,14 @@ def root(
     ] = LogFormat.TEXT,
     show_completion: Annotated[
         str | None,
-        typer.Option(
-            "--show-completion",
-            help="Print the completion script for bash, zsh or fish (default: this shell).",
-            metavar="[SHELL]",
-            callback=completion.show_completion,
-            expose_value=False,
-            is_eager=True,
+        completion.shell_option(
+            "--show-completion", "Print the completion script", completion.show_completion
         ),
     ] = None,
     install_completion: Annotated[
         str | None,
-        typer.Option(
-            "--install-completion",
-            help="Install completion for bash, zsh or fish (default: this shell).",
-            metavar="[SHELL]",
-            callback=completion.install_completion,
-            expose_value=False,
-            is_eager=True,
+        completion.shell_option(
+            "--install-completion", "Install completion", completion.install_completion
         ),
     ] = None,
     version: Annotated[

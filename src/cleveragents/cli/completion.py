@@ -117,6 +117,18 @@ def _shell(value: str) -> str:
     return shell
 
 
+def shell_option(flag: str, what: str, callback: Callable[..., None]) -> Any:
+    """A root option taking an optional shell name, acted on before any command."""
+    return typer.Option(
+        flag,
+        help=f"{what} for bash, zsh or fish (default: this shell).",
+        metavar="[SHELL]",
+        callback=callback,
+        expose_value=False,
+        is_eager=True,
+    )
+
+
 def default_shell(argv: list[str]) -> list[str]:
     """``argv`` with an empty shell name after a bare ``--show-completion`` or
     ``--install-completion`` among the root's options (the option then takes this shell), as
