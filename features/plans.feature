@@ -115,13 +115,25 @@ Feature: Plans: decompose a project, run its leaf subplans in parallel, resume w
     Then the exit code is 0
     And stdout contains "executed"
 
+  Scenario Outline: a small project still runs in parallel: at least min(max_parallel, files / min_files_per_subplan) leaves
+    Given a directory "small" with 34 files
+    And I ran `project add [tmp]/small`
+    When I run `plan create --project small --action builtin:count-lines --max-parallel <parallel> --json`
+    Then the JSON document has "counts.pending" equal to <leaves>
+
+    Examples:
+      | parallel | leaves |
+      | 1        | 1      |
+      | 4        | 4      |
+      | 32       | 6      |
+
   Scenario: status, show and list describe a plan
     Given I ran `plan create --project repo --action builtin:count-lines --max-parallel 7` and call the job "plan"
     When I run `plan status [plan] --json`
     Then the JSON document has the fields id, project, action, phase, profile, counts, subplans, job_id, created_at, started_at, finished_at, error_message
     And the JSON document has "profile.max_parallel" equal to {"value": 7, "source": "plan (command line)"}
     And the JSON document has "profile.failure_mode.source" equal to "default"
-    And the JSON document has "counts.pending" equal to 6
+    And the JSON document has "counts.pending" equal to 12
     When I run `plan show [plan]`
     Then stdout contains "max_parallel"
     And stdout contains "plan (command line)"
@@ -131,7 +143,7 @@ Feature: Plans: decompose a project, run its leaf subplans in parallel, resume w
     When I run `plan list`
     Then stdout contains "[plan]"
     When I run `plan status [plan]`
-    Then stdout contains "pending 6"
+    Then stdout contains "pending 12"
 
   Scenario: the global layer of the profile comes from the settings
     Given the environment variable AGENTS_PLANS__MAX_PARALLEL is "9"

@@ -1,5 +1,5 @@
 Feature: The automation profile
-  How a plan's leaves run: max_parallel (1..32, default 4), failure_mode (fail_fast |
+  How a plan's leaves run: max_parallel (1..32, default: the cores, up to 32), failure_mode (fail_fast |
   continue_on_error, default fail_fast), timeout_s (1..86400, default 1800) and retries (0..10,
   default 0). Each value comes from the highest layer that sets it: plan > action > global (the
   [plans] section of the config file, or AGENTS_PLANS__* in the environment) > default, and
@@ -9,7 +9,7 @@ Feature: The automation profile
     When the profile is resolved
     Then the profile is
       | field        | value     | source  |
-      | max_parallel | 4         | default |
+      | max_parallel | [cores]   | default |
       | failure_mode | fail_fast | default |
       | timeout_s    | 1800      | default |
       | retries      | 0         | default |
@@ -54,7 +54,7 @@ Feature: The automation profile
     Given the action "lint" sets the profile {"retries": 3}
     And the plan sets the profile {"max_parallel": null, "retries": 1}
     When the profile is resolved
-    Then the profile has max_parallel = 4 from "default"
+    Then the profile has max_parallel = [cores] from "default"
     And the profile has retries = 1 from "plan (command line)"
 
   Scenario: the resolved profile says how the dispatcher runs

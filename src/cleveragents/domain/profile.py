@@ -8,6 +8,7 @@ field, value, range and source.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -24,6 +25,17 @@ class FailureMode(StrEnum):
 
     FAIL_FAST = "fail_fast"  # cancel everything else, fail the plan
     CONTINUE_ON_ERROR = "continue_on_error"  # run everything, then report every failure
+
+
+def cores() -> int:
+    """The cores this process may run on (its CPU affinity; all of them where there is none)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - platforms without affinity (macOS)
+        return os.cpu_count() or 1
+
+
+DEFAULT_PARALLEL = min(32, max(1, cores()))  # max_parallel's default: one leaf per core
 
 
 @dataclass(frozen=True)
@@ -75,7 +87,13 @@ def _number(value: float | None) -> str:
 PROFILE_FIELDS: dict[str, ProfileField] = {
     field.name: field
     for field in (
-        ProfileField("max_parallel", 4, 1, 32, description="leaf subplans running at once"),
+        ProfileField(
+            "max_parallel",
+            DEFAULT_PARALLEL,
+            1,
+            32,
+            description="leaf subplans running at once (default: the cores, up to 32)",
+        ),
         ProfileField(
             "failure_mode",
             FailureMode.FAIL_FAST.value,

@@ -18,7 +18,7 @@ from cleveragents.domain.profile import resolve_profile
 from cleveragents.domain.projects import Project
 from cleveragents.errors import InvalidInputError
 from cleveragents.plans.actions import ActionSpec
-from cleveragents.plans.decompose import Cluster, Decomposer
+from cleveragents.plans.decompose import Cluster, Decomposer, for_parallelism
 from cleveragents.plans.discovery import discover_files
 from cleveragents.store.engine import Database
 from cleveragents.store.plans import PlanStore
@@ -89,7 +89,8 @@ def create_plan(
             f"(include {list(action.include)}, exclude {list(action.exclude)})"
         )
     sizes = _sizes(root, files) if action.decompose.max_tokens_per_subplan else None
-    tree = Decomposer(action.decompose, sizes).decompose(files)
+    decompose = for_parallelism(action.decompose, len(files), profile.parallel)
+    tree = Decomposer(decompose, sizes).decompose(files)
     plan_id = new_id()
     nodes = tree_to_subplans(plan_id, tree)
     plan = Plan(

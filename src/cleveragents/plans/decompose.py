@@ -93,6 +93,22 @@ def _by_extension(files: Sequence[str], level: int, label: str) -> tuple[Cluster
     return sorted((f"{prefix}{ext}", paths) for ext, paths in groups.items()), level
 
 
+def for_parallelism(config: DecomposeConfig, files: int, parallel: int) -> DecomposeConfig:
+    """``config`` as a plan of ``files`` files running ``parallel`` leaves at once decomposes
+    with: so that it has at least ``min(parallel, files // min_files_per_subplan)`` leaves, no
+    leaf holds more than ``ceil(files / that)`` files (nor ``max_files_per_subplan``). A small
+    project then still runs in parallel: 34 files, 4 at once, at least 5 files a leaf, become
+    4 leaves or more instead of one. (Leaves of at most ``ceil(n / t)`` files are at least
+    ``t`` in number.) ``max_depth`` can still stop a split."""
+    wanted = min(parallel, files // config.min_files_per_subplan)
+    if wanted < 2:
+        return config
+    cap = math.ceil(files / wanted)
+    if cap >= config.max_files_per_subplan:
+        return config
+    return config.model_copy(update={"max_files_per_subplan": cap})
+
+
 class Decomposer:
     """Builds the tree for one configuration; optional file sizes feed the token budget."""
 
