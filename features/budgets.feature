@@ -40,7 +40,7 @@ Feature: Budgets: a plan stops starting leaves when what they cost reaches its b
     When I run `plan run --project repo --action [tmp]/agent.toml --max-leaf-cost-usd 0.015 --failure-mode continue_on_error`
     Then the exit code is 1
     When I run `plan status [plan]`
-    Then stdout contains "failed d: cost $0.0200, over the leaf budget of $0.015"
+    Then stdout contains "error: cost $0.0200, over the leaf budget of $0.015"
     When I run `plan diff [plan] --subplan [leaf d] --stat`
     Then stdout contains "d/4.py"
 

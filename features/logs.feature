@@ -59,7 +59,7 @@ Feature: Every leaf's output, kept whole (up to a cap), redacted, and shown by `
     When I run `plan logs [plan] --failed`
     Then every line of stdout starts with "b | " and there are 61
     When I run `plan status [plan]`
-    Then stdout contains "failed b: exit code 3: b fails"
+    Then stdout contains "error: exit code 3: b fails"
     And stdout contains "    | line 12 of b"
     And stdout does not contain "| line 11 of b"
     And stdout does not contain "| line 5 of a"

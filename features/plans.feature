@@ -345,3 +345,17 @@ Feature: Plans: decompose a project, run its leaf subplans in parallel, resume w
   Scenario: deadlines that were cancelled never fire, and a due one does
     When 2000 deadlines are set an hour ahead and cancelled, and one is due at once
     Then only the due one fires
+
+  Scenario: status lists the leaves in text, failures first, and --state filters them
+    Given the file "repo/d3/f1.txt" contains the marker
+    And I ran `plan run --project repo --action builtin:fail-on-marker --failure-mode continue_on_error --max-parallel 2`
+    When I run `plan status [plan]`
+    Then the first leaf listed by plan status is "failed" with a label containing "d3"
+    And stdout contains "    error: "
+    And stdout contains "completed"
+    When I run `plan status [plan] --state completed`
+    Then the first leaf listed by plan status is "completed" with a label containing "d"
+    And stdout does not contain "    error: "
+    When I run `plan status [plan] --state failed --json`
+    Then the JSON document has "subplans.0.state" equal to "failed"
+    And the JSON document has "counts.failed" equal to 1

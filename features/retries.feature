@@ -155,7 +155,7 @@ Feature: Retries with backoff: transient failures wait and run again, without ho
     And I ran `plan create --project repo --action [tmp]/busy.toml --retries 1` and call the job "plan"
     When the plan executes in the background
     Then `plan status [plan]` soon says ": attempt 1 failed (exit code 75: Retry-After: 30); next attempt at"
-    And stdout contains "  waiting "
+    And stdout contains "    waiting: attempt 1 failed"
     When I run `plan cancel [plan]`
     Then the background execution ends with the plan "cancelled"
     And every leaf ended "cancelled" with "not retried: cancelled"

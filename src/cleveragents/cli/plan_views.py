@@ -18,6 +18,14 @@ from cleveragents.store.changes import ChangeStore
 from cleveragents.store.plans import PlanStore
 
 TAIL_LINES = 20  # lines of a failed leaf's output that `plan status` shows
+LISTED = 100  # leaves `plan status` lists in text; past that it says how to see the rest
+# The order `plan status` lists leaves in: what needs a look first.
+STATE_ORDER = [SubplanState.FAILED, SubplanState.CANCELLED, SubplanState.RUNNING]
+STATE_ORDER += [SubplanState.PENDING, SubplanState.COMPLETED]
+StateOption = Annotated[
+    list[SubplanState] | None,
+    typer.Option("--state", help="Only the leaves in this state (repeatable).", show_default=False),
+]
 
 
 def output_tail(output: str | None, lines: int = TAIL_LINES) -> list[str]:
@@ -26,9 +34,15 @@ def output_tail(output: str | None, lines: int = TAIL_LINES) -> list[str]:
     return kept[-lines:]
 
 
-def status(ctx: typer.Context, plan_id: PlanRef, json_out: JsonOption = False) -> None:
-    """Where a plan is: phase, leaf counts, recorded changes, leaves waiting to retry, and the
-    last lines of each failed leaf's output (its whole output: `agents plan logs`)."""
+def status(
+    ctx: typer.Context,
+    plan_id: PlanRef,
+    states: StateOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Where a plan is: phase, leaf counts, recorded changes, then its leaves, failures first,
+    each with its state, duration and attempts, the last lines of a failed leaf's output (its
+    whole output: `agents plan logs`) and when a waiting one tries again."""
     db = state(ctx).db()
     plans = PlanStore(db)
     plan = plans.get(plan_id)
@@ -38,6 +52,9 @@ def status(ctx: typer.Context, plan_id: PlanRef, json_out: JsonOption = False) -
     recorded = ChangeStore(db).by_subplan(plan.id)
     for node in document["subplans"]:  # which leaves' changes are written (apply --completed)
         node["changes"], node["applied"] = recorded.get(node["id"], (0, 0))
+    if states:
+        wanted = {state.value for state in states}
+        document["subplans"] = [n for n in document["subplans"] if n["state"] in wanted]
     if json_out:
         print_json(document)
         return
@@ -68,21 +85,51 @@ def status(ctx: typer.Context, plan_id: PlanRef, json_out: JsonOption = False) -
     verified = Counter(node.verification for node in nodes if node.verification)
     if verified:
         line("  verification: " + "  ".join(f"{name} {n}" for name, n in sorted(verified.items())))
+    _list_leaves(plan, [node for node in nodes if node.is_leaf], states)
     for node in nodes:
-        _leaf_lines(node)
+        _leaf_notes(node)
 
 
-def _leaf_lines(node: Subplan) -> None:
-    """What `plan status` says of one subplan beyond the counts, if anything."""
-    if node.is_leaf and node.state is SubplanState.RUNNING and node.retry_at is not None:
+def _list_leaves(plan: Plan, leaves: list[Subplan], states: list[SubplanState] | None) -> None:
+    """The leaves, failures first (then cancelled, running, pending, completed), one line each;
+    at most LISTED of them."""
+    if states:
+        leaves = [leaf for leaf in leaves if leaf.state in states]
+    leaves.sort(key=lambda leaf: STATE_ORDER.index(leaf.state))
+    if leaves:
+        line("subplans:")
+    width = max((len(leaf.label) for leaf in leaves[:LISTED]), default=0)
+    for leaf in leaves[:LISTED]:
+        line(f"  {leaf.state.value:<9} {leaf.label.ljust(width)}  {_leaf_detail(leaf)}".rstrip())
+        if leaf.state is SubplanState.FAILED:
+            line(f"    error: {leaf.error_message}")
+            for text in output_tail(leaf.output_tail):
+                line(f"    | {text}")
+        if leaf.state is SubplanState.RUNNING and leaf.retry_at is not None:
+            line(
+                f"    waiting: attempt {leaf.attempts} failed ({leaf.error_message}); "
+                f"next attempt at {leaf.retry_at.isoformat(timespec='seconds')}"
+            )
+    if len(leaves) > LISTED:
         line(
-            f"  waiting {node.label}: attempt {node.attempts} failed ({node.error_message}); "
-            f"next attempt at {node.retry_at.isoformat(timespec='seconds')}"
+            f"  ... and {len(leaves) - LISTED} more (`agents plan status {plan.id} --state "
+            "failed`, or --json for all)"
         )
-    if node.is_leaf and node.state is SubplanState.FAILED:
-        line(f"  failed {node.label}: {node.error_message}")
-        for text in output_tail(node.output_tail):
-            line(f"    | {text}")
+
+
+def _leaf_detail(leaf: Subplan) -> str:
+    """``12.3s  attempt 2  3 files``: how long it ran, which attempt, how big it is."""
+    parts = []
+    if leaf.started_at is not None and leaf.finished_at is not None:
+        parts.append(f"{(leaf.finished_at - leaf.started_at).total_seconds():.1f}s")
+    if leaf.attempts > 1:
+        parts.append(f"attempt {leaf.attempts}")
+    parts.append(f"{leaf.file_count} file{'s' if leaf.file_count != 1 else ''}")
+    return "  ".join(parts)
+
+
+def _leaf_notes(node: Subplan) -> None:
+    """What `plan status` says of a subplan besides its line: a rejection, a bad result."""
     if node.rejection is not None:
         line(f"  rejected {node.label}: {node.rejection}")
     if node.is_leaf and node.result_error is not None:
