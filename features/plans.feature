@@ -40,6 +40,8 @@ Feature: Plans: decompose a project, run its leaf subplans in parallel, resume w
     When the marker is removed from "repo/d2/f5.txt"
     And I run `plan execute [plan]`
     Then the exit code is 0
+    And stdout contains "5 of 6 leaves completed already; 1 to run"
+    And stdout contains "[1/1] completed"
     And the plan's phase is "executed"
     And the last run started 1 leaf
     And the plan's leaves are 6 completed and 0 failed
@@ -359,3 +361,10 @@ Feature: Plans: decompose a project, run its leaf subplans in parallel, resume w
     When I run `plan status [plan] --state failed --json`
     Then the JSON document has "subplans.0.state" equal to "failed"
     And the JSON document has "counts.failed" equal to 1
+
+  Scenario: a plan queued for a worker is unserved until a live worker heartbeats
+    Given I ran `plan create --project repo --action builtin:noop`
+    And I ran `plan execute [plan] --async`
+    Then the plan's job is unserved
+    When a worker registers and heartbeats
+    Then the plan's job is served

@@ -366,3 +366,4 @@ Feature: The AsyncWorker
     Then worker "A" is registered as lost
     When worker "A" sends a heartbeat
     Then worker "A" is registered as running with a heartbeat from now
+

@@ -104,6 +104,9 @@ Plan Run By A Worker Is Followed By Plan Watch
     Should Be Equal As Integers    ${leaves}    12
 
     ${watch}=    Start Agents    plan    watch    ${plan}    alias=watch
+    # No worker yet: watch says so at once, and keeps waiting.
+    Wait Until Process Logs    ${watch}    its job ${job} is queued and no worker is running
+    Process Should Be Running    ${watch}    msg=watch gave up on a queued plan
     ${worker}=    Start Worker    alias=worker
     Wait Until Plan Counts    ${plan}    running=4
     Wait Until Worker Claims    ${worker}    ${job}

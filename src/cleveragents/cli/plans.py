@@ -9,7 +9,7 @@ import typer
 
 from cleveragents.cli import plan_changes, plan_logs, plan_views
 from cleveragents.cli.commands import help_of
-from cleveragents.cli.output import json_line, line, print_json
+from cleveragents.cli.output import error, json_line, line, print_json
 from cleveragents.cli.plan_jobs import (
     INTERRUPTED_EXIT,
     RebindOption,
@@ -338,6 +338,13 @@ def watch(ctx: typer.Context, plan_id: PlanRef, json_out: EventsJsonOption = Fal
     plans = PlanStore(db)
     plan = plans.get(plan_id)
     lifecycle.check_followable(db, plan, utcnow())
+    stale_after = state(ctx).settings().settings.async_.stale_after
+    job = lifecycle.unserved_job(db, plan, utcnow(), stale_after)
+    if job is not None:
+        error(
+            f"plan {plan.id}: its job {job.id} is queued and no worker is running; start one "
+            "with `agents worker run` (waiting for it)"
+        )
     view = PlanProgressView(plan, plans.subplans(plan_id, leaves_only=True), choose_mode(json_out))
     with view:
         plan, ended = lifecycle.follow(db, plan_id, view.handle, utcnow)

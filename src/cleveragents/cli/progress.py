@@ -2,7 +2,9 @@
 JSON Lines with ``--json``. The same view follows a run in this process (events from its tracker)
 and a run elsewhere (`agents plan watch`, events read from ``plan_events``).
 
-Handling an event only sets the leaf's state, so seeing one twice changes nothing.
+Handling an event only sets the leaf's state, so seeing one twice changes nothing. The counts
+shown are of this run: the leaves completed before it (a resumed plan, a run watched half-way)
+are said once at the start, not counted again as progress.
 """
 
 from __future__ import annotations
@@ -52,7 +54,10 @@ class PlanProgressView:
         self._states = {leaf.id: leaf.state.value for leaf in leaves}
         self._running_since: dict[str, float] = {}
         self._started = time.monotonic()
-        self._done_at_start = sum(1 for s in self._states.values() if s == "completed")
+        done = {leaf_id for leaf_id, s in self._states.items() if s == "completed"}
+        self._done_at_start = len(done)
+        self._to_run = len(self._states) - len(done)  # the leaves of this run
+        self._finished: set[str] = set()  # leaves of this run that have finished (so far)
         self.cost = sum(leaf.cost_usd or 0.0 for leaf in leaves)  # reported so far, in USD
         self._costed = any(leaf.cost_usd is not None for leaf in leaves)
         self.concurrency: int | None = None  # lowered by rate limits, as the events say
@@ -66,10 +71,16 @@ class PlanProgressView:
             TextColumn("{task.fields[eta]}"),
             console=console(),
         )
-        self._task = self._bar.add_task("subplans", total=len(leaves), eta="")
+        described = f"subplans ({len(done)} done before)" if done else "subplans"
+        self._task = self._bar.add_task(described, total=self._to_run, eta="")
 
     # -- lifecycle ------------------------------------------------------------------------
     def __enter__(self) -> PlanProgressView:
+        if self._done_at_start and self.mode is ProgressMode.PLAIN:
+            _line(
+                f"plan {self.plan.id}: {self._done_at_start} of {len(self._states)} leaves "
+                f"completed already; {self._to_run} to run"
+            )
         if self.mode is ProgressMode.LIVE:
             from rich.live import Live
 
@@ -100,6 +111,10 @@ class PlanProgressView:
                     self._running_since.setdefault(event.subplan_id, time.monotonic())
                 else:
                     self._running_since.pop(event.subplan_id, None)
+                if event.state in ("completed", "failed", "cancelled"):
+                    self._finished.add(event.subplan_id)
+                else:  # back to pending or running: a retry, a re-run
+                    self._finished.discard(event.subplan_id)
             if self.mode is ProgressMode.JSON:
                 json_line(event.as_json())
             elif self.mode is ProgressMode.PLAIN:
@@ -120,8 +135,8 @@ class PlanProgressView:
             return
         if event.state in ("pending", "running"):
             return  # starting is not news on a log; finishing is
-        total = len(self._states)
-        finished = sum(1 for s in self._states.values() if s not in ("pending", "running"))
+        total = self._to_run
+        finished = len(self._finished)
         duration = event.data.get("duration_s")
         took = f" in {duration:.2f}s" if isinstance(duration, int | float) else ""
         why = f": {event.data['error_message']}" if event.state != "completed" else ""
@@ -138,8 +153,7 @@ class PlanProgressView:
         from rich.text import Text
 
         counts = self.counts()
-        finished = counts.completed + counts.failed + counts.cancelled
-        self._bar.update(self._task, completed=finished, eta=self._eta(counts))
+        self._bar.update(self._task, completed=len(self._finished), eta=self._eta(counts))
         tally = Text.from_markup(
             f"[cyan]running {counts.running}[/]  [green]completed {counts.completed}[/]  "
             f"[red]failed {counts.failed}[/]  [yellow]cancelled {counts.cancelled}[/]  "
@@ -164,7 +178,7 @@ class PlanProgressView:
         return Group(self._bar, tally, table)
 
     def _eta(self, counts: SubplanCounts) -> str:
-        done_now = counts.completed + counts.failed + counts.cancelled - self._done_at_start
+        done_now = len(self._finished)
         remaining = counts.pending + counts.running
         if done_now <= 0 or remaining == 0:
             return ""

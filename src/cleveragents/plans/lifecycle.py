@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from cleveragents.domain.jobs import (
@@ -19,6 +19,7 @@ from cleveragents.domain.jobs import (
     SCHEMA_VERSION_KEY,
     AsyncJob,
     JobPhase,
+    JobStatus,
     NewJob,
     PlanPayload,
 )
@@ -36,6 +37,18 @@ from cleveragents.store.engine import Database
 from cleveragents.store.jobs import JobStore
 from cleveragents.store.locks import LockService
 from cleveragents.store.plans import EVENT_PAGE, PlanStore
+from cleveragents.store.workers import WorkerStore
+
+
+def unserved_job(db: Database, plan: Plan, now: datetime, stale_after: float) -> AsyncJob | None:
+    """The plan's job while it is queued and no live worker (a heartbeat within
+    ``stale_after`` seconds) could take it: a follower should say so rather than wait mutely."""
+    job = pending_job(db, plan)
+    if job is None or job.status is not JobStatus.QUEUED:
+        return None
+    if WorkerStore(db).live(now - timedelta(seconds=stale_after)):
+        return None
+    return job
 
 
 def pending_job(db: Database, plan: Plan) -> AsyncJob | None:

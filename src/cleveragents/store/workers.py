@@ -107,6 +107,14 @@ class WorkerStore:
         with self.db.read() as conn:
             return [_to_worker(row) for row in conn.execute(query)]
 
+    def live(self, cutoff: datetime) -> list[WorkerInfo]:
+        """Running workers whose last heartbeat is at ``cutoff`` or later."""
+        return [
+            worker
+            for worker in self.find()
+            if worker.status is WorkerStatus.RUNNING and worker.last_heartbeat >= cutoff
+        ]
+
     def prune(self, before: datetime) -> int:
         """Forget stopped and lost workers last seen before ``before``."""
         with self.db.write() as conn:
