@@ -135,7 +135,8 @@ Feature: Any file name works
     Then the exit code is 1
     And each line of stdout is JSON holding no lone surrogate
     When I run `plan status [plan]`
-    Then stdout contains "failed d\xfe (1/2): exit code 1: marker 'AGENTS-FAIL' found in 1 files: d\xfe/f1\xff"
+    Then stdout contains "error: exit code 1: marker 'AGENTS-FAIL' found in 1 files: d\xfe/f1\xff"
+    And stdout contains "  failed    d\xfe (1/2)"
     When I run `plan show [plan]`
     Then stdout contains "d\xfe (2/2)  (1 file)  failed"
     When I run `plan status [plan] --json`

@@ -13,6 +13,7 @@ from sandbox_helpers import plan_changes, snapshot
 from sqlalchemy import inspect, text
 
 from cleveragents.domain.changes import CapturedChange, ChangeKind
+from cleveragents.domain.clock import utcnow
 from cleveragents.errors import SandboxError, ScopeError
 from cleveragents.plans.actions import ActionSpec
 from cleveragents.plans.scope import check_scope
@@ -126,7 +127,7 @@ def step_record_scoped(context: Any, paths: str) -> None:
     changes = [_changed(path, (root / path).read_bytes()) for path in _names(paths)]
     _check(context, ActionSpec.model_validate(plan.action).scope, leaf.files, changes)
     if context.checked is not None:
-        ChangeStore(plan_store(context).db).replace(plan.id, leaf.id, context.checked)
+        ChangeStore(plan_store(context).db).replace(plan.id, leaf.id, context.checked, utcnow())
 
 
 @then("the plan's stored changes are")

@@ -187,7 +187,9 @@ class PlanExecutor:
             log_sink=journal.submit_log,
             log_max_bytes=self.log_max_bytes,
             project_name=project.name,
-            record_changes=lambda leaf_id, found: changes.replace(plan_id, leaf_id, found),
+            record_changes=lambda leaf_id, found: changes.replace(
+                plan_id, leaf_id, found, self.clock()
+            ),
         )
         action = runner.action
         dispatcher = ParallelSubplanDispatcher(

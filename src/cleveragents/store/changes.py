@@ -1,9 +1,10 @@
 """Changes of sandboxed subplans: recorded when a leaf completes, read by diff, marked by apply.
 
 A leaf's changes are replaced as a whole in one transaction, so a leaf that runs again (a resume
-after a crash) never leaves a mix of two attempts behind. Content is stored as bytes and read only
-when a diff or an apply needs it, a few rows at a time. A path is stored as
-``domain/paths.py`` ``path_to_text`` writes it (a name that is not UTF-8, escaped reversibly).
+after a crash) never leaves a mix of two attempts behind. Contents are stored once per content
+hash (store/blobs.py) and read only when a diff or an apply needs them, a few hundred at a time.
+A path is stored as ``domain/paths.py`` ``path_to_text`` writes it (a name that is not UTF-8,
+escaped reversibly).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from cleveragents.domain.changes import CapturedChange, ChangeKind, FileChange
 from cleveragents.domain.paths import path_from_text, path_to_text, safe_text
 from cleveragents.domain.plans import EventKind, Plan, SubplanState
 from cleveragents.errors import ConflictError, InvalidInputError, NotFoundError
+from cleveragents.store import blobs
 from cleveragents.store.engine import Database
 from cleveragents.store.tables import changes, plan_events, plans, subplans
 
@@ -64,13 +66,23 @@ def _row(plan_id: str, subplan_id: str, change: CapturedChange) -> dict[str, Any
         "change": change.kind.value,
         "base_sha256": change.base_sha256,
         "base_mode": change.base_mode,
-        "base_content": change.base_content,
+        "base_blob": change.base_sha256 if change.base_content is not None else None,
         "new_sha256": change.new_sha256,
-        "new_content": change.content,
         "mode": change.mode,
         "size": change.size,
         "in_scope": change.in_scope,
     }
+
+
+def _contents(found: Sequence[CapturedChange]) -> dict[str, bytes]:
+    """The contents ``found`` brings, by SHA-256: each new content, and each base content read."""
+    contents: dict[str, bytes] = {}
+    for change in found:
+        if change.new_sha256 is not None and change.content is not None:
+            contents[change.new_sha256] = change.content
+        if change.base_sha256 is not None and change.base_content is not None:
+            contents[change.base_sha256] = change.base_content
+    return contents
 
 
 def discard_changes(conn: Connection, plan_id: str, leaf_state: SubplanState) -> int:
@@ -88,11 +100,14 @@ class ChangeStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def replace(self, plan_id: str, subplan_id: str, found: Sequence[CapturedChange]) -> None:
-        """Make ``found`` the leaf's changes, in one transaction."""
+    def replace(
+        self, plan_id: str, subplan_id: str, found: Sequence[CapturedChange], now: datetime
+    ) -> None:
+        """Make ``found`` the leaf's changes (and store their contents), in one transaction."""
         with self.db.write() as conn:
             conn.execute(delete(changes).where(_c.subplan_id == subplan_id))
             if found:
+                blobs.put(conn, _contents(found), now)
                 conn.execute(insert(changes), [_row(plan_id, subplan_id, c) for c in found])
 
     def for_plan(self, plan_id: str) -> list[FileChange]:
@@ -106,12 +121,13 @@ class ChangeStore:
     ) -> Iterator[tuple[bytes | None, bytes | None]]:
         """``(base content, new content)`` for each of ``ids`` in order, read a page at a time
         (the base only ``with_base``: apply needs just the new content)."""
-        columns = (_c.id, _c.new_content, _c.base_content if with_base else null())
+        columns = (_c.id, _c.new_sha256, _c.base_blob if with_base else null())
         for start in range(0, len(ids), CONTENT_PAGE):
             page = list(ids[start : start + CONTENT_PAGE])
             with self.db.read() as conn:
                 rows = conn.execute(select(*columns).where(_c.id.in_(page))).all()
-            found = {row[0]: (row[2], row[1]) for row in rows}
+                data = blobs.read(conn, [sha for row in rows for sha in row[1:] if sha])
+            found = {row[0]: (data.get(row[2] or ""), data.get(row[1] or "")) for row in rows}
             for change_id in page:
                 yield found.get(change_id, (None, None))
 

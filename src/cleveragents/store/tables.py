@@ -279,9 +279,10 @@ changes = Table(
     Column("change", String(16), nullable=False),
     Column("base_sha256", String(64), nullable=True),
     Column("base_mode", Integer, nullable=True),
-    Column("base_content", LargeBinary(), nullable=True),
+    # The blob holding the content before, when it was read (a diff shows it); the new content
+    # is always kept, in the blob of new_sha256.
+    Column("base_blob", String(64), nullable=True),
     Column("new_sha256", String(64), nullable=True),
-    Column("new_content", LargeBinary(), nullable=True),
     Column("mode", Integer, nullable=True),
     Column("size", Integer, nullable=False),
     Column("applied_at", UTCDateTime(), nullable=True),
@@ -297,6 +298,21 @@ changes = Table(
     UniqueConstraint("subplan_id", "path", name="uq_changes_subplan_id_path"),
 )
 Index("ix_changes_plan_id_path", changes.c.plan_id, changes.c.path)
+Index("ix_changes_new_sha256", changes.c.new_sha256)
+Index("ix_changes_base_blob", changes.c.base_blob)
+
+# File contents, once per content hash, zlib-compressed: the changes of every leaf and plan that
+# recorded the same bytes share one row (20 runs of a codemod over a project store its files
+# once). ``used_at`` is when a change last referred to it: the collector (store/blobs.py) keeps
+# a blob a recording transaction may be about to refer to.
+blobs = Table(
+    "blobs",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("size", Integer, nullable=False),
+    Column("data", LargeBinary(), nullable=False),
+    Column("used_at", UTCDateTime(), nullable=False),
+)
 
 # Each attempt's output, in the order it was written: chunks of redacted UTF-8 text, compressed
 # (zlib). ``size`` is the chunk's length before compression.

@@ -1,0 +1,152 @@
+"""file contents once per content hash
+
+Revision ID: 0013
+Revises: 0012
+Create Date: 2026-12-07
+"""
+
+import zlib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from alembic import op
+
+from cleveragents.store.tables import UTCDateTime
+
+revision: str = "0013"
+down_revision: str | None = "0012"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+PAGE = 200  # changes moved per round trip
+LEVEL = 6
+
+blobs = sa.table(
+    "blobs",
+    sa.column("sha256", sa.String),
+    sa.column("size", sa.Integer),
+    sa.column("data", sa.LargeBinary),
+    sa.column("used_at", UTCDateTime),
+)
+
+
+def upgrade() -> None:
+    """Move every recorded content into ``blobs`` (once per SHA-256, compressed) and drop the
+    content columns of ``changes``. A change whose content before was kept refers to its blob
+    by ``base_blob``; the new content is the blob of ``new_sha256``. Columns are added and
+    dropped in place (SQLite 3.35+, PostgreSQL): no row of ``changes`` is copied."""
+    bind = op.get_bind()
+    op.create_table(
+        "blobs",
+        sa.Column("sha256", sa.String(64), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=False),
+        sa.Column("used_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("sha256", name=op.f("pk_blobs")),
+    )
+    op.add_column("changes", sa.Column("base_blob", sa.String(64), nullable=True))
+    changes = sa.table(
+        "changes",
+        sa.column("id", sa.Integer),
+        sa.column("base_sha256", sa.String),
+        sa.column("base_content", sa.LargeBinary),
+        sa.column("new_sha256", sa.String),
+        sa.column("new_content", sa.LargeBinary),
+        sa.column("base_blob", sa.String),
+    )
+    now = datetime.now(UTC)
+    last = 0
+    while True:
+        rows = bind.execute(
+            sa.select(
+                changes.c.id,
+                changes.c.base_sha256,
+                changes.c.base_content,
+                changes.c.new_sha256,
+                changes.c.new_content,
+            )
+            .where(changes.c.id > last)
+            .order_by(changes.c.id)
+            .limit(PAGE)
+        ).all()
+        if not rows:
+            break
+        last = rows[-1][0]
+        contents: dict[str, bytes] = {}
+        with_base: list[dict[str, object]] = []
+        for _id, base_sha, base, new_sha, new in rows:
+            if new_sha is not None and new is not None:
+                contents[new_sha] = new
+            if base_sha is not None and base is not None:
+                contents[base_sha] = base
+                with_base.append({"b_id": _id, "b_blob": base_sha})
+        known = set(
+            bind.execute(sa.select(blobs.c.sha256).where(blobs.c.sha256.in_(list(contents))))
+            .scalars()
+            .all()
+        )
+        fresh = [
+            {"sha256": sha, "size": len(data), "data": zlib.compress(data, LEVEL), "used_at": now}
+            for sha, data in contents.items()
+            if sha not in known
+        ]
+        if fresh:
+            bind.execute(sa.insert(blobs), fresh)
+        if with_base:
+            bind.execute(
+                changes.update()
+                .where(changes.c.id == sa.bindparam("b_id"))
+                .values(base_blob=sa.bindparam("b_blob")),
+                with_base,
+            )
+    op.drop_column("changes", "base_content")
+    op.drop_column("changes", "new_content")
+    op.create_index("ix_changes_new_sha256", "changes", ["new_sha256"])
+    op.create_index("ix_changes_base_blob", "changes", ["base_blob"])
+
+
+def downgrade() -> None:
+    """Put the contents back into ``changes`` and drop ``blobs``."""
+    bind = op.get_bind()
+    op.add_column("changes", sa.Column("base_content", sa.LargeBinary(), nullable=True))
+    op.add_column("changes", sa.Column("new_content", sa.LargeBinary(), nullable=True))
+    changes = sa.table(
+        "changes",
+        sa.column("id", sa.Integer),
+        sa.column("new_sha256", sa.String),
+        sa.column("base_blob", sa.String),
+        sa.column("base_content", sa.LargeBinary),
+        sa.column("new_content", sa.LargeBinary),
+    )
+    last = 0
+    while True:
+        rows = bind.execute(
+            sa.select(changes.c.id, changes.c.new_sha256, changes.c.base_blob)
+            .where(changes.c.id > last)
+            .order_by(changes.c.id)
+            .limit(PAGE)
+        ).all()
+        if not rows:
+            break
+        last = rows[-1][0]
+        shas = {sha for row in rows for sha in row[1:] if sha}
+        data = {
+            sha: zlib.decompress(blob)
+            for sha, blob in bind.execute(
+                sa.select(blobs.c.sha256, blobs.c.data).where(blobs.c.sha256.in_(list(shas)))
+            )
+        }
+        bind.execute(
+            changes.update()
+            .where(changes.c.id == sa.bindparam("b_id"))
+            .values(base_content=sa.bindparam("b_base"), new_content=sa.bindparam("b_new")),
+            [
+                {"b_id": _id, "b_base": data.get(base or ""), "b_new": data.get(new or "")}
+                for _id, new, base in rows
+            ],
+        )
+    op.drop_index("ix_changes_base_blob", "changes")
+    op.drop_index("ix_changes_new_sha256", "changes")
+    op.drop_column("changes", "base_blob")
+    op.drop_table("blobs")
