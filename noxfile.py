@@ -110,6 +110,7 @@ POSTGRES_FEATURES = [
     "features/rebind.feature",
     "features/reject.feature",
     "features/id_refs.feature",
+    "features/storage.feature",
 ]
 
 

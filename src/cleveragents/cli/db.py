@@ -35,3 +35,19 @@ def current_cmd(
         print_json(doc)
     else:
         key_values([(k, str(v)) for k, v in doc.items()])
+
+
+@app.command("vacuum")
+def vacuum_cmd(ctx: typer.Context, json_out: JsonOption = False) -> None:
+    """Give the space freed by `plan delete` and `plan prune` back to the disk (SQLite rewrites
+    the file: it needs as much free disk as the file's size; PostgreSQL runs VACUUM)."""
+    database = state(ctx).db()
+    before = database.path.stat().st_size if database.path is not None else None
+    database.vacuum()
+    after = database.path.stat().st_size if database.path is not None else None
+    if json_out:
+        print_json({"url": database.safe_url, "bytes_before": before, "bytes_after": after})
+    elif before is not None and after is not None:
+        line(f"{database.path}: {before:,} -> {after:,} bytes")
+    else:
+        line(f"{database.safe_url}: vacuumed")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cleveragents.cli import plan_changes, plan_logs, plan_views
+from cleveragents.cli import plan_changes, plan_logs, plan_storage, plan_views
 from cleveragents.cli.commands import help_of
 from cleveragents.cli.output import error, json_line, line, print_json
 from cleveragents.cli.plan_jobs import (
@@ -371,3 +371,5 @@ app.command()(plan_logs.logs)
 app.command()(plan_changes.diff)
 app.command()(plan_changes.apply)
 app.command()(plan_changes.reject)
+app.command()(plan_storage.delete)
+app.command()(plan_storage.prune)

@@ -51,7 +51,12 @@ def run(
         **{"async.max_workers": max_workers, "async.poll_interval": poll_interval}
     )
     registry = default_registry(plan_lock_ttl_s=loaded.settings.locks.plan_ttl, settings=loaded)
-    worker = AsyncWorker(app_state.db(), loaded.settings.async_, registry=registry)
+    worker = AsyncWorker(
+        app_state.db(),
+        loaded.settings.async_,
+        registry=registry,
+        plans_ttl=loaded.settings.plans.ttl,
+    )
     restore = install_signal_handlers(worker)
     try:
         worker.run(burst=burst)

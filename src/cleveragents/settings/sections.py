@@ -103,6 +103,13 @@ class PlansSettings(BaseModel):
     retries: int = _profile_field("retries")
     max_cost_usd: float | None = _profile_field("max_cost_usd")
     max_leaf_cost_usd: float | None = _profile_field("max_leaf_cost_usd")
+    ttl: float | None = Field(
+        None,
+        ge=60,
+        le=3650 * DAY_S,
+        description="Seconds finished plans are kept (unset: until deleted); workers prune "
+        "older ones as `agents plan prune` does.",
+    )
 
 
 class LocksSettings(BaseModel):

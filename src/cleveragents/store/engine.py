@@ -33,6 +33,7 @@ IMMEDIATE = "agents_immediate"
 NOTIFY_CHANNEL = "agents"  # PostgreSQL: every write transaction notifies it at commit
 SUPPORTED = "SQLite (sqlite:///PATH) or PostgreSQL (postgresql+psycopg://USER@HOST/DB)"
 WAL_SWITCH_RETRY_S = 0.01
+BUSY_WAIT_S = 60.0  # how long a VACUUM waits for the writers before it (SQLite)
 POOL_SIZE = 8  # a worker holds its loop, heartbeat and detector connections; the CLI one more
 
 
@@ -242,6 +243,22 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+    def vacuum(self) -> None:
+        """Give the space freed by deletions back: SQLite rewrites the file (it needs as much
+        free disk as the file's size, and waits for other writers like any write); PostgreSQL
+        runs VACUUM (the space returns to the tables, for their new rows)."""
+        with self._mapped():
+            if self.path is None:
+                with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                    conn.exec_driver_sql("VACUUM")
+                return
+            raw = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_WAIT_S)
+            try:
+                raw.execute("VACUUM")
+                raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the file itself shrinks now
+            finally:
+                raw.close()
 
 
 def _create_sqlite(path: Path) -> None:

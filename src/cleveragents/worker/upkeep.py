@@ -54,7 +54,9 @@ class Upkeep:
         on_fatal: Callable[[BaseException], None],
         on_claims: Callable[[frozenset[tuple[str, int]], float], None] = lambda held, since: None,
         on_fence: Callable[[float], None] = lambda age: None,
+        plans_ttl: float | None = None,
     ) -> None:
+        self.plans_ttl = plans_ttl  # plans.ttl: finished plans older than this are pruned
         self.worker_id = worker_id
         self.jobs = jobs
         self.workers = workers
@@ -125,7 +127,22 @@ class Upkeep:
             self.workers.prune(cutoff)
             if pruned:
                 log.info("pruned %d finished job(s) older than %g s", pruned, self.settings.job_ttl)
+            if self.plans_ttl is not None:
+                self._prune_plans(now, self.plans_ttl)
         return report
+
+    def _prune_plans(self, now: datetime, ttl: float) -> None:
+        """Finished plans older than ``ttl`` go, as `agents plan prune` removes them."""
+        from cleveragents.store.plan_removal import FINISHED_PHASES, prune_plans
+
+        cutoff = now - timedelta(seconds=ttl)
+        removal = prune_plans(self.jobs.db, cutoff, FINISHED_PHASES, now)
+        if removal.plan_ids:
+            log.info(
+                "pruned %d finished plan(s) older than %g s (plans.ttl)",
+                len(removal.plan_ids),
+                ttl,
+            )
 
     def start(self) -> None:
         """Beat every ``heartbeat_interval`` on a daemon thread until :meth:`stop`, with a

@@ -71,6 +71,7 @@ class AsyncWorker:
         clock: Clock = utcnow,
         hostname: str | None = None,
         pid: int | None = None,
+        plans_ttl: float | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
@@ -103,6 +104,7 @@ class AsyncWorker:
             on_fatal=self._fatal,
             on_claims=self._stop_lost_claims,
             on_fence=self._fence,
+            plans_ttl=plans_ttl,
         )
         self.token_wait_s = SHUTDOWN_TOKEN_WAIT_S
         self._stop_reason = ""
