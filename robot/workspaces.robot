@@ -23,7 +23,8 @@ Kill -9 Mid-Leaf Leaves No Mount Behind And The Next Run Removes The Upper Direc
     ${action}=    Write Command Action    held
     ...    printf 'new\\n' > created.txt; echo "$AGENTS_SUBPLAN_ID $$" >> ${ran file}; [ "$(wc -l < ${ran file})" -gt 1 ] || exec ${hold}
     ...    scope=project    max_files_per_subplan=10    min_files_per_subplan=1
-    ${plan}=    Create Plan    --project    proj    --action    ${action}
+    # One leaf (a project this small would otherwise be split to run in parallel).
+    ${plan}=    Create Plan    --project    proj    --action    ${action}    --max-parallel    1
     VAR    ${PLAN}    ${plan}    scope=TEST
     ${first}=    Start Agents    plan    execute    ${plan}    alias=first
     @{ran}=    Wait Until File Has Lines    ${ran file}    1
