@@ -33,9 +33,10 @@ blobs = sa.table(
 
 def upgrade() -> None:
     """Move every recorded content into ``blobs`` (once per SHA-256, compressed) and drop the
-    content columns of ``changes``. A change whose content before was kept refers to its blob
-    by ``base_blob``; the new content is the blob of ``new_sha256``. Columns are added and
-    dropped in place (SQLite 3.35+, PostgreSQL): no row of ``changes`` is copied."""
+    content columns of ``changes``. A change whose content before was kept says so
+    (``base_kept``: its blob is that of ``base_sha256``); the new content is the blob of
+    ``new_sha256``. Columns are added and dropped in place (SQLite 3.35+, PostgreSQL): no row
+    of ``changes`` is copied."""
     bind = op.get_bind()
     op.create_table(
         "blobs",
@@ -45,7 +46,10 @@ def upgrade() -> None:
         sa.Column("used_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("sha256", name=op.f("pk_blobs")),
     )
-    op.add_column("changes", sa.Column("base_blob", sa.String(64), nullable=True))
+    op.add_column(
+        "changes",
+        sa.Column("base_kept", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
     changes = sa.table(
         "changes",
         sa.column("id", sa.Integer),
@@ -53,7 +57,7 @@ def upgrade() -> None:
         sa.column("base_content", sa.LargeBinary),
         sa.column("new_sha256", sa.String),
         sa.column("new_content", sa.LargeBinary),
-        sa.column("base_blob", sa.String),
+        sa.column("base_kept", sa.Boolean),
     )
     now = datetime.now(UTC)
     last = 0
@@ -80,7 +84,7 @@ def upgrade() -> None:
                 contents[new_sha] = new
             if base_sha is not None and base is not None:
                 contents[base_sha] = base
-                with_base.append({"b_id": _id, "b_blob": base_sha})
+                with_base.append({"b_id": _id})
         known = set(
             bind.execute(sa.select(blobs.c.sha256).where(blobs.c.sha256.in_(list(contents))))
             .scalars()
@@ -95,15 +99,11 @@ def upgrade() -> None:
             bind.execute(sa.insert(blobs), fresh)
         if with_base:
             bind.execute(
-                changes.update()
-                .where(changes.c.id == sa.bindparam("b_id"))
-                .values(base_blob=sa.bindparam("b_blob")),
+                changes.update().where(changes.c.id == sa.bindparam("b_id")).values(base_kept=True),
                 with_base,
             )
     op.drop_column("changes", "base_content")
     op.drop_column("changes", "new_content")
-    op.create_index("ix_changes_new_sha256", "changes", ["new_sha256"])
-    op.create_index("ix_changes_base_blob", "changes", ["base_blob"])
 
 
 def downgrade() -> None:
@@ -115,14 +115,19 @@ def downgrade() -> None:
         "changes",
         sa.column("id", sa.Integer),
         sa.column("new_sha256", sa.String),
-        sa.column("base_blob", sa.String),
+        sa.column("base_sha256", sa.String),
+        sa.column("base_kept", sa.Boolean),
         sa.column("base_content", sa.LargeBinary),
         sa.column("new_content", sa.LargeBinary),
     )
     last = 0
     while True:
         rows = bind.execute(
-            sa.select(changes.c.id, changes.c.new_sha256, changes.c.base_blob)
+            sa.select(
+                changes.c.id,
+                changes.c.new_sha256,
+                sa.case((changes.c.base_kept, changes.c.base_sha256), else_=sa.null()),
+            )
             .where(changes.c.id > last)
             .order_by(changes.c.id)
             .limit(PAGE)
@@ -146,7 +151,5 @@ def downgrade() -> None:
                 for _id, new, base in rows
             ],
         )
-    op.drop_index("ix_changes_base_blob", "changes")
-    op.drop_index("ix_changes_new_sha256", "changes")
-    op.drop_column("changes", "base_blob")
+    op.drop_column("changes", "base_kept")
     op.drop_table("blobs")

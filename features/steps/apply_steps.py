@@ -170,7 +170,7 @@ def step_phase_after(context: Any, phase: str) -> None:
 
 @when('the recorded old content of "{path}" is lost')
 def step_lose_base(context: Any, path: str) -> None:
-    execute_sql(context, "UPDATE changes SET base_blob = NULL WHERE path = :p", {"p": path})
+    execute_sql(context, "UPDATE changes SET base_kept = false WHERE path = :p", {"p": path})
 
 
 @when("an apply of the plan runs with a token that is already cancelled")

@@ -1,9 +1,10 @@
 """File contents, stored once per content hash (table ``blobs``), compressed.
 
-A leaf's changes name their contents by SHA-256 (``changes.new_sha256``, and ``base_blob`` when
-the content before was read); recording a change puts its contents here unless they are here
-already, so twenty runs of a codemod over one project keep each file's bytes once. Nothing is
-deleted with a plan: :func:`collect` removes the blobs no change refers to any more.
+A leaf's changes name their contents by SHA-256 (``changes.new_sha256``, and ``base_sha256``
+when the content before was read: ``base_kept``); recording a change puts its contents here
+unless they are here already, so twenty runs of a codemod over one project keep each file's
+bytes once. Nothing is deleted with a plan: :func:`collect` removes the blobs no change refers
+to any more.
 
 Concurrency: a recording refreshes ``used_at`` of every blob it refers to, in its own
 transaction, which also locks those rows. On PostgreSQL a collection deletes only blobs unused
@@ -19,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, exists, select
+from sqlalchemy import Connection, bindparam, delete, select
 
 from cleveragents.store.tables import blobs, changes
 
@@ -90,9 +91,11 @@ def read(conn: Connection, shas: Sequence[str]) -> dict[str, bytes]:
 def collect(conn: Connection, now: datetime) -> int:
     """In the caller's transaction: delete the blobs no change refers to (on PostgreSQL, those
     unused for PG_GRACE_S as well); how many went."""
-    unused = ~exists().where(changes.c.new_sha256 == _b.sha256) & ~exists().where(
-        changes.c.base_blob == _b.sha256
-    )
+    # Two uncorrelated subqueries, each read once (no index on the hashes of changes: that
+    # would cost every recorded change more than an occasional scan costs a removal).
+    new = select(changes.c.new_sha256).where(changes.c.new_sha256.is_not(None))
+    base = select(changes.c.base_sha256).where(changes.c.base_kept)
+    unused = _b.sha256.not_in(new) & _b.sha256.not_in(base)
     if conn.dialect.name == "postgresql":
         unused = unused & (_b.used_at < now - timedelta(seconds=PG_GRACE_S))
     return max(int(conn.execute(delete(blobs).where(unused)).rowcount), 0)

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, delete, func, insert, null, select, update
+from sqlalchemy import Connection, RowMapping, case, delete, func, insert, null, select, update
 
 from cleveragents.domain.changes import CapturedChange, ChangeKind, FileChange
 from cleveragents.domain.paths import path_from_text, path_to_text, safe_text
@@ -66,7 +66,7 @@ def _row(plan_id: str, subplan_id: str, change: CapturedChange) -> dict[str, Any
         "change": change.kind.value,
         "base_sha256": change.base_sha256,
         "base_mode": change.base_mode,
-        "base_blob": change.base_sha256 if change.base_content is not None else None,
+        "base_kept": change.base_content is not None,
         "new_sha256": change.new_sha256,
         "mode": change.mode,
         "size": change.size,
@@ -121,7 +121,8 @@ class ChangeStore:
     ) -> Iterator[tuple[bytes | None, bytes | None]]:
         """``(base content, new content)`` for each of ``ids`` in order, read a page at a time
         (the base only ``with_base``: apply needs just the new content)."""
-        columns = (_c.id, _c.new_sha256, _c.base_blob if with_base else null())
+        kept_base = case((_c.base_kept, _c.base_sha256), else_=null())
+        columns = (_c.id, _c.new_sha256, kept_base if with_base else null())
         for start in range(0, len(ids), CONTENT_PAGE):
             page = list(ids[start : start + CONTENT_PAGE])
             with self.db.read() as conn:

@@ -279,9 +279,9 @@ changes = Table(
     Column("change", String(16), nullable=False),
     Column("base_sha256", String(64), nullable=True),
     Column("base_mode", Integer, nullable=True),
-    # The blob holding the content before, when it was read (a diff shows it); the new content
-    # is always kept, in the blob of new_sha256.
-    Column("base_blob", String(64), nullable=True),
+    # Whether the content before was kept (in the blob of base_sha256; a diff shows it); the
+    # new content always is, in the blob of new_sha256.
+    Column("base_kept", Boolean(), nullable=False, server_default=false()),
     Column("new_sha256", String(64), nullable=True),
     Column("mode", Integer, nullable=True),
     Column("size", Integer, nullable=False),
@@ -298,8 +298,6 @@ changes = Table(
     UniqueConstraint("subplan_id", "path", name="uq_changes_subplan_id_path"),
 )
 Index("ix_changes_plan_id_path", changes.c.plan_id, changes.c.path)
-Index("ix_changes_new_sha256", changes.c.new_sha256)
-Index("ix_changes_base_blob", changes.c.base_blob)
 
 # File contents, once per content hash, zlib-compressed: the changes of every leaf and plan that
 # recorded the same bytes share one row (20 runs of a codemod over a project store its files
