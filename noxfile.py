@@ -111,6 +111,7 @@ POSTGRES_FEATURES = [
     "features/reject.feature",
     "features/id_refs.feature",
     "features/storage.feature",
+    "features/delayed_jobs.feature",
 ]
 
 

@@ -215,3 +215,10 @@ def step_break_all_heartbeats(context: Any) -> None:
 
     Upkeep.beat = broken  # type: ignore[method-assign]
     context.cleanups.append(lambda: setattr(Upkeep, "beat", original))
+
+
+@then("the line of [{label}] in stdout ends with a time")
+def step_line_time(context: Any, label: str) -> None:
+    wanted = fill(context, f"[{label}]")
+    row = next(text for text in context.result.stdout.splitlines() if text.startswith(wanted))
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$", row), row

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import typer
@@ -13,7 +13,7 @@ from cleveragents.cli.output import line, print_json
 from cleveragents.cli.render import job_detail, jobs_table, key_values
 from cleveragents.cli.state import JobRef, JsonOption, state
 from cleveragents.domain.clock import utcnow
-from cleveragents.domain.durations import parse_duration
+from cleveragents.domain.durations import parse_duration, parse_instant
 from cleveragents.domain.jobs import JobStatus
 from cleveragents.errors import InvalidInputError
 from cleveragents.store.jobs import JobStore
@@ -37,6 +37,15 @@ def _payload(text: str | None) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidInputError("--payload must be a JSON object")
     return value
+
+
+def _not_before(delay: str | None, at: str | None) -> datetime | None:
+    """When a job asked to wait may be claimed: --delay from now, or --at (not both)."""
+    if delay is not None and at is not None:
+        raise InvalidInputError("give --delay or --at, not both")
+    if delay is not None:
+        return utcnow() + timedelta(seconds=parse_duration(delay))
+    return parse_instant(at) if at is not None else None
 
 
 @app.command()
@@ -65,13 +74,29 @@ def enqueue(
     count: Annotated[
         int, typer.Option("--count", min=1, max=1_000_000, help="Enqueue this many copies at once.")
     ] = 1,
+    delay: Annotated[
+        str | None,
+        typer.Option(
+            "--delay", help="Not before this long from now (90s, 10m, 2h).", show_default=False
+        ),
+    ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at",
+            help="Not before this time (ISO 8601 with a zone: 2026-12-24T08:00:00Z).",
+            show_default=False,
+        ),
+    ] = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Add a job to the queue and print its id.
+    """Add a job to the queue and print its id. With --delay or --at it stays queued, and no
+    worker claims it, until then.
 
     Examples: `agents jobs enqueue sleep --payload '{"seconds": 5}'`,
-    `agents jobs enqueue command -- make test`.
+    `agents jobs enqueue command --delay 10m -- make test`.
     """
+    run_after = _not_before(delay, at)
     app_state = state(ctx)
     settings = app_state.settings().settings
     body = _payload(payload)
@@ -84,10 +109,14 @@ def enqueue(
     queue = JobQueue(app_state.db())
     attempts = settings.async_.max_attempts if max_attempts is None else max_attempts
     if count == 1:
-        job = queue.enqueue(kind, body, priority=priority, max_attempts=attempts)
+        job = queue.enqueue(
+            kind, body, priority=priority, max_attempts=attempts, run_after=run_after
+        )
         print_json(job.to_json()) if json_out else line(job.id)
         return
-    template = queue.build(kind, body, priority=priority, max_attempts=attempts)
+    template = queue.build(
+        kind, body, priority=priority, max_attempts=attempts, run_after=run_after
+    )
     ids = queue.enqueue_many([template] * count)
     if json_out:
         print_json({"ids": ids, "count": len(ids)})

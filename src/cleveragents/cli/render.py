@@ -69,7 +69,17 @@ def jobs_table(jobs: Sequence[AsyncJob]) -> None:
     """A listing of jobs."""
     _table(
         "jobs",
-        ["id", "kind", "status", "priority", "attempts", "worker", "created", "finished"],
+        [
+            "id",
+            "kind",
+            "status",
+            "priority",
+            "attempts",
+            "worker",
+            "created",
+            "finished",
+            "not before",
+        ],
         (
             [
                 job.id,
@@ -80,6 +90,7 @@ def jobs_table(jobs: Sequence[AsyncJob]) -> None:
                 job.worker_id or "-",
                 _when(job.created_at),
                 _when(job.finished_at),
+                _when(job.run_after) if job.run_after > job.created_at else "-",
             ]
             for job in jobs
         ),

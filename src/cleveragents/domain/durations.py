@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from cleveragents.errors import InvalidInputError
 
@@ -20,3 +21,18 @@ def parse_duration(text: str) -> float:
             "(e.g. 90s, 15m, 7d)"
         )
     return float(match.group(1)) * _UNITS[match.group(2).lower()]
+
+
+def parse_instant(text: str) -> datetime:
+    """The moment ``text`` names, in ISO 8601 with its time zone (``2026-12-24T08:00:00Z``,
+    ``2026-12-24T09:00:00+01:00``); raises :class:`InvalidInputError` for anything else, a time
+    without a zone included (it would be ambiguous)."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise InvalidInputError(
+            f"invalid time {text!r}: use ISO 8601 with a time zone, e.g. 2026-12-24T08:00:00Z"
+        )
+    return moment.astimezone(UTC)
