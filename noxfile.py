@@ -112,6 +112,7 @@ POSTGRES_FEATURES = [
     "features/id_refs.feature",
     "features/storage.feature",
     "features/delayed_jobs.feature",
+    "features/unique_jobs.feature",
 ]
 
 

@@ -106,3 +106,27 @@ def step(context: Any, revision: str) -> None:
     [(kept,)] = execute_sql(context, "SELECT count(*) FROM changes WHERE new_content IS NOT NULL")
     assert kept == 6, kept  # the contents are back in the changes rows
     upgrade(db)
+
+
+@given('I ran `{command}` and keep its JSON as "{label}"')
+def step(context: Any, command: str, label: str) -> None:
+    result = run_cli(context, command)
+    assert result.exit_code == 0, result.stderr
+    context.ids = {**getattr(context, "ids", {}), label: json.loads(result.stdout)["id"]}
+
+
+@then('inserting another queued job with the unique key "{key}" straight into the table fails')
+def step(context: Any, key: str) -> None:
+    from sqlalchemy import exc
+
+    sql = (
+        "INSERT INTO async_jobs (id, kind, status, priority, payload_json, attempts,"
+        " max_attempts, run_after, cancel_requested, created_at, unique_key)"
+        " VALUES ('01ZZZZZZZZZZZZZZZZZZZZZZZZ', 'noop', 'queued', 0, '{}', 0, 3,"
+        " '2026-01-01 00:00:00.000000', false, '2026-01-01 00:00:00.000000', :k)"
+    )
+    try:
+        execute_sql(context, sql, {"k": key})
+    except exc.IntegrityError:
+        return
+    raise AssertionError("the database took a second live job with the same unique key")

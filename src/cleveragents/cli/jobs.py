@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from cleveragents.cli.commands import help_of
-from cleveragents.cli.output import line, print_json
+from cleveragents.cli.output import error, line, print_json
 from cleveragents.cli.render import job_detail, jobs_table, key_values
 from cleveragents.cli.state import JobRef, JsonOption, state
 from cleveragents.domain.clock import utcnow
@@ -88,10 +88,19 @@ def enqueue(
             show_default=False,
         ),
     ] = None,
+    unique_key: Annotated[
+        str | None,
+        typer.Option(
+            "--unique-key",
+            help="While a job with this key is queued or running, add none: print that job's id.",
+            show_default=False,
+        ),
+    ] = None,
     json_out: JsonOption = False,
 ) -> None:
     """Add a job to the queue and print its id. With --delay or --at it stays queued, and no
-    worker claims it, until then.
+    worker claims it, until then. With --unique-key, a job holding the key already is
+    printed instead (exit 0; --json: "deduplicated": true).
 
     Examples: `agents jobs enqueue sleep --payload '{"seconds": 5}'`,
     `agents jobs enqueue command --delay 10m -- make test`.
@@ -108,15 +117,26 @@ def enqueue(
         body["argv"] = argv
     queue = JobQueue(app_state.db())
     attempts = settings.async_.max_attempts if max_attempts is None else max_attempts
+    options: dict[str, Any] = {
+        "priority": priority,
+        "max_attempts": attempts,
+        "run_after": run_after,
+    }
+    if unique_key is not None:
+        if count != 1:
+            raise InvalidInputError("--unique-key enqueues one job; it does not go with --count")
+        job, held = queue.enqueue_unique(kind, body, unique_key=unique_key, **options)
+        if held and not json_out:
+            error(
+                f"job {job.id} ({job.status.value}) holds the unique key {unique_key!r}: none added"
+            )
+        print_json({**job.to_json(), "deduplicated": held}) if json_out else line(job.id)
+        return
     if count == 1:
-        job = queue.enqueue(
-            kind, body, priority=priority, max_attempts=attempts, run_after=run_after
-        )
+        job = queue.enqueue(kind, body, **options)
         print_json(job.to_json()) if json_out else line(job.id)
         return
-    template = queue.build(
-        kind, body, priority=priority, max_attempts=attempts, run_after=run_after
-    )
+    template = queue.build(kind, body, **options)
     ids = queue.enqueue_many([template] * count)
     if json_out:
         print_json({"ids": ids, "count": len(ids)})

@@ -90,6 +90,7 @@ class AsyncJob(BaseModel):
     finished_at: datetime | None = None
     error_message: str | None = None
     result: Any = None
+    unique_key: str | None = None  # while it is queued or running, no other job has it
 
     def to_json(self) -> dict[str, Any]:
         """The job as a JSON-ready dict (field names: docs/architecture.md, "Job fields")."""
@@ -108,6 +109,7 @@ class NewJob(BaseModel):
     run_after: datetime | None = None
     plan_id: str | None = None
     phase: JobPhase | None = None
+    unique_key: str | None = Field(None, min_length=1, max_length=255)
 
 
 class JobOutcome(BaseModel):

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, select
 
 from cleveragents.store.tables import blobs, changes
+from cleveragents.store.upserts import insert_on_conflict
 
 LEVEL = 6  # zlib's default: source code shrinks 3-5x, at tens of MB/s
 PG_GRACE_S = 300.0
@@ -51,14 +52,7 @@ def put(conn: Connection, contents: Mapping[str, bytes], now: datetime) -> None:
 
 def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Insert ``rows``; one another writer inserted meanwhile is left as it is (same bytes)."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-
-        statement: Any = postgresql_insert(blobs)
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        statement = sqlite_insert(blobs)
+    statement = insert_on_conflict(conn.dialect.name, blobs)
     conn.execute(
         statement.on_conflict_do_update(
             index_elements=[_b.sha256], set_={"used_at": statement.excluded.used_at}

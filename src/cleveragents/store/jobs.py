@@ -10,15 +10,13 @@ database, not a read-then-write in Python, decides who wins a race.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Row,
-    RowMapping,
     bindparam,
     case,
     func,
@@ -39,56 +37,13 @@ from cleveragents.domain.jobs import (
 )
 from cleveragents.errors import InvalidJobTransitionError, JobNotFoundError
 from cleveragents.store.hot import CompiledStatement
+from cleveragents.store.job_rows import job_from, job_from_row, row_values
 from cleveragents.store.recovery import JobMaintenance
 from cleveragents.store.tables import async_jobs, plans
 
 # A literal, not a bound parameter: the planner sees which status the claim reads.
 _QUEUED: ColumnElement[str] = literal_column(f"'{JobStatus.QUEUED.value}'")
 _c = async_jobs.c
-
-
-def _to_job(row: Row[Any]) -> AsyncJob:
-    return _job_from(row._mapping)
-
-
-def _job_from(m: Mapping[str, Any] | RowMapping) -> AsyncJob:
-    return AsyncJob(
-        id=m["id"],
-        kind=m["kind"],
-        status=m["status"],
-        priority=m["priority"],
-        payload=m["payload_json"],
-        attempts=m["attempts"],
-        max_attempts=m["max_attempts"],
-        plan_id=m["plan_id"],
-        phase=m["phase"],
-        run_after=m["run_after"],
-        worker_id=m["worker_id"],
-        last_heartbeat=m["last_heartbeat"],
-        cancel_requested=m["cancel_requested"],
-        created_at=m["created_at"],
-        started_at=m["started_at"],
-        finished_at=m["finished_at"],
-        error_message=m["error_message"],
-        result=m["result_json"],
-    )
-
-
-def _row_values(job: NewJob, job_id: str, now: datetime) -> dict[str, Any]:
-    return {
-        "id": job_id,
-        "kind": job.kind,
-        "plan_id": job.plan_id,
-        "phase": job.phase.value if job.phase else None,
-        "status": JobStatus.QUEUED.value,
-        "priority": job.priority,
-        "payload_json": job.payload,
-        "attempts": 0,
-        "max_attempts": job.max_attempts,
-        "run_after": job.run_after or now,
-        "cancel_requested": False,
-        "created_at": now,
-    }
 
 
 _INSERT = insert(async_jobs)
@@ -158,7 +113,7 @@ _HOT_PARAMS = {
 }
 
 
-def _link_plans(conn: Connection, jobs: Iterable[tuple[str, NewJob]]) -> None:
+def link_plans(conn: Connection, jobs: Iterable[tuple[str, NewJob]]) -> None:
     """A job that runs a plan's phase becomes that plan's job (``plans.job_id``), in the
     transaction that enqueues it."""
     for job_id, job in jobs:
@@ -184,10 +139,10 @@ class JobStore(JobMaintenance):
     def enqueue(self, job: NewJob, now: datetime) -> AsyncJob:
         """Insert one queued job and return it. A job that runs a plan's phase becomes that
         plan's job (``plans.job_id``) in the same transaction."""
-        values = _row_values(job, new_id(), now)
+        values = row_values(job, new_id(), now)
         with self.db.write() as conn:
             conn.execute(_INSERT, values)
-            _link_plans(conn, [(values["id"], job)])
+            link_plans(conn, [(values["id"], job)])
         return AsyncJob(
             id=values["id"],
             kind=job.kind,
@@ -199,6 +154,7 @@ class JobStore(JobMaintenance):
             phase=job.phase,
             run_after=values["run_after"],
             created_at=now,
+            unique_key=job.unique_key,
         )
 
     def enqueue_many(self, jobs: Sequence[NewJob], now: datetime) -> list[str]:
@@ -221,7 +177,7 @@ class JobStore(JobMaintenance):
             for job_id, job in zip(ids, jobs, strict=True):
                 shared = converted.get(id(job))
                 if shared is None:
-                    values = _row_values(job, job_id, now)
+                    values = row_values(job, job_id, now)
                     shared = tuple(
                         as_time(values[name])
                         if name in ("run_after", "created_at")
@@ -233,7 +189,7 @@ class JobStore(JobMaintenance):
                     converted[id(job)] = shared
                 rows.append((job_id, *shared))
             conn.exec_driver_sql(_bulk_insert(dialect.paramstyle), rows)
-            _link_plans(conn, zip(ids, jobs, strict=True))
+            link_plans(conn, zip(ids, jobs, strict=True))
         return ids
 
     # -- read -------------------------------------------------------------------------------
@@ -247,7 +203,7 @@ class JobStore(JobMaintenance):
         row = conn.execute(select(async_jobs).where(_c.id == job_id)).first()
         if row is None:
             raise JobNotFoundError.for_id(job_id)
-        return _to_job(row)
+        return job_from_row(row)
 
     def find(
         self, status: JobStatus | None = None, kind: str | None = None, limit: int = 50
@@ -259,7 +215,7 @@ class JobStore(JobMaintenance):
         if kind is not None:
             query = query.where(_c.kind == kind)
         with self.db.read() as conn:
-            return [_to_job(row) for row in conn.execute(query)]
+            return [job_from_row(row) for row in conn.execute(query)]
 
     def count_by_status(self) -> dict[JobStatus, int]:
         """How many jobs there are in each status (every status present, zeros included)."""
@@ -294,7 +250,7 @@ class JobStore(JobMaintenance):
                 rows = claim.execute(conn, {"b_worker": worker_id, "b_now": now, "b_limit": limit})
             if recorded or rows:
                 self.db.announce(conn)
-        jobs = [_job_from(dict(zip(_COLUMN_NAMES, row, strict=True))) for row in rows]
+        jobs = [job_from(dict(zip(_COLUMN_NAMES, row, strict=True))) for row in rows]
         jobs.sort(key=lambda job: (job.priority, job.id))
         return jobs, recorded
 

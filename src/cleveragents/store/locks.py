@@ -22,6 +22,7 @@ from cleveragents.errors import LockConflictError, LockExpiredError
 from cleveragents.store.engine import Database
 from cleveragents.store.hot import CompiledStatement
 from cleveragents.store.tables import UTCDateTime, locks
+from cleveragents.store.upserts import insert_on_conflict
 
 _l = locks.c
 
@@ -30,16 +31,7 @@ _l = locks.c
 # unit): written once as Core statements, compiled once per dialect (see hot.py).
 def _acquire_statement(dialect_name: str) -> ReturningInsert[Any]:
     """The acquire, for SQLite or PostgreSQL (the same ``ON CONFLICT`` clause in both)."""
-    # the dialect's module loads on the first acquire, not at import (PostgreSQL's costs 20 ms)
-    if dialect_name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-
-        new: Any = postgresql_insert(locks)
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        new = sqlite_insert(locks)
-    new = new.values(
+    new = insert_on_conflict(dialect_name, locks).values(
         id=bindparam("b_id"),
         owner_id=bindparam("b_owner"),
         resource_type=bindparam("b_type"),

@@ -104,6 +104,7 @@ async_jobs = Table(
     Column("finished_at", UTCDateTime(), nullable=True),
     Column("error_message", Text(), nullable=True),
     Column("result_json", JSON(none_as_null=True), nullable=True),
+    Column("unique_key", String(255), nullable=True),
     CheckConstraint(_in("status", JOB_STATUSES), name="status"),
     CheckConstraint("phase IS NULL OR " + _in("phase", JOB_PHASES), name="phase"),
     CheckConstraint("priority >= 0", name="priority"),
@@ -119,6 +120,17 @@ Index("ix_async_jobs_status_id", async_jobs.c.status, async_jobs.c.id)
 Index("ix_async_jobs_worker_id_status", async_jobs.c.worker_id, async_jobs.c.status)
 Index("ix_async_jobs_finished_at", async_jobs.c.finished_at)
 Index("ix_async_jobs_plan_id", async_jobs.c.plan_id)
+# One queued or running job per unique key, whoever enqueues it (`jobs enqueue --unique-key`):
+# the database decides, there is no check-then-insert.
+LIVE_JOB_STATUSES = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+UNIQUE_WHILE_LIVE = async_jobs.c.status.in_(LIVE_JOB_STATUSES)
+Index(
+    "uq_async_jobs_unique_key",
+    async_jobs.c.unique_key,
+    unique=True,
+    sqlite_where=UNIQUE_WHILE_LIVE,
+    postgresql_where=UNIQUE_WHILE_LIVE,
+)
 
 workers = Table(
     "workers",

@@ -36,6 +36,7 @@ class JobQueue:
         priority: int = 0,
         max_attempts: int = MAX_ATTEMPTS,
         run_after: datetime | None = None,
+        unique_key: str | None = None,
     ) -> NewJob:
         """Validate a job before anything is written; raises an :class:`InvalidInputError`."""
         normalized = self.registry.get(kind).normalize(payload)
@@ -45,17 +46,27 @@ class JobQueue:
             )
         if not 1 <= max_attempts <= 100:
             raise InvalidInputError(f"max attempts must be 1..100, got {max_attempts}")
+        if unique_key is not None and not 1 <= len(unique_key) <= 255:
+            raise InvalidInputError("a unique key is 1 to 255 characters")
         return NewJob(
             kind=kind,
             payload=normalized,
             priority=priority,
             max_attempts=max_attempts,
             run_after=run_after,
+            unique_key=unique_key,
         )
 
     def enqueue(self, kind: str, payload: Any, **options: Any) -> AsyncJob:
         """Validate and enqueue one job."""
         return self.store.enqueue(self.build(kind, payload, **options), self.clock())
+
+    def enqueue_unique(self, kind: str, payload: Any, **options: Any) -> tuple[AsyncJob, bool]:
+        """Validate and enqueue one job with a ``unique_key``, unless a queued or running job
+        holds that key: the job, and True when it is that holder (nothing was added)."""
+        from cleveragents.store.unique_jobs import enqueue_unique
+
+        return enqueue_unique(self.store, self.build(kind, payload, **options), self.clock())
 
     def enqueue_many(self, jobs: Iterable[NewJob]) -> list[str]:
         """Enqueue jobs built with :meth:`build`, all in one transaction."""
