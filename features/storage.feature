@@ -43,6 +43,10 @@ Feature: Storage stays bounded
     Then the JSON document is a list of 2
     When I run `plan delete nope`
     Then the exit code is 4
+    Given plan "A" is in phase "executing"
+    When I run `plan delete [A]`
+    Then the exit code is 3
+    And stderr is one line containing "plan [A] is executing: cancel it first"
 
   Scenario: prune removes the plans that finished long enough ago, in the phases asked
     Given I ran `plan run --project repo --action [tmp]/shout.toml` and call the plan "OLD"

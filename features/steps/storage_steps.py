@@ -130,3 +130,12 @@ def step(context: Any, key: str) -> None:
     except exc.IntegrityError:
         return
     raise AssertionError("the database took a second live job with the same unique key")
+
+
+@given('plan "{label}" is in phase "{phase}"')
+def step(context: Any, label: str, phase: str) -> None:
+    execute_sql(
+        context,
+        "UPDATE plans SET phase = :ph WHERE id = :p",
+        {"ph": phase, "p": context.ids[label]},
+    )
