@@ -62,7 +62,7 @@ A Stalled Worker's Command Is Ended Before Its Job Runs Again
     ${hold pid}=    Wait Until A Process Runs    @{hold}
     ${second}=    Start Worker    alias=second
     Wait Until Worker Is Listed    ${second}
-    Send Signal To Process    SIGSTOP    ${first}
+    Stall Worker Outside A Write    ${first}
     ${job}=    Job Should Finish    ${id}    rc=0    timeout=60
     Fields Should Be    ${job}    status=succeeded    attempts=2
     Worker Id Should Belong To    ${job}[worker_id]    ${second}

@@ -12,11 +12,18 @@ from __future__ import annotations
 import os
 import random
 import signal
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import psutil
-from _robot_support import LOG_POLL_INTERVAL_S, agents_library, poll_until, wait_for_log_line
+from _robot_support import (
+    LOG_POLL_INTERVAL_S,
+    agents_library,
+    poll_until,
+    process_library,
+    wait_for_log_line,
+)
 from robot.api import logger
 from robot.api.deco import keyword, library
 
@@ -164,6 +171,32 @@ class BindingLibrary:
         Logs` finds a log by the process handle's text, which is the same for two workers
         started with the same arguments.)"""
         return wait_for_log_line(path, pattern, timeout)
+
+    @keyword
+    def stall_worker_outside_a_write(self, handle: Any, timeout: str = "30s") -> None:
+        """SIGSTOP the worker ``handle`` (a process `Start Agents` started) at a moment it holds
+        no write transaction on the test's SQLite database: a worker stopped inside one would
+        hold SQLite's write lock, and no other worker could write until it resumed (SQLite's
+        one-writer rule, not what the test is about). Stopped holding it, it is resumed and
+        stopped again until it is not."""
+        pid = process_library().get_process_id(handle)
+        url = agents_library().environment["AGENTS_DATABASE_URL"]
+        database = url.removeprefix("sqlite:///")
+
+        def stopped_outside() -> bool:
+            os.kill(pid, signal.SIGSTOP)
+            probe = sqlite3.connect(database, timeout=0.2, isolation_level=None)
+            try:
+                probe.execute("BEGIN IMMEDIATE")  # free: the stopped worker holds no write
+                probe.execute("ROLLBACK")
+                return True
+            except sqlite3.OperationalError:
+                os.kill(pid, signal.SIGCONT)  # let it finish that write, then try again
+                return False
+            finally:
+                probe.close()
+
+        poll_until(stopped_outside, timeout, f"worker {pid} stopped outside a write")
 
     @keyword
     def kill_unique_sleeps(self) -> None:
