@@ -6,8 +6,9 @@ Create Date: 2026-12-07
 """
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -29,6 +30,31 @@ blobs = sa.table(
     sa.column("data", sa.LargeBinary),
     sa.column("used_at", UTCDateTime),
 )
+changes = sa.table(
+    "changes",
+    sa.column("id", sa.Integer),
+    sa.column("base_sha256", sa.String),
+    sa.column("base_content", sa.LargeBinary),
+    sa.column("new_sha256", sa.String),
+    sa.column("new_content", sa.LargeBinary),
+    sa.column("base_kept", sa.Boolean),
+)
+
+
+def _pages(bind: sa.Connection, *columns: Any) -> Iterator[list[Any]]:
+    """The rows of ``changes`` (its id first, then ``columns``), PAGE at a time, by id."""
+    last = 0
+    while True:
+        rows = bind.execute(
+            sa.select(changes.c.id, *columns)
+            .where(changes.c.id > last)
+            .order_by(changes.c.id)
+            .limit(PAGE)
+        ).all()
+        if not rows:
+            return
+        last = rows[-1][0]
+        yield rows
 
 
 def upgrade() -> None:
@@ -50,33 +76,14 @@ def upgrade() -> None:
         "changes",
         sa.Column("base_kept", sa.Boolean(), server_default=sa.false(), nullable=False),
     )
-    changes = sa.table(
-        "changes",
-        sa.column("id", sa.Integer),
-        sa.column("base_sha256", sa.String),
-        sa.column("base_content", sa.LargeBinary),
-        sa.column("new_sha256", sa.String),
-        sa.column("new_content", sa.LargeBinary),
-        sa.column("base_kept", sa.Boolean),
-    )
     now = datetime.now(UTC)
-    last = 0
-    while True:
-        rows = bind.execute(
-            sa.select(
-                changes.c.id,
-                changes.c.base_sha256,
-                changes.c.base_content,
-                changes.c.new_sha256,
-                changes.c.new_content,
-            )
-            .where(changes.c.id > last)
-            .order_by(changes.c.id)
-            .limit(PAGE)
-        ).all()
-        if not rows:
-            break
-        last = rows[-1][0]
+    for rows in _pages(
+        bind,
+        changes.c.base_sha256,
+        changes.c.base_content,
+        changes.c.new_sha256,
+        changes.c.new_content,
+    ):
         contents: dict[str, bytes] = {}
         with_base: list[dict[str, object]] = []
         for _id, base_sha, base, new_sha, new in rows:
@@ -111,30 +118,8 @@ def downgrade() -> None:
     bind = op.get_bind()
     op.add_column("changes", sa.Column("base_content", sa.LargeBinary(), nullable=True))
     op.add_column("changes", sa.Column("new_content", sa.LargeBinary(), nullable=True))
-    changes = sa.table(
-        "changes",
-        sa.column("id", sa.Integer),
-        sa.column("new_sha256", sa.String),
-        sa.column("base_sha256", sa.String),
-        sa.column("base_kept", sa.Boolean),
-        sa.column("base_content", sa.LargeBinary),
-        sa.column("new_content", sa.LargeBinary),
-    )
-    last = 0
-    while True:
-        rows = bind.execute(
-            sa.select(
-                changes.c.id,
-                changes.c.new_sha256,
-                sa.case((changes.c.base_kept, changes.c.base_sha256), else_=sa.null()),
-            )
-            .where(changes.c.id > last)
-            .order_by(changes.c.id)
-            .limit(PAGE)
-        ).all()
-        if not rows:
-            break
-        last = rows[-1][0]
+    kept_base = sa.case((changes.c.base_kept, changes.c.base_sha256), else_=sa.null())
+    for rows in _pages(bind, changes.c.new_sha256, kept_base):
         shas = {sha for row in rows for sha in row[1:] if sha}
         data = {
             sha: zlib.decompress(blob)

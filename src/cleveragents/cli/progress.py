@@ -9,16 +9,14 @@ are said once at the start, not counted again as progress.
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from cleveragents.cli.output import json_line
+from cleveragents.cli.output import json_line, line
 from cleveragents.cli.render import console
-from cleveragents.domain.paths import safe_text
 from cleveragents.domain.plans import EventKind, Plan, PlanEvent, Subplan, SubplanCounts
 
 if TYPE_CHECKING:  # rich is imported where something is drawn
@@ -77,7 +75,7 @@ class PlanProgressView:
     # -- lifecycle ------------------------------------------------------------------------
     def __enter__(self) -> PlanProgressView:
         if self._done_at_start and self.mode is ProgressMode.PLAIN:
-            _line(
+            line(
                 f"plan {self.plan.id}: {self._done_at_start} of {len(self._states)} leaves "
                 f"completed already; {self._to_run} to run"
             )
@@ -131,7 +129,7 @@ class PlanProgressView:
     def _plain(self, event: PlanEvent) -> None:
         if event.kind is not EventKind.SUBPLAN:
             extra = f" ({event.data['error_message']})" if event.data.get("error_message") else ""
-            _line(f"plan {event.plan_id} {event.state}{extra}")
+            line(f"plan {event.plan_id} {event.state}{extra}")
             return
         if event.state in ("pending", "running"):
             return  # starting is not news on a log; finishing is
@@ -144,7 +142,7 @@ class PlanProgressView:
         width = len(str(total))
         spent = (event.data.get("result") or {}).get("cost_usd")
         cost = f" ${spent:.4f} (total ${self.cost:.4f})" if isinstance(spent, int | float) else ""
-        _line(f"[{finished:>{width}}/{total}] {event.state:<9} {label}{took}{cost}{why}")
+        line(f"[{finished:>{width}}/{total}] {event.state:<9} {label}{took}{cost}{why}")
 
     # -- the live display -----------------------------------------------------------------
     def _render(self) -> Group:
@@ -186,11 +184,6 @@ class PlanProgressView:
         return f"ETA {remaining / rate:.0f}s"
 
 
-def _line(text: str) -> None:
-    sys.stdout.write(safe_text(text) + "\n")  # a file name that is not UTF-8, escaped
-    sys.stdout.flush()
-
-
 def summary(plan: Plan, counts: SubplanCounts, failures: Sequence[tuple[str, str]]) -> None:
     """The table at the end of a run: leaves by state, then each failure."""
     if console().is_terminal:
@@ -203,13 +196,13 @@ def summary(plan: Plan, counts: SubplanCounts, failures: Sequence[tuple[str, str
         table.add_row(*(str(getattr(counts, n)) for n in names))
         console().print(table)
     else:
-        _line(
+        line(
             f"plan {plan.id} {plan.phase.value}: completed {counts.completed}, failed "
             f"{counts.failed}, cancelled {counts.cancelled}, pending {counts.pending}"
         )
     for label, message in failures[:20]:
-        _line(f"  failed {label}: {message}")
+        line(f"  failed {label}: {message}")
     if len(failures) > 20:
-        _line(f"  ... and {len(failures) - 20} more (agents plan status {plan.id} --json)")
+        line(f"  ... and {len(failures) - 20} more (agents plan status {plan.id} --json)")
     if plan.error_message and not failures:
-        _line(f"  {plan.error_message}")
+        line(f"  {plan.error_message}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -139,9 +139,8 @@ def workers_table(workers: Sequence[WorkerInfo], now: datetime, stale_after: flo
 
 def worker_liveness(worker: WorkerInfo, now: datetime, stale_after: float) -> str:
     """running, stale (no heartbeat for stale_after), stopped or lost."""
-    if (
-        worker.status.value == "running"
-        and (now - worker.last_heartbeat).total_seconds() > stale_after
+    if worker.status.value == "running" and not worker.is_live(
+        now - timedelta(seconds=stale_after)
     ):
         return "stale"
     return worker.status.value

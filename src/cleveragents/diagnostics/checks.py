@@ -140,7 +140,7 @@ def check_workers(ctx: Context) -> CheckResult:
     cutoff = ctx.now - timedelta(seconds=stale_after)
     registered = WorkerStore(ctx.db).find()
     running = [w for w in registered if w.status is WorkerStatus.RUNNING]
-    live = WorkerStore(ctx.db).live(cutoff)
+    live = [w for w in running if w.is_live(cutoff)]
     # Running by its row but silent: dead or stalled, its jobs not recovered yet. (Workers
     # already marked lost have had their jobs recovered: they are history, not a problem.)
     dead = [w for w in running if w.last_heartbeat < cutoff]

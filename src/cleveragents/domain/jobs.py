@@ -175,6 +175,10 @@ class WorkerInfo(BaseModel):
     jobs_cancelled: int = 0
     jobs_requeued: int = 0
 
+    def is_live(self, cutoff: datetime) -> bool:
+        """Running, with a heartbeat at ``cutoff`` or later (``now - stale_after``)."""
+        return self.status is WorkerStatus.RUNNING and self.last_heartbeat >= cutoff
+
     def to_json(self) -> dict[str, Any]:
         """The worker as a JSON-ready dict."""
         return self.model_dump(mode="json")

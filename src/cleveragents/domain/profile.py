@@ -29,10 +29,9 @@ class FailureMode(StrEnum):
 
 def cores() -> int:
     """The cores this process may run on (its CPU affinity; all of them where there is none)."""
-    try:
+    if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - platforms without affinity (macOS)
-        return os.cpu_count() or 1
+    return os.cpu_count() or 1
 
 
 DEFAULT_PARALLEL = min(32, max(1, cores()))  # max_parallel's default: one leaf per core

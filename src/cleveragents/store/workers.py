@@ -109,11 +109,7 @@ class WorkerStore:
 
     def live(self, cutoff: datetime) -> list[WorkerInfo]:
         """Running workers whose last heartbeat is at ``cutoff`` or later."""
-        return [
-            worker
-            for worker in self.find()
-            if worker.status is WorkerStatus.RUNNING and worker.last_heartbeat >= cutoff
-        ]
+        return [worker for worker in self.find() if worker.is_live(cutoff)]
 
     def prune(self, before: datetime) -> int:
         """Forget stopped and lost workers last seen before ``before``."""
