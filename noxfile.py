@@ -113,6 +113,8 @@ POSTGRES_FEATURES = [
     "features/storage.feature",
     "features/delayed_jobs.feature",
     "features/unique_jobs.feature",
+    "features/job_retries.feature",
+    "features/bulk_jobs.feature",
 ]
 
 

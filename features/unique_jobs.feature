@@ -36,4 +36,4 @@ Feature: Unique jobs
     Examples:
       | options                          | message                                                    |
       | --unique-key k --count 2         | --unique-key enqueues one job; it does not go with --count |
-      | --unique-key ""                  | a unique key is 1 to 255 characters                        |
+      | --unique-key ""                  | a unique key is 1 to 200 characters                        |

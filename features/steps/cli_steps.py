@@ -135,7 +135,7 @@ def step_stderr_line(context: Any, text: str) -> None:
 
 @then('stderr contains "{text}"')
 def step_stderr_contains(context: Any, text: str) -> None:
-    assert text in context.result.stderr, context.result.stderr
+    assert fill(context, text) in context.result.stderr, context.result.stderr
 
 
 @then('stderr does not contain "{text}"')

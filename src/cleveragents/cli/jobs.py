@@ -1,4 +1,5 @@
-"""`agents jobs`: enqueue, list, show, cancel, wait for, prune and recover background jobs."""
+"""`agents jobs`: enqueue, list, show, wait for, prune and recover background jobs (cancel,
+retry and purge, of one job or many: cli/jobs_bulk.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from cleveragents.cli import jobs_bulk
 from cleveragents.cli.commands import help_of
 from cleveragents.cli.output import error, line, print_json
 from cleveragents.cli.render import job_detail, jobs_table, key_values
@@ -96,11 +98,29 @@ def enqueue(
             show_default=False,
         ),
     ] = None,
+    retries: Annotated[
+        int | None,
+        typer.Option(
+            "--retries",
+            help="Try a failed run again this many times (default: async.retries).",
+            show_default=False,
+        ),
+    ] = None,
+    backoff: Annotated[
+        str | None,
+        typer.Option(
+            "--backoff",
+            help="The first retry waits up to this long, doubling after (default: async.backoff).",
+            show_default=False,
+        ),
+    ] = None,
     json_out: JsonOption = False,
 ) -> None:
     """Add a job to the queue and print its id. With --delay or --at it stays queued, and no
-    worker claims it, until then. With --unique-key, a job holding the key already is
-    printed instead (exit 0; --json: "deduplicated": true).
+    worker claims it, until then. With --retries N a failed run is tried again up to N times,
+    each after a random wait of up to --backoff doubled per failure (capped by
+    async.max_backoff); a cancelled job never is. With --unique-key, a job holding the key
+    already is printed instead (exit 0; --json: "deduplicated": true).
 
     Examples: `agents jobs enqueue sleep --payload '{"seconds": 5}'`,
     `agents jobs enqueue command --delay 10m -- make test`.
@@ -121,6 +141,8 @@ def enqueue(
         "priority": priority,
         "max_attempts": attempts,
         "run_after": run_after,
+        "retries": settings.async_.retries if retries is None else retries,
+        "backoff_s": settings.async_.backoff if backoff is None else parse_duration(backoff),
     }
     if unique_key is not None:
         if count != 1:
@@ -170,21 +192,19 @@ def list_(
 
 @app.command()
 def show(ctx: typer.Context, job_id: JobRef, json_out: JsonOption = False) -> None:
-    """Show one job: status, attempts, worker, timestamps, error and result."""
-    job = JobStore(state(ctx).db()).get(job_id)
-    print_json(job.to_json()) if json_out else job_detail(job)
-
-
-@app.command()
-def cancel(ctx: typer.Context, job_id: JobRef, json_out: JsonOption = False) -> None:
-    """Cancel a job: a queued one at once, a running one is stopped by its worker."""
-    job = JobStore(state(ctx).db()).cancel(job_id, utcnow())
+    """Show one job: status, attempts, worker, timestamps, error and result, then each run
+    that did not succeed (failed or lost with its worker) with its error."""
+    store = JobStore(state(ctx).db())
+    job, history = store.get(job_id), store.history(job_id)
     if json_out:
-        print_json(job.to_json())
-    elif job.status == JobStatus.CANCELLED:
-        line(f"cancelled {job.id}")
+        print_json({**job.to_json(), "history": [attempt.to_json() for attempt in history]})
     else:
-        line(f"cancel requested for {job.id}; its worker will stop it")
+        job_detail(job, history)
+
+
+app.command()(jobs_bulk.cancel)
+app.command()(jobs_bulk.retry)
+app.command()(jobs_bulk.purge)
 
 
 @app.command()

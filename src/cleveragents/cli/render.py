@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # the models come with the stores that return them
     from rich.console import Console
     from rich.tree import Tree
 
-    from cleveragents.domain.jobs import AsyncJob, WorkerInfo
+    from cleveragents.domain.jobs import AsyncJob, JobAttempt, WorkerInfo
     from cleveragents.domain.locks import Lock
     from cleveragents.domain.plans import Plan, Subplan
     from cleveragents.domain.projects import Project
@@ -86,11 +86,14 @@ def jobs_table(jobs: Sequence[AsyncJob]) -> None:
                 job.kind,
                 job.status.value,
                 str(job.priority),
-                f"{job.attempts}/{job.max_attempts}",
+                str(job.attempts),
+                f"{min(job.failures, job.retries)}/{job.retries}" if job.retries else "-",
                 job.worker_id or "-",
                 _when(job.created_at),
                 _when(job.finished_at),
-                _when(job.run_after) if job.run_after > job.created_at else "-",
+                _when(job.run_after)
+                if job.status == "queued" and job.run_after > job.created_at
+                else "-",
             ]
             for job in jobs
         ),
@@ -106,13 +109,23 @@ def projects_table(projects: Sequence[Project]) -> None:
     )
 
 
-def job_detail(job: AsyncJob) -> None:
-    """One job, field by field."""
+def job_detail(job: AsyncJob, history: Sequence[JobAttempt] = ()) -> None:
+    """One job, field by field, then the runs that did not succeed."""
     doc = job.to_json()
     width = max(len(k) for k in doc)
     for key, value in doc.items():
         shown = json.dumps(value) if isinstance(value, dict | list) else value
         line(f"{key.ljust(width)}  {'-' if shown is None else shown}")
+    if history:
+        line("")
+        line("runs that did not succeed:")
+    for attempt in history:
+        then = f"; queued again, not before {_when(attempt.retry_at)}" if attempt.retry_at else ""
+        line(
+            f"  attempt {attempt.attempt} {attempt.outcome.value} at "
+            f"{_when(attempt.finished_at)} on {attempt.worker_id or '-'}: "
+            f"{attempt.error_message or '-'}{then}"
+        )
 
 
 def workers_table(workers: Sequence[WorkerInfo], now: datetime, stale_after: float) -> None:

@@ -36,11 +36,15 @@ class JobPhase(StrEnum):
 
 SCHEMA_VERSION_KEY = "schema_version"  # the payload key naming the version of a kind's payload
 MAX_ATTEMPTS = 3  # default of async.max_attempts: runs a job may get when its workers die
+MAX_RETRIES = 100  # the most `--retries` a job may have: failed runs tried again
+MAX_UNIQUE_KEY = 200  # characters in a unique key
+DEFAULT_BACKOFF_S = 5.0  # default of async.backoff: the first retry waits up to this long
 
 TERMINAL_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
 
-# running -> queued happens only through recovery or a graceful shutdown, and only while the job
-# has attempts left (see `can_requeue`).
+# running -> queued happens through recovery (while the job has attempts left, see
+# `can_requeue`), a graceful shutdown, or a failed run with retries left (`JobOutcome.retry_at`).
+# A finished failed or cancelled job is queued again only by `jobs retry` (RETRYABLE_STATUSES).
 ALLOWED_TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     JobStatus.QUEUED: frozenset({JobStatus.RUNNING, JobStatus.CANCELLED}),
     JobStatus.RUNNING: frozenset(
@@ -62,9 +66,19 @@ def check_transition(current: JobStatus, target: JobStatus, job_id: str = "") ->
         )
 
 
-def can_requeue(attempts: int, max_attempts: int) -> bool:
-    """A running job may go back to queued only while it has attempts left."""
-    return attempts < max_attempts
+RETRYABLE_STATUSES = frozenset({JobStatus.FAILED, JobStatus.CANCELLED})  # `jobs retry` takes these
+
+
+def can_requeue(lost: int, max_attempts: int) -> bool:
+    """A running job whose worker was lost goes back to queued only while the runs it lost so
+    far (``lost``, this one not counted yet) and this one are fewer than ``max_attempts``.
+    Failed runs do not count here: ``retries`` governs them."""
+    return lost + 1 < max_attempts
+
+
+def can_retry(failures: int, retries: int) -> bool:
+    """A failed run (``failures`` failed before it) is tried again while ``retries`` allow."""
+    return failures < retries
 
 
 class AsyncJob(BaseModel):
@@ -91,6 +105,10 @@ class AsyncJob(BaseModel):
     error_message: str | None = None
     result: Any = None
     unique_key: str | None = None  # while it is queued or running, no other job has it
+    retries: int = 0  # failed runs tried again, after a backoff
+    backoff_s: float = DEFAULT_BACKOFF_S  # the first retry's wait is up to this, doubling after
+    failures: int = 0  # failed runs so far (each one retried or, the last, final)
+    lost: int = 0  # runs lost with their worker (recovered), counted against max_attempts
 
     def to_json(self) -> dict[str, Any]:
         """The job as a JSON-ready dict (field names: docs/architecture.md, "Job fields")."""
@@ -109,7 +127,9 @@ class NewJob(BaseModel):
     run_after: datetime | None = None
     plan_id: str | None = None
     phase: JobPhase | None = None
-    unique_key: str | None = Field(None, min_length=1, max_length=255)
+    unique_key: str | None = Field(None, min_length=1, max_length=MAX_UNIQUE_KEY)
+    retries: int = Field(0, ge=0, le=MAX_RETRIES)
+    backoff_s: float = Field(DEFAULT_BACKOFF_S, ge=0, le=86_400)
 
 
 class JobOutcome(BaseModel):
@@ -123,6 +143,34 @@ class JobOutcome(BaseModel):
     finished_at: datetime
     result: Any = None
     error_message: str | None = None
+    started_at: datetime | None = None  # when the run began (kept with a failed attempt)
+    retry_at: datetime | None = None  # a failed run with retries left: queued again, not before
+
+
+class AttemptOutcome(StrEnum):
+    """How a run that did not succeed ended, as the job's attempt history keeps it."""
+
+    FAILED = "failed"  # its handler failed (or timed out)
+    LOST = "lost"  # its worker stopped heartbeating; recovery took the job back
+
+
+class JobAttempt(BaseModel):
+    """One run of a job that did not succeed: a row of ``job_attempts``, listed by ``jobs show``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    job_id: str
+    attempt: int
+    outcome: AttemptOutcome
+    worker_id: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime
+    error_message: str | None = None
+    retry_at: datetime | None = None  # when it was queued again to wait; None when it was not
+
+    def to_json(self) -> dict[str, Any]:
+        """The attempt as a JSON-ready dict."""
+        return self.model_dump(mode="json", exclude={"job_id"})
 
 
 @dataclass(frozen=True)

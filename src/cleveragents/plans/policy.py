@@ -16,6 +16,8 @@ import re
 
 from pydantic import BaseModel, Field, field_validator
 
+from cleveragents.domain.backoff import full_jitter
+
 RATE_LIMIT_DEFAULT = r"(?i)\b(?:429|529)\b|rate.?limit|overloaded|too many requests"
 OUTPUT_SEARCHED = 8192  # the last characters of an attempt's output the patterns look at
 
@@ -95,5 +97,4 @@ class ExitPolicy(BaseModel):
         asked = self.asked_delay(output)
         if asked is not None:
             return min(asked, self.max_backoff_s)
-        ceiling = min(self.backoff_s * 2 ** (failed_attempt - 1), self.max_backoff_s)
-        return rng.uniform(0, ceiling)
+        return full_jitter(self.backoff_s, failed_attempt, self.max_backoff_s, rng)

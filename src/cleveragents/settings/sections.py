@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cleveragents.domain.durations import DAY_S
-from cleveragents.domain.jobs import MAX_ATTEMPTS
+from cleveragents.domain.jobs import DEFAULT_BACKOFF_S, MAX_ATTEMPTS, MAX_RETRIES
 from cleveragents.domain.locks import PLAN_LOCK_TTL_S, PROJECT_LOCK_TTL_S
 from cleveragents.domain.profile import PROFILE_FIELDS, FailureMode
 
@@ -48,7 +48,24 @@ class AsyncSettings(BaseModel):
         le=DAY_S,
         description="Seconds without a heartbeat after which a running job is recovered.",
     )
-    max_attempts: int = Field(MAX_ATTEMPTS, ge=1, le=100, description="Default attempts per job.")
+    max_attempts: int = Field(
+        MAX_ATTEMPTS,
+        ge=1,
+        le=100,
+        description="Default runs per job when its workers die (failed runs: retries).",
+    )
+    retries: int = Field(
+        0, ge=0, le=MAX_RETRIES, description="Default times a failed job is tried again."
+    )
+    backoff: float = Field(
+        DEFAULT_BACKOFF_S,
+        ge=0,
+        le=DAY_S,
+        description="Default seconds the first retry waits at most (doubling after, jittered).",
+    )
+    max_backoff: float = Field(
+        3600.0, ge=0, le=DAY_S, description="Seconds a retry of a failed job waits at most."
+    )
     shutdown_grace: float = Field(
         30.0,
         ge=0,

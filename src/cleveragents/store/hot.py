@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Column, Connection, Dialect
+from sqlalchemy import Column, Connection, Dialect, Float
 from sqlalchemy.sql.dml import UpdateBase
 
 Processor = Callable[[Any], Any]
@@ -87,4 +87,8 @@ def _bind(column: Column[Any], dialect: Dialect) -> Processor | None:
 
 
 def _result(column: Column[Any], dialect: Dialect) -> Processor | None:
+    if isinstance(column.type, Float) and not column.type.asdecimal:
+        # Both drivers return a Python float already (SQLite REAL, PostgreSQL double
+        # precision); psycopg's numeric processor would need the column's type oid to say so.
+        return None
     return column.type.dialect_impl(dialect).result_processor(dialect, None)

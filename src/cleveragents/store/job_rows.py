@@ -37,7 +37,11 @@ def job_from(m: Mapping[str, Any] | RowMapping) -> AsyncJob:
         finished_at=m["finished_at"],
         error_message=m["error_message"],
         result=m["result_json"],
-        unique_key=m.get("unique_key"),
+        unique_key=m["unique_key"],
+        retries=m["retries"],
+        backoff_s=m["backoff_s"],
+        failures=m["failures"],
+        lost=m["lost"],
     )
 
 
@@ -57,4 +61,6 @@ def row_values(job: NewJob, job_id: str, now: datetime) -> dict[str, Any]:
         "cancel_requested": False,
         "created_at": now,
         "unique_key": job.unique_key,
+        "retries": job.retries,
+        "backoff_s": job.backoff_s,
     }

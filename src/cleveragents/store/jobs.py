@@ -30,6 +30,7 @@ from cleveragents.domain.ids import new_id, new_ids
 from cleveragents.domain.jobs import (
     AsyncJob,
     Claim,
+    JobAttempt,
     JobOutcome,
     JobStatus,
     NewJob,
@@ -37,6 +38,7 @@ from cleveragents.domain.jobs import (
 )
 from cleveragents.errors import InvalidJobTransitionError, JobNotFoundError
 from cleveragents.store.hot import CompiledStatement
+from cleveragents.store.job_failures import attempts_of, record_failures
 from cleveragents.store.job_rows import job_from, job_from_row, row_values
 from cleveragents.store.recovery import JobMaintenance
 from cleveragents.store.tables import async_jobs, plans
@@ -49,7 +51,7 @@ _c = async_jobs.c
 _INSERT = insert(async_jobs)
 _BULK_COLUMNS = (
     "id", "kind", "plan_id", "phase", "status", "priority", "payload_json", "attempts",
-    "max_attempts", "run_after", "cancel_requested", "created_at",
+    "max_attempts", "run_after", "cancel_requested", "created_at", "retries", "backoff_s",
 )  # fmt: skip
 _PLACEHOLDERS = {"qmark": "?", "format": "%s"}  # SQLite's, and PostgreSQL's as engine.py sets it
 
@@ -155,6 +157,8 @@ class JobStore(JobMaintenance):
             run_after=values["run_after"],
             created_at=now,
             unique_key=job.unique_key,
+            retries=job.retries,
+            backoff_s=job.backoff_s,
         )
 
     def enqueue_many(self, jobs: Sequence[NewJob], now: datetime) -> list[str]:
@@ -204,6 +208,11 @@ class JobStore(JobMaintenance):
         if row is None:
             raise JobNotFoundError.for_id(job_id)
         return job_from_row(row)
+
+    def history(self, job_id: str) -> list[JobAttempt]:
+        """The job's runs that did not succeed (failed, or lost with their worker), oldest first."""
+        with self.db.read() as conn:
+            return attempts_of(conn, job_id)
 
     def find(
         self, status: JobStatus | None = None, kind: str | None = None, limit: int = 50
@@ -260,9 +269,10 @@ class JobStore(JobMaintenance):
             return self._record(conn, worker_id, outcomes)
 
     def _record(self, conn: Connection, worker_id: str, outcomes: Sequence[JobOutcome]) -> int:
-        final = [o for o in outcomes if o.status != JobStatus.QUEUED]
+        final = [o for o in outcomes if o.status not in (JobStatus.QUEUED, JobStatus.FAILED)]
+        failed = [o for o in outcomes if o.status == JobStatus.FAILED]
         requeue = [o for o in outcomes if o.status == JobStatus.QUEUED]
-        recorded = 0
+        recorded = record_failures(conn, worker_id, failed) if failed else 0
         if final:
             for outcome in final:
                 check_transition(JobStatus.RUNNING, outcome.status, outcome.job_id)

@@ -20,6 +20,7 @@ from cleveragents.domain.jobs import (
     can_requeue,
 )
 from cleveragents.store.engine import Database
+from cleveragents.store.job_failures import record_lost
 from cleveragents.store.tables import async_jobs
 from cleveragents.store.workers import mark_lost
 
@@ -57,11 +58,12 @@ class JobMaintenance:
     ) -> RecoveryReport:
         """Requeue running jobs whose heartbeat is older than ``stale_after`` seconds.
 
-        A job with attempts left goes back to queued; one without is failed with a message that
-        says its worker was lost. Workers whose heartbeat is as old are marked lost. One write
-        transaction, with the stale rows locked (``FOR UPDATE SKIP LOCKED``) and staleness
-        checked again by each update, so two workers recovering at once never both act on a job
-        and a job claimed anew meanwhile stays with its new worker.
+        A job with attempts left (``max_attempts`` counts lost runs only) goes back to queued;
+        one without is failed with a message that says its worker was lost. Each run taken back
+        is kept in the job's attempt history. Workers whose heartbeat is as old are marked
+        lost. One write transaction, with the stale rows locked (``FOR UPDATE SKIP LOCKED``)
+        and staleness checked again by each update, so two workers recovering at once never
+        both act on a job and a job claimed anew meanwhile stays with its new worker.
 
         The workers are marked lost in the same transaction (the statement is the worker
         registry's, :func:`~cleveragents.store.workers.mark_lost`): a worker's heartbeat
@@ -81,14 +83,15 @@ class JobMaintenance:
             # transaction is exclusive anyway. The updates check staleness again, so a job that
             # was recovered and claimed anew meanwhile is never taken from its new worker.
             stale = conn.execute(
-                select(_c.id, _c.attempts, _c.max_attempts, _c.worker_id)
+                select(_c.id, _c.attempts, _c.lost, _c.max_attempts, _c.worker_id, _c.started_at)
                 .where(still_stale)
                 .with_for_update(skip_locked=True)
             ).all()
             if stale and before_release is not None:
-                before_release([Claim(job_id, tries, owner) for job_id, tries, _, owner in stale])
-            requeue = [job_id for job_id, tries, most, _ in stale if can_requeue(tries, most)]
-            fail = [job_id for job_id, tries, most, _ in stale if not can_requeue(tries, most)]
+                before_release([Claim(row.id, row.attempts, row.worker_id) for row in stale])
+            lost_error = f"worker lost: no heartbeat for over {stale_after:g} s"
+            requeue = [row.id for row in stale if can_requeue(row.lost, row.max_attempts)]
+            fail = [row.id for row in stale if not can_requeue(row.lost, row.max_attempts)]
             if requeue:
                 report.requeued = sorted(
                     conn.execute(
@@ -99,6 +102,7 @@ class JobMaintenance:
                             worker_id=None,
                             started_at=None,
                             last_heartbeat=None,
+                            lost=_c.lost + 1,
                         )
                         .returning(_c.id)
                     ).scalars()
@@ -111,14 +115,24 @@ class JobMaintenance:
                         .values(
                             status=JobStatus.FAILED.value,
                             finished_at=now,
-                            error_message=(
-                                "worker lost: no heartbeat for over "
-                                f"{stale_after:g} s and no attempts left"
-                            ),
+                            lost=_c.lost + 1,
+                            error_message=f"{lost_error} and no attempts left",
                         )
                         .returning(_c.id)
                     ).scalars()
                 )
+            taken = set(report.requeued) | set(report.failed)
+            record_lost(
+                conn,
+                [
+                    (row.id, row.attempts, row.worker_id, row.started_at)
+                    for row in stale
+                    if row.id in taken
+                ],
+                now,
+                lost_error,
+                set(report.requeued),
+            )
             report.lost_workers = sorted(mark_lost(conn, stale_cutoff(now, stale_after)))
         return report
 

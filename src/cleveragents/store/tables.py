@@ -105,6 +105,10 @@ async_jobs = Table(
     Column("error_message", Text(), nullable=True),
     Column("result_json", JSON(none_as_null=True), nullable=True),
     Column("unique_key", String(255), nullable=True),
+    Column("retries", Integer, nullable=False, server_default=text("0")),
+    Column("backoff_s", Float(), nullable=False, server_default=text("5")),
+    Column("failures", Integer, nullable=False, server_default=text("0")),
+    Column("lost", Integer, nullable=False, server_default=text("0")),
     CheckConstraint(_in("status", JOB_STATUSES), name="status"),
     CheckConstraint("phase IS NULL OR " + _in("phase", JOB_PHASES), name="phase"),
     CheckConstraint("priority >= 0", name="priority"),
@@ -130,6 +134,25 @@ Index(
     unique=True,
     sqlite_where=UNIQUE_WHILE_LIVE,
     postgresql_where=UNIQUE_WHILE_LIVE,
+)
+
+# A job's runs that did not succeed (failed, or lost with their worker), for `jobs show`.
+job_attempts = Table(
+    "job_attempts",
+    metadata,
+    Column(
+        "job_id",
+        String(26),
+        ForeignKey("async_jobs.id", name="fk_job_attempts_job_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("attempt", Integer, primary_key=True),
+    Column("outcome", String(16), nullable=False),
+    Column("worker_id", String(64), nullable=True),
+    Column("started_at", UTCDateTime(), nullable=True),
+    Column("finished_at", UTCDateTime(), nullable=False),
+    Column("error_message", Text(), nullable=True),
+    Column("retry_at", UTCDateTime(), nullable=True),
 )
 
 workers = Table(

@@ -7,13 +7,16 @@ worker's next pass to record; nothing here touches the database.
 from __future__ import annotations
 
 import logging
+import random
 import time
 import traceback
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
+from cleveragents.domain.backoff import full_jitter
 from cleveragents.domain.clock import Clock
-from cleveragents.domain.jobs import AsyncJob, JobOutcome, JobStatus
+from cleveragents.domain.jobs import AsyncJob, JobOutcome, JobStatus, can_retry
 from cleveragents.domain.redaction import redact
 from cleveragents.errors import AgentsError
 from cleveragents.runtime.tokens import CancellationToken, CancelReason, JobCancelled
@@ -46,16 +49,22 @@ class JobRunner:
     clock: Clock
     db: Database
     job_timeout_s: float
+    max_backoff_s: float
+    rng: random.Random = field(default_factory=random.Random)
 
     def run(self, entry: RunningJob) -> JobOutcome:
-        """Run the job's handler to its end; never raises."""
+        """Run the job's handler to its end; never raises. A failed run with retries left is
+        queued again after a backoff; one that could not start (an unknown kind, a payload its
+        kind refuses) is not: another try would fail the same way."""
         job, token = entry.job, entry.token
         result: Any = None
         error: str | None = None
+        started = False
         try:
             kind = self.registry.get(job.kind)
             payload = kind.parse(job.payload)
             context = JobContext(job, token, self.worker_id, self.clock, self.db)
+            started = True
             result = kind.handler(payload, context)
             status = JobStatus.SUCCEEDED
         except JobCancelled:
@@ -67,22 +76,38 @@ class JobRunner:
         except Exception as failure:
             status, error = JobStatus.FAILED, redact(f"{type(failure).__name__}: {failure}")
             log.error("job %s raised:\n%s", job.id, redact(traceback.format_exc()))
+        finished = self.clock()
+        retry_at = None
+        if status == JobStatus.FAILED and started:
+            retry_at = self.retry_at(job, finished)
         log.log(
             logging.DEBUG if status == JobStatus.SUCCEEDED else logging.INFO,
-            "%s %s %s%s",
+            "%s %s %s%s%s",
             _verb(status, token),
             job.kind,
             job.id,
             f": {error}" if error else "",
+            f" (retry {job.failures + 1} of {job.retries} at {retry_at:%H:%M:%S})"
+            if retry_at
+            else "",
         )
         return JobOutcome(
             job_id=job.id,
             attempt=job.attempts,
             status=status,
-            finished_at=self.clock(),
+            finished_at=finished,
             result=result,
             error_message=error,
+            started_at=job.started_at,
+            retry_at=retry_at,
         )
+
+    def retry_at(self, job: AsyncJob, now: datetime) -> datetime | None:
+        """When a failed run of ``job`` is tried again, or None when its retries are spent."""
+        if not can_retry(job.failures, job.retries):
+            return None
+        delay = full_jitter(job.backoff_s, job.failures + 1, self.max_backoff_s, self.rng)
+        return now + timedelta(seconds=delay)
 
     def _cancelled(self, token: CancellationToken) -> tuple[JobStatus, str | None]:
         if token.reason == CancelReason.TIMEOUT:

@@ -7,7 +7,16 @@ from datetime import datetime
 from typing import Any
 
 from cleveragents.domain.clock import Clock, utcnow
-from cleveragents.domain.jobs import MAX_ATTEMPTS, AsyncJob, NewJob, RecoveryReport
+from cleveragents.domain.durations import DAY_S
+from cleveragents.domain.jobs import (
+    DEFAULT_BACKOFF_S,
+    MAX_ATTEMPTS,
+    MAX_RETRIES,
+    MAX_UNIQUE_KEY,
+    AsyncJob,
+    NewJob,
+    RecoveryReport,
+)
 from cleveragents.errors import InvalidInputError
 from cleveragents.runtime.waiting import wait_for_job
 from cleveragents.store.engine import Database
@@ -37,6 +46,8 @@ class JobQueue:
         max_attempts: int = MAX_ATTEMPTS,
         run_after: datetime | None = None,
         unique_key: str | None = None,
+        retries: int = 0,
+        backoff_s: float = DEFAULT_BACKOFF_S,
     ) -> NewJob:
         """Validate a job before anything is written; raises an :class:`InvalidInputError`."""
         normalized = self.registry.get(kind).normalize(payload)
@@ -46,8 +57,12 @@ class JobQueue:
             )
         if not 1 <= max_attempts <= 100:
             raise InvalidInputError(f"max attempts must be 1..100, got {max_attempts}")
-        if unique_key is not None and not 1 <= len(unique_key) <= 255:
-            raise InvalidInputError("a unique key is 1 to 255 characters")
+        if unique_key is not None and not 1 <= len(unique_key) <= MAX_UNIQUE_KEY:
+            raise InvalidInputError(f"a unique key is 1 to {MAX_UNIQUE_KEY} characters")
+        if not 0 <= retries <= MAX_RETRIES:
+            raise InvalidInputError(f"retries must be 0..{MAX_RETRIES}, got {retries}")
+        if not 0 <= backoff_s <= DAY_S:
+            raise InvalidInputError(f"the backoff is 0 s to 1 day, got {backoff_s:g} s")
         return NewJob(
             kind=kind,
             payload=normalized,
@@ -55,6 +70,8 @@ class JobQueue:
             max_attempts=max_attempts,
             run_after=run_after,
             unique_key=unique_key,
+            retries=retries,
+            backoff_s=backoff_s,
         )
 
     def enqueue(self, kind: str, payload: Any, **options: Any) -> AsyncJob:

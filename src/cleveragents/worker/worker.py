@@ -92,7 +92,9 @@ class AsyncWorker:
         self._finished = False
         self._last_cancel_check: datetime | None = None
         self.fatal_error: BaseException | None = None
-        self._runner = JobRunner(self.registry, self.id, clock, db, settings.job_timeout)
+        self._runner = JobRunner(
+            self.registry, self.id, clock, db, settings.job_timeout, settings.max_backoff
+        )
         self.upkeep = Upkeep(
             self.id,
             self.jobs,
