@@ -115,6 +115,7 @@ POSTGRES_FEATURES = [
     "features/unique_jobs.feature",
     "features/job_retries.feature",
     "features/bulk_jobs.feature",
+    "features/queues.feature",
 ]
 
 

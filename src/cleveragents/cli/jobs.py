@@ -16,7 +16,7 @@ from cleveragents.cli.render import job_detail, jobs_table, key_values
 from cleveragents.cli.state import JobRef, JsonOption, state
 from cleveragents.domain.clock import utcnow
 from cleveragents.domain.durations import parse_duration, parse_instant
-from cleveragents.domain.jobs import JobStatus
+from cleveragents.domain.jobs import DEFAULT_QUEUE, JobStatus, depth_line
 from cleveragents.errors import InvalidInputError
 from cleveragents.store.jobs import JobStore
 from cleveragents.worker.queue import JobQueue
@@ -98,6 +98,10 @@ def enqueue(
             show_default=False,
         ),
     ] = None,
+    queue_name: Annotated[
+        str,
+        typer.Option("--queue", help="The queue: only workers serving it run the job."),
+    ] = DEFAULT_QUEUE,
     retries: Annotated[
         int | None,
         typer.Option(
@@ -141,6 +145,7 @@ def enqueue(
         "priority": priority,
         "max_attempts": attempts,
         "run_after": run_after,
+        "queue": queue_name,
         "retries": settings.async_.retries if retries is None else retries,
         "backoff_s": settings.async_.backoff if backoff is None else parse_duration(backoff),
     }
@@ -177,17 +182,26 @@ def list_(
     kind: Annotated[
         str | None, typer.Option("--kind", help="Only jobs of this kind.", show_default=False)
     ] = None,
+    queue_name: Annotated[
+        str | None,
+        typer.Option("--queue", help="Only jobs of this queue.", show_default=False),
+    ] = None,
     limit: Annotated[
         int, typer.Option("--limit", min=1, max=100_000, help="At most this many, newest first.")
     ] = 50,
     json_out: JsonOption = False,
 ) -> None:
-    """List jobs, newest first."""
-    jobs = JobStore(state(ctx).db()).find(status=status, kind=kind, limit=limit)
+    """List jobs, newest first; in text, stderr then says how many are queued and running in
+    each queue (stdout stays the listing alone, for scripts)."""
+    store = JobStore(state(ctx).db())
+    jobs = store.find(status=status, kind=kind, limit=limit, queue=queue_name)
     if json_out:
         print_json([job.to_json() for job in jobs])
-    else:
-        jobs_table(jobs)
+        return
+    jobs_table(jobs)
+    depths = store.depths()
+    if depths:
+        error(f"by queue: {depth_line(depths)}")
 
 
 @app.command()

@@ -35,6 +35,9 @@ StatusOption = Annotated[
 KindOption = Annotated[
     str | None, typer.Option("--kind", help="Only jobs of this kind.", show_default=False)
 ]
+QueueOption = Annotated[
+    str | None, typer.Option("--queue", help="Only jobs of this queue.", show_default=False)
+]
 SinceOption = Annotated[
     str | None,
     typer.Option(
@@ -65,6 +68,7 @@ def _selection(
     refs: list[str] | None,
     status: JobStatus | None,
     kind: str | None,
+    queue: str | None,
     since: str | None = None,
     older_than: str | None = None,
 ) -> JobSelection:
@@ -77,6 +81,7 @@ def _selection(
         ids=tuple(dict.fromkeys(resolve_job(db, ref) for ref in refs or [])),
         status=status,
         kind=kind,
+        queue=queue,
         since=_ago(since, now),
         before=_ago(older_than, now),
     )
@@ -116,6 +121,7 @@ def retry(
     job_ids: JobRefs = None,
     status: StatusOption = None,
     kind: KindOption = None,
+    queue: QueueOption = None,
     since: SinceOption = None,
     dry_run: DryRunOption = False,
     json_out: JsonOption = False,
@@ -126,7 +132,7 @@ def retry(
     from cleveragents.store.bulk_jobs import BulkJobs
 
     _only(status, RETRYABLE_STATUSES, "retried")
-    selection = _selection(ctx, job_ids, status, kind, since)
+    selection = _selection(ctx, job_ids, status, kind, queue, since)
     _report(BulkJobs(state(ctx).db()).retry(selection, utcnow(), dry_run), "retry", json_out)
 
 
@@ -135,18 +141,19 @@ def cancel(
     job_ids: JobRefs = None,
     status: StatusOption = None,
     kind: KindOption = None,
+    queue: QueueOption = None,
     dry_run: DryRunOption = False,
     json_out: JsonOption = False,
 ) -> None:
     """Cancel jobs: a queued one at once, a running one is stopped by its worker. By id, or all
-    that match (`agents jobs cancel --status queued --kind command`)."""
+    that match (`agents jobs cancel --status queued --queue mail`)."""
     _only(status, frozenset({JobStatus.QUEUED, JobStatus.RUNNING}), "cancelled")
-    if job_ids and len(job_ids) == 1 and status is kind is None and not dry_run:
+    if job_ids and len(job_ids) == 1 and status is kind is queue is None and not dry_run:
         _cancel_one(ctx, job_ids[0], json_out)
         return
     from cleveragents.store.bulk_jobs import BulkJobs
 
-    selection = _selection(ctx, job_ids, status, kind)
+    selection = _selection(ctx, job_ids, status, kind, queue)
     _report(BulkJobs(state(ctx).db()).cancel(selection, utcnow(), dry_run), "cancel", json_out)
 
 
@@ -169,6 +176,7 @@ def purge(
     job_ids: JobRefs = None,
     status: StatusOption = None,
     kind: KindOption = None,
+    queue: QueueOption = None,
     older_than: OlderOption = None,
     dry_run: DryRunOption = False,
     json_out: JsonOption = False,
@@ -180,5 +188,5 @@ def purge(
     _only(status, TERMINAL_STATUSES, "purged")
     if not job_ids and status is None and older_than is None:
         raise InvalidInputError("name the jobs: give their ids, --status or --older-than")
-    selection = _selection(ctx, job_ids, status, kind, older_than=older_than)
+    selection = _selection(ctx, job_ids, status, kind, queue, older_than=older_than)
     _report(BulkJobs(state(ctx).db()).purge(selection, dry_run), "purge", json_out)

@@ -72,6 +72,7 @@ def jobs_table(jobs: Sequence[AsyncJob]) -> None:
         [
             "id",
             "kind",
+            "queue",
             "status",
             "priority",
             "attempts",
@@ -84,6 +85,7 @@ def jobs_table(jobs: Sequence[AsyncJob]) -> None:
             [
                 job.id,
                 job.kind,
+                job.queue,
                 job.status.value,
                 str(job.priority),
                 str(job.attempts),
@@ -132,12 +134,24 @@ def workers_table(workers: Sequence[WorkerInfo], now: datetime, stale_after: flo
     """A listing of workers, with whether their heartbeat is fresh."""
     _table(
         "workers",
-        ["id", "host", "pid", "status", "threads", "running", "done", "failed", "heartbeat"],
+        [
+            "id",
+            "host",
+            "pid",
+            "queues",
+            "status",
+            "threads",
+            "running",
+            "done",
+            "failed",
+            "heartbeat",
+        ],
         (
             [
                 w.id,
                 w.hostname,
                 str(w.pid),
+                w.queues or "default",
                 worker_liveness(w, now, stale_after),
                 str(w.max_workers),
                 str(w.jobs_running),

@@ -15,6 +15,7 @@ from cleveragents.cli.state import JsonOption, state
 from cleveragents.domain.clock import utcnow
 from cleveragents.store.workers import WorkerStore
 from cleveragents.worker.builtin_kinds import default_registry
+from cleveragents.worker.queues import QueueChoice
 from cleveragents.worker.signals import install_signal_handlers
 from cleveragents.worker.worker import AsyncWorker
 
@@ -43,9 +44,30 @@ def run(
     burst: Annotated[
         bool, typer.Option("--burst", help="Exit once nothing is left to claim.")
     ] = False,
+    queues: Annotated[
+        str | None,
+        typer.Option(
+            "--queues",
+            help="Serve these queues, preferring the first (a,b), or every queue ('*'). "
+            "Default: default.",
+            show_default=False,
+        ),
+    ] = None,
+    limits: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--concurrency-limit",
+            help="QUEUE=N: at most N jobs of that queue run here at once (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run jobs until stopped. Ctrl-C or SIGTERM stops gracefully (running jobs finish within
-    async.shutdown_grace, the rest go back to the queue); a second signal exits at once."""
+    async.shutdown_grace, the rest go back to the queue); a second signal exits at once.
+
+    A worker serves the queue `default` unless `--queues` says otherwise (`--queues mail,default`
+    claims from mail first; `--queues '*'` serves every queue)."""
+    choice = QueueChoice.parse(queues, limits or [])
     app_state = state(ctx)
     loaded = app_state.settings(
         **{"async.max_workers": max_workers, "async.poll_interval": poll_interval}
@@ -56,6 +78,7 @@ def run(
         loaded.settings.async_,
         registry=registry,
         plans_ttl=loaded.settings.plans.ttl,
+        queues=choice,
     )
     restore = install_signal_handlers(worker)
     try:

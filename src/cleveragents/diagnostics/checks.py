@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from cleveragents.domain.jobs import WorkerStatus
+from cleveragents.domain.jobs import DEFAULT_QUEUE, WorkerStatus, depth_line
 from cleveragents.domain.locks import ResourceType
 from cleveragents.errors import AgentsError, DatabaseCorruptError, DatabaseFullError, StoreError
 from cleveragents.runtime.namespaces import overlay_problem
@@ -176,10 +176,13 @@ def check_queue(ctx: Context) -> CheckResult:
         "counts": facts.counts,
         "oldest_queued_age_s": None if age is None else round(age, 1),
         "failed_last_24h": facts.failed_last_day,
+        "queues": facts.queues,
     }
     depth = facts.counts["queued"]
     message = f"{depth} queued, {facts.counts['running']} running, "
     message += f"{facts.failed_last_day} failed in the last 24 h"
+    if set(facts.queues) - {DEFAULT_QUEUE}:  # one line per queue is noise with only `default`
+        message += " (" + depth_line(facts.queues) + ")"
     if age is not None and age > QUEUE_AGE_WARN_S:
         return CheckResult(
             "queue",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -9,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cleveragents.errors import InvalidJobTransitionError
+from cleveragents.errors import InvalidInputError, InvalidJobTransitionError
 
 
 class JobStatus(StrEnum):
@@ -38,6 +39,9 @@ SCHEMA_VERSION_KEY = "schema_version"  # the payload key naming the version of a
 MAX_ATTEMPTS = 3  # default of async.max_attempts: runs a job may get when its workers die
 MAX_RETRIES = 100  # the most `--retries` a job may have: failed runs tried again
 MAX_UNIQUE_KEY = 200  # characters in a unique key
+DEFAULT_QUEUE = "default"  # the queue of a job enqueued without --queue; what a worker serves
+ALL_QUEUES = "*"  # `worker run --queues '*'`: every queue
+_QUEUE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 DEFAULT_BACKOFF_S = 5.0  # default of async.backoff: the first retry waits up to this long
 
 TERMINAL_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
@@ -67,6 +71,35 @@ def check_transition(current: JobStatus, target: JobStatus, job_id: str = "") ->
 
 
 RETRYABLE_STATUSES = frozenset({JobStatus.FAILED, JobStatus.CANCELLED})  # `jobs retry` takes these
+
+
+def check_queue_name(name: str) -> str:
+    """``name`` if it can name a queue; :class:`InvalidInputError` otherwise."""
+    if not _QUEUE_NAME.match(name):
+        raise InvalidInputError(
+            f"invalid queue name {name!r}: 1 to 64 letters, digits, '.', '_', ':' or '-', "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+def depth_line(queues: dict[str, dict[str, int]]) -> str:
+    """Each queue's live jobs in one line: ``default 3 queued 1 running, mail 2 queued 0
+    running`` (``queues`` as ``store/health.py`` ``queue_depths`` gives them)."""
+    return ", ".join(
+        f"{name} {depth['queued']} queued {depth['running']} running"
+        for name, depth in queues.items()
+    )
+
+
+@dataclass(frozen=True)
+class ClaimPlan:
+    """Where one claim takes jobs from: each named queue in turn, up to its quota, then (a
+    worker serving every queue) any other queue, up to ``rest``; never more than the claim's
+    limit in all."""
+
+    quotas: tuple[tuple[str, int], ...] = ()
+    rest: int = 0
 
 
 def can_requeue(lost: int, max_attempts: int) -> bool:
@@ -109,6 +142,7 @@ class AsyncJob(BaseModel):
     backoff_s: float = DEFAULT_BACKOFF_S  # the first retry's wait is up to this, doubling after
     failures: int = 0  # failed runs so far (each one retried or, the last, final)
     lost: int = 0  # runs lost with their worker (recovered), counted against max_attempts
+    queue: str = DEFAULT_QUEUE  # only workers serving it claim the job
 
     def to_json(self) -> dict[str, Any]:
         """The job as a JSON-ready dict (field names: docs/architecture.md, "Job fields")."""
@@ -130,6 +164,7 @@ class NewJob(BaseModel):
     unique_key: str | None = Field(None, min_length=1, max_length=MAX_UNIQUE_KEY)
     retries: int = Field(0, ge=0, le=MAX_RETRIES)
     backoff_s: float = Field(DEFAULT_BACKOFF_S, ge=0, le=86_400)
+    queue: str = DEFAULT_QUEUE
 
 
 class JobOutcome(BaseModel):
@@ -222,6 +257,7 @@ class WorkerInfo(BaseModel):
     jobs_failed: int = 0
     jobs_cancelled: int = 0
     jobs_requeued: int = 0
+    queues: str | None = None  # what it serves: "default", "a,b=2" (b at most 2 at once), "*"
 
     def is_live(self, cutoff: datetime) -> bool:
         """Running, with a heartbeat at ``cutoff`` or later (``now - stale_after``)."""

@@ -34,6 +34,7 @@ class JobSelection:
     ids: tuple[str, ...] = ()
     status: JobStatus | None = None
     kind: str | None = None
+    queue: str | None = None
     since: datetime | None = None  # at or after
     before: datetime | None = None  # strictly before
 
@@ -50,6 +51,8 @@ class JobSelection:
             conditions.append(_c.status == self.status.value)
         if self.kind is not None:
             conditions.append(_c.kind == self.kind)
+        if self.queue is not None:
+            conditions.append(_c.queue == self.queue)
         if self.since is not None:
             conditions.append(when >= self.since)
         if self.before is not None:

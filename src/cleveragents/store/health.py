@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Connection, func, select, text
 
 from cleveragents.domain.jobs import JobStatus
 from cleveragents.domain.plans import PlanPhase
@@ -61,6 +61,22 @@ class QueueFacts:
     stuck_count: int = 0
     overdue: list[str] = field(default_factory=list)  # running longer than job_timeout
     overdue_count: int = 0
+    queues: dict[str, dict[str, int]] = field(default_factory=dict)  # see queue_depths
+
+
+def queue_depths(conn: Connection) -> dict[str, dict[str, int]]:
+    """Queued and running jobs of each queue that has any: ``{queue: {"queued": n,
+    "running": m}}``, by queue name."""
+    live = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+    depths: dict[str, dict[str, int]] = {}
+    rows = conn.execute(
+        select(_j.queue, _j.status, func.count())
+        .where(_j.status.in_(live))
+        .group_by(_j.queue, _j.status)
+    ).all()
+    for queue, status, count in rows:
+        depths.setdefault(str(queue), dict.fromkeys(live, 0))[str(status)] = int(count)
+    return dict(sorted(depths.items()))
 
 
 def queue_facts(db: Database, now: datetime, stale_after_s: float, timeout_s: float) -> QueueFacts:
@@ -94,6 +110,7 @@ def queue_facts(db: Database, now: datetime, stale_after_s: float, timeout_s: fl
         stuck = list(
             conn.scalars(select(_j.id).where(stuck_jobs(now, stale_after_s)).order_by(_j.id))
         )
+        queues = queue_depths(conn)
         overdue = list(
             conn.scalars(
                 select(_j.id)
@@ -109,6 +126,7 @@ def queue_facts(db: Database, now: datetime, stale_after_s: float, timeout_s: fl
         stuck_count=len(stuck),
         overdue=overdue[:SAMPLE],
         overdue_count=len(overdue),
+        queues=queues,
     )
 
 

@@ -42,6 +42,7 @@ def job_from(m: Mapping[str, Any] | RowMapping) -> AsyncJob:
         backoff_s=m["backoff_s"],
         failures=m["failures"],
         lost=m["lost"],
+        queue=m["queue"],
     )
 
 
@@ -63,4 +64,5 @@ def row_values(job: NewJob, job_id: str, now: datetime) -> dict[str, Any]:
         "unique_key": job.unique_key,
         "retries": job.retries,
         "backoff_s": job.backoff_s,
+        "queue": job.queue,
     }

@@ -15,13 +15,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Connection,
-    bindparam,
     case,
     func,
     insert,
-    literal_column,
     select,
     update,
 )
@@ -30,6 +27,7 @@ from cleveragents.domain.ids import new_id, new_ids
 from cleveragents.domain.jobs import (
     AsyncJob,
     Claim,
+    ClaimPlan,
     JobAttempt,
     JobOutcome,
     JobStatus,
@@ -37,82 +35,20 @@ from cleveragents.domain.jobs import (
     check_transition,
 )
 from cleveragents.errors import InvalidJobTransitionError, JobNotFoundError
-from cleveragents.store.hot import CompiledStatement
 from cleveragents.store.job_failures import attempts_of, record_failures
 from cleveragents.store.job_rows import job_from, job_from_row, row_values
+from cleveragents.store.job_statements import (
+    BULK_COLUMNS,
+    COLUMN_NAMES,
+    bulk_insert_sql,
+    claim_statement,
+    compiled,
+)
 from cleveragents.store.recovery import JobMaintenance
 from cleveragents.store.tables import async_jobs, plans
 
-# A literal, not a bound parameter: the planner sees which status the claim reads.
-_QUEUED: ColumnElement[str] = literal_column(f"'{JobStatus.QUEUED.value}'")
 _c = async_jobs.c
-
-
 _INSERT = insert(async_jobs)
-_BULK_COLUMNS = (
-    "id", "kind", "plan_id", "phase", "status", "priority", "payload_json", "attempts",
-    "max_attempts", "run_after", "cancel_requested", "created_at", "retries", "backoff_s",
-)  # fmt: skip
-_PLACEHOLDERS = {"qmark": "?", "format": "%s"}  # SQLite's, and PostgreSQL's as engine.py sets it
-
-
-def _bulk_insert(paramstyle: str) -> str:
-    marker = _PLACEHOLDERS[paramstyle]
-    return (
-        f"INSERT INTO async_jobs ({', '.join(_BULK_COLUMNS)}) "
-        f"VALUES ({', '.join(marker for _ in _BULK_COLUMNS)})"
-    )
-
-
-_RECORD_OUTCOME = (
-    update(async_jobs)
-    .where(
-        _c.id == bindparam("b_id"),
-        _c.status == JobStatus.RUNNING.value,
-        _c.worker_id == bindparam("b_worker"),
-        _c.attempts == bindparam("b_attempt"),  # fenced by the claim, not only by the worker
-    )
-    .values(
-        status=bindparam("b_status"),
-        finished_at=bindparam("b_finished"),
-        result_json=bindparam("b_result"),
-        error_message=bindparam("b_error"),
-    )
-)
-
-
-# Built once: the claim runs on every worker pass, and building the statement costs more than
-# SQLite takes to run it.
-_CLAIM = (
-    update(async_jobs)
-    .where(
-        _c.id.in_(
-            select(_c.id)
-            .where(_c.status == _QUEUED, _c.run_after <= bindparam("b_now"))
-            .order_by(_c.priority, _c.id)
-            .limit(bindparam("b_limit"))
-            .with_for_update(skip_locked=True)
-            .scalar_subquery()
-        )
-    )
-    .values(
-        status=JobStatus.RUNNING.value,
-        worker_id=bindparam("b_worker"),
-        attempts=_c.attempts + 1,
-        started_at=bindparam("b_now"),
-        last_heartbeat=bindparam("b_now"),
-    )
-    .returning(*async_jobs.c)
-)
-
-
-_COLUMN_NAMES = [column.name for column in async_jobs.c]
-_HOT: dict[str, tuple[CompiledStatement, CompiledStatement]] = {}  # by dialect name
-_HOT_PARAMS = {
-    "b_now": _c.started_at,
-    "b_finished": _c.finished_at,
-    "b_result": _c.result_json,
-}
 
 
 def link_plans(conn: Connection, jobs: Iterable[tuple[str, NewJob]]) -> None:
@@ -125,16 +61,6 @@ def link_plans(conn: Connection, jobs: Iterable[tuple[str, NewJob]]) -> None:
 
 class JobStore(JobMaintenance):
     """Domain verbs over the ``async_jobs`` table (recovery and pruning from the base class)."""
-
-    @staticmethod
-    def _compiled(conn: Connection) -> tuple[CompiledStatement, CompiledStatement]:
-        dialect = conn.dialect
-        if dialect.name not in _HOT:  # compiling twice in a race is harmless
-            _HOT[dialect.name] = (
-                CompiledStatement(_CLAIM, dialect, _HOT_PARAMS, list(_c)),
-                CompiledStatement(_RECORD_OUTCOME, dialect, _HOT_PARAMS),
-            )
-        return _HOT[dialect.name]
 
     # -- enqueue ----------------------------------------------------------------------------
 
@@ -159,6 +85,7 @@ class JobStore(JobMaintenance):
             unique_key=job.unique_key,
             retries=job.retries,
             backoff_s=job.backoff_s,
+            queue=job.queue,
         )
 
     def enqueue_many(self, jobs: Sequence[NewJob], now: datetime) -> list[str]:
@@ -188,11 +115,11 @@ class JobStore(JobMaintenance):
                         else as_json(values[name])
                         if name == "payload_json"
                         else values[name]
-                        for name in _BULK_COLUMNS[1:]
+                        for name in BULK_COLUMNS[1:]
                     )
                     converted[id(job)] = shared
                 rows.append((job_id, *shared))
-            conn.exec_driver_sql(_bulk_insert(dialect.paramstyle), rows)
+            conn.exec_driver_sql(bulk_insert_sql(dialect.paramstyle), rows)
             link_plans(conn, zip(ids, jobs, strict=True))
         return ids
 
@@ -215,16 +142,29 @@ class JobStore(JobMaintenance):
             return attempts_of(conn, job_id)
 
     def find(
-        self, status: JobStatus | None = None, kind: str | None = None, limit: int = 50
+        self,
+        status: JobStatus | None = None,
+        kind: str | None = None,
+        limit: int = 50,
+        queue: str | None = None,
     ) -> list[AsyncJob]:
-        """The newest jobs first, optionally only those of one status or kind."""
+        """The newest jobs first, optionally only those of one status, kind or queue."""
         query = select(async_jobs).order_by(_c.id.desc()).limit(limit)
+        if queue is not None:
+            query = query.where(_c.queue == queue)
         if status is not None:
             query = query.where(_c.status == status.value)
         if kind is not None:
             query = query.where(_c.kind == kind)
         with self.db.read() as conn:
             return [job_from_row(row) for row in conn.execute(query)]
+
+    def depths(self) -> dict[str, dict[str, int]]:
+        """Queued and running jobs of each queue (``store/health.py`` ``queue_depths``)."""
+        from cleveragents.store.health import queue_depths
+
+        with self.db.read() as conn:
+            return queue_depths(conn)
 
     def count_by_status(self) -> dict[JobStatus, int]:
         """How many jobs there are in each status (every status present, zeros included)."""
@@ -242,26 +182,52 @@ class JobStore(JobMaintenance):
         now: datetime,
         limit: int,
         outcomes: Sequence[JobOutcome] = (),
+        queues: ClaimPlan | None = None,
     ) -> tuple[list[AsyncJob], int]:
         """Record ``outcomes`` and claim up to ``limit`` jobs, in one transaction.
 
-        Jobs are claimed in priority, then id (creation) order. Returns the claimed jobs and how
-        many outcomes were recorded (an outcome is not recorded when the job is no longer this
-        worker's: recovery gave it to another worker after this one looked dead).
+        Jobs are claimed in priority, then id (creation) order: from any queue, or as ``queues``
+        says (each named queue in turn up to its quota, then the rest). Returns the claimed
+        jobs and how many outcomes were recorded (an outcome is not recorded when the job is no
+        longer this worker's: recovery gave it to another worker after this one looked dead).
         """
         # An empty pass announces nothing: an idle worker's claims must not wake every listener
         # (itself included) on PostgreSQL, which would turn idling into a busy loop.
         with self.db.write(notify=False) as conn:
             recorded = self._record(conn, worker_id, outcomes)
-            rows = []
-            if limit > 0:
-                claim, _ = self._compiled(conn)
-                rows = claim.execute(conn, {"b_worker": worker_id, "b_now": now, "b_limit": limit})
+            rows = self._claim(conn, worker_id, now, limit, queues) if limit > 0 else []
             if recorded or rows:
                 self.db.announce(conn)
-        jobs = [job_from(dict(zip(_COLUMN_NAMES, row, strict=True))) for row in rows]
+        jobs = [job_from(dict(zip(COLUMN_NAMES, row, strict=True))) for row in rows]
         jobs.sort(key=lambda job: (job.priority, job.id))
         return jobs, recorded
+
+    def _claim(
+        self,
+        conn: Connection,
+        worker_id: str,
+        now: datetime,
+        limit: int,
+        queues: ClaimPlan | None,
+    ) -> list[tuple[Any, ...]]:
+        any_queue, one_queue, _ = compiled(conn)
+        params = {"b_worker": worker_id, "b_now": now}
+        if queues is None:
+            return any_queue.execute(conn, {**params, "b_limit": limit})
+        rows: list[tuple[Any, ...]] = []
+        for name, quota in queues.quotas:
+            if len(rows) < limit and quota > 0:
+                wanted = min(quota, limit - len(rows))
+                rows += one_queue.execute(conn, {**params, "b_queue": name, "b_limit": wanted})
+        wanted = min(queues.rest, limit - len(rows))
+        if wanted > 0 and not queues.quotas:
+            rows += any_queue.execute(conn, {**params, "b_limit": wanted})
+        elif wanted > 0:  # every queue but those with quotas: built here, rarely used
+            others = claim_statement(_c.queue.not_in([name for name, _ in queues.quotas]))
+            rows += [
+                tuple(row) for row in conn.execute(others, {**params, "b_limit": wanted}).all()
+            ]
+        return rows
 
     def record_outcomes(self, worker_id: str, outcomes: Sequence[JobOutcome]) -> int:
         """Record how jobs ended; returns how many were still this worker's to finish."""
@@ -276,7 +242,7 @@ class JobStore(JobMaintenance):
         if final:
             for outcome in final:
                 check_transition(JobStatus.RUNNING, outcome.status, outcome.job_id)
-            _, record = self._compiled(conn)
+            record = compiled(conn)[2]
             recorded += record.execute_many(
                 conn,
                 [

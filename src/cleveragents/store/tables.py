@@ -109,6 +109,7 @@ async_jobs = Table(
     Column("backoff_s", Float(), nullable=False, server_default=text("5")),
     Column("failures", Integer, nullable=False, server_default=text("0")),
     Column("lost", Integer, nullable=False, server_default=text("0")),
+    Column("queue", String(64), nullable=False, server_default=text("'default'")),
     CheckConstraint(_in("status", JOB_STATUSES), name="status"),
     CheckConstraint("phase IS NULL OR " + _in("phase", JOB_PHASES), name="phase"),
     CheckConstraint("priority >= 0", name="priority"),
@@ -120,6 +121,14 @@ async_jobs = Table(
 # rows the table holds. (A partial index WHERE status = 'queued' would be smaller, but SQLite's
 # planner prefers the (status, id) index below and then sorts every queued row on each claim.)
 Index("ix_async_jobs_claim", async_jobs.c.status, async_jobs.c.priority, async_jobs.c.id)
+# The same for a worker that serves named queues (every worker, by default: `default`).
+Index(
+    "ix_async_jobs_queue_claim",
+    async_jobs.c.status,
+    async_jobs.c.queue,
+    async_jobs.c.priority,
+    async_jobs.c.id,
+)
 Index("ix_async_jobs_status_id", async_jobs.c.status, async_jobs.c.id)
 Index("ix_async_jobs_worker_id_status", async_jobs.c.worker_id, async_jobs.c.status)
 Index("ix_async_jobs_finished_at", async_jobs.c.finished_at)
@@ -171,6 +180,7 @@ workers = Table(
     Column("jobs_failed", Integer, nullable=False, server_default=text("0")),
     Column("jobs_cancelled", Integer, nullable=False, server_default=text("0")),
     Column("jobs_requeued", Integer, nullable=False, server_default=text("0")),
+    Column("queues", String(1000), nullable=True),  # what it serves: "default", "a,b=2", "*"
     CheckConstraint(_in("status", WORKER_STATUSES), name="status"),
     CheckConstraint("max_workers >= 1", name="max_workers"),
 )

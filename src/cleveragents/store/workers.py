@@ -40,9 +40,15 @@ class WorkerStore:
         self.db = db
 
     def register(
-        self, worker_id: str, hostname: str, pid: int, max_workers: int, now: datetime
+        self,
+        worker_id: str,
+        hostname: str,
+        pid: int,
+        max_workers: int,
+        now: datetime,
+        queues: str | None = None,
     ) -> None:
-        """Add a running worker."""
+        """Add a running worker (``queues``: what it serves, as `worker list` shows it)."""
         with self.db.write() as conn:
             conn.execute(
                 insert(workers).values(
@@ -50,6 +56,7 @@ class WorkerStore:
                     hostname=hostname,
                     pid=pid,
                     max_workers=max_workers,
+                    queues=queues,
                     status=WorkerStatus.RUNNING.value,
                     started_at=now,
                     last_heartbeat=now,

@@ -10,12 +10,14 @@ from cleveragents.domain.clock import Clock, utcnow
 from cleveragents.domain.durations import DAY_S
 from cleveragents.domain.jobs import (
     DEFAULT_BACKOFF_S,
+    DEFAULT_QUEUE,
     MAX_ATTEMPTS,
     MAX_RETRIES,
     MAX_UNIQUE_KEY,
     AsyncJob,
     NewJob,
     RecoveryReport,
+    check_queue_name,
 )
 from cleveragents.errors import InvalidInputError
 from cleveragents.runtime.waiting import wait_for_job
@@ -48,6 +50,7 @@ class JobQueue:
         unique_key: str | None = None,
         retries: int = 0,
         backoff_s: float = DEFAULT_BACKOFF_S,
+        queue: str = DEFAULT_QUEUE,
     ) -> NewJob:
         """Validate a job before anything is written; raises an :class:`InvalidInputError`."""
         normalized = self.registry.get(kind).normalize(payload)
@@ -72,6 +75,7 @@ class JobQueue:
             unique_key=unique_key,
             retries=retries,
             backoff_s=backoff_s,
+            queue=check_queue_name(queue),
         )
 
     def enqueue(self, kind: str, payload: Any, **options: Any) -> AsyncJob:

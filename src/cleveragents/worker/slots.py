@@ -8,6 +8,7 @@ free threads a pass may claim for is ``max_workers - len(running) + len(outcomes
 from __future__ import annotations
 
 import threading
+from collections import Counter
 
 from cleveragents.domain.jobs import JobOutcome
 from cleveragents.worker.execution import RunningJob
@@ -40,6 +41,13 @@ class Slots:
         with self._lock:
             outcomes = list(self._outcomes)
             return outcomes, len(self._running) - len(outcomes)
+
+    def busy_by_queue(self, outcomes: list[JobOutcome]) -> Counter[str]:
+        """How many slots each queue's jobs hold, besides those whose ``outcomes`` a pass is
+        about to record (the snapshot :meth:`pending_outcomes` gave)."""
+        done = {(o.job_id, o.attempt) for o in outcomes}
+        with self._lock:
+            return Counter(e.job.queue for key, e in self._running.items() if key not in done)
 
     def release(self, outcomes: list[JobOutcome]) -> None:
         """The pass recorded ``outcomes`` (the first ones of the list): free their slots."""

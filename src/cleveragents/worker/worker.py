@@ -39,6 +39,7 @@ from cleveragents.store.workers import WorkerStore
 from cleveragents.worker.builtin_kinds import default_registry
 from cleveragents.worker.execution import JobRunner, RunningJob
 from cleveragents.worker.kinds import KindRegistry
+from cleveragents.worker.queues import QueueChoice
 from cleveragents.worker.slots import Slots
 from cleveragents.worker.upkeep import Upkeep
 
@@ -72,8 +73,10 @@ class AsyncWorker:
         hostname: str | None = None,
         pid: int | None = None,
         plans_ttl: float | None = None,
+        queues: QueueChoice | None = None,
     ) -> None:
         self.db = db
+        self.queues = queues or QueueChoice()
         self.settings = settings
         self.registry = registry or default_registry()
         self.clock = clock
@@ -124,9 +127,10 @@ class AsyncWorker:
         if self._started:
             return
         now = now or self.clock()
-        self.workers.register(self.id, self.hostname, self.pid, self.max_workers, now)
+        served = self.queues.describe()
+        self.workers.register(self.id, self.hostname, self.pid, self.max_workers, now, served)
         self._started = True
-        log.info("worker %s started with %d threads", self.id, self.max_workers)
+        log.info("worker %s started with %d threads, serving %s", self.id, self.max_workers, served)
         purged = LockService(self.db).cleanup_expired(now)
         if purged:
             log.info("purged %d expired lock(s)", purged)
@@ -157,7 +161,9 @@ class AsyncWorker:
             self._check_running(now)
             return 0
         # Capacity first, then the claim: `free` threads are ours, so every claimed job has one.
-        claimed, recorded = self.jobs.claim(self.id, now, free, outcomes)
+        busy_by_queue = self.slots.busy_by_queue(outcomes) if self.queues.limits else {}
+        where = self.queues.plan(free, busy_by_queue)
+        claimed, recorded = self.jobs.claim(self.id, now, free, outcomes, where)
         self.slots.release(outcomes)
         self._count(outcomes, recorded)
         for job in claimed:
