@@ -116,6 +116,7 @@ POSTGRES_FEATURES = [
     "features/job_retries.feature",
     "features/bulk_jobs.feature",
     "features/queues.feature",
+    "features/schedules.feature",
 ]
 
 

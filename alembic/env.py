@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 
 from cleveragents.settings import load_settings
 from cleveragents.store.engine import Database
+from cleveragents.store.schedule_tables import schedules  # noqa: F401 - its tables join the metadata
 from cleveragents.store.tables import metadata
 
 config = context.config

@@ -41,6 +41,7 @@ COMMANDS: dict[str, Entry] = {
     ),
     "jobs": Entry("jobs", "Background jobs in the async_jobs table."),
     "worker": Entry("workers", "Worker processes that run background jobs."),
+    "schedule": Entry("schedules", "Jobs enqueued on a cron expression or an interval."),
     "config": Entry("config", "Settings: defaults < config file < environment < flags."),
     "db": Entry("db", "The database schema."),
 }

@@ -41,6 +41,18 @@ def _payload(text: str | None) -> dict[str, Any]:
     return value
 
 
+def payload_of(text: str | None, kind: str, argv: list[str] | None) -> dict[str, Any]:
+    """The payload of `--payload TEXT`, with `-- ARGV` as the `command` kind's argv."""
+    body = _payload(text)
+    if argv:
+        if kind != "command":
+            raise InvalidInputError(
+                f"only the `command` kind takes an argv after `--`, not {kind!r}"
+            )
+        body["argv"] = argv
+    return body
+
+
 def _not_before(delay: str | None, at: str | None) -> datetime | None:
     """When a job asked to wait may be claimed: --delay from now, or --at (not both)."""
     if delay is not None and at is not None:
@@ -132,13 +144,7 @@ def enqueue(
     run_after = _not_before(delay, at)
     app_state = state(ctx)
     settings = app_state.settings().settings
-    body = _payload(payload)
-    if argv:
-        if kind != "command":
-            raise InvalidInputError(
-                f"only the `command` kind takes an argv after `--`, not {kind!r}"
-            )
-        body["argv"] = argv
+    body = payload_of(payload, kind, argv)
     queue = JobQueue(app_state.db())
     attempts = settings.async_.max_attempts if max_attempts is None else max_attempts
     options: dict[str, Any] = {

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # the models come with the stores that return them
     from cleveragents.domain.locks import Lock
     from cleveragents.domain.plans import Plan, Subplan
     from cleveragents.domain.projects import Project
+    from cleveragents.domain.schedules import Schedule
 
 
 @cache
@@ -43,6 +44,30 @@ def escape(text: str) -> str:
 
 def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+
+
+when_text = _when  # a moment as every listing shows it (UTC)
+
+
+def schedules_table(schedules: Sequence[Schedule]) -> None:
+    """A listing of schedules."""
+    _table(
+        "schedules",
+        ["name", "runs", "kind", "queue", "next run", "last run", "last job", "paused"],
+        (
+            [
+                s.name,
+                s.when,
+                s.kind,
+                str(s.job.get("queue", "default")),
+                _when(s.next_run_at),
+                _when(s.last_run_at),
+                s.last_job_id or "-",
+                "paused" if s.paused else "-",
+            ]
+            for s in schedules
+        ),
+    )
 
 
 def _table(title: str, headers: Sequence[str], rows: Iterable[Sequence[str]]) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -48,27 +48,58 @@ class JobContext:
 Handler = Callable[[Any, JobContext], Any]
 
 
+Upgrade = Callable[[dict[str, Any]], dict[str, Any]]
+
+
 @dataclass(frozen=True)
 class JobKind:
-    """A named kind of job: its payload model (at one schema version) and its handler."""
+    """A named kind of job: its payload model (at one schema version), its handler, and the
+    upgrades that bring a payload of an older version to the next one (``upgrades[1]`` turns a
+    version-1 payload into version 2), applied in turn when a job is read."""
 
     name: str
     payload_model: type[BaseModel]
     handler: Handler
     description: str
     schema_version: int = 1
+    upgrades: Mapping[int, Upgrade] = field(default_factory=dict)
+
+    @property
+    def oldest_version(self) -> int:
+        """The oldest payload version this kind can still run (through its upgrades)."""
+        version = self.schema_version
+        while version - 1 in self.upgrades:
+            version -= 1
+        return version
 
     def parse(self, payload: Any) -> BaseModel:
-        """Validate a payload; raise :class:`PayloadError` saying what is wrong."""
+        """Validate a payload, upgraded from an older schema version first when the kind knows
+        how; raise :class:`PayloadError` saying what is wrong (nothing has run then)."""
         if not isinstance(payload, dict):
             raise PayloadError(f"payload for job kind {self.name!r} must be a JSON object")
         body = dict(payload)
         version = body.pop(SCHEMA_VERSION_KEY, self.schema_version)
-        if version != self.schema_version or isinstance(version, bool):
+        if (
+            isinstance(version, bool)
+            or not isinstance(version, int)
+            or not self.oldest_version <= version <= self.schema_version
+        ):
+            supported = f"{self.oldest_version} to {self.schema_version}"
+            if self.oldest_version == self.schema_version:
+                supported = str(self.schema_version)
             raise PayloadError(
                 f"payload schema_version {version!r} is not supported by job kind "
-                f"{self.name!r} (supported: {self.schema_version})"
+                f"{self.name!r} (supported: {supported})"
             )
+        while version < self.schema_version:
+            try:
+                body = self.upgrades[version](dict(body))
+            except Exception as exc:
+                raise PayloadError(
+                    f"upgrading a payload of job kind {self.name!r} from schema_version "
+                    f"{version} failed: {type(exc).__name__}: {exc}"
+                ) from None
+            version += 1
         try:
             return self.payload_model.model_validate(body)
         except ValidationError as exc:

@@ -31,6 +31,7 @@ from cleveragents.errors import StoreError
 from cleveragents.runtime.sweep import end_marked, end_orphans_of_dead_owners
 from cleveragents.settings import AsyncSettings
 from cleveragents.store.jobs import JobStore
+from cleveragents.store.schedules import ScheduleStore
 from cleveragents.store.workers import WorkerStore
 
 log = logging.getLogger("cleveragents.worker")
@@ -125,6 +126,7 @@ class Upkeep:
             cutoff = now - timedelta(seconds=self.settings.job_ttl)
             pruned = self.jobs.prune(cutoff)
             self.workers.prune(cutoff)
+            ScheduleStore(self.jobs.db).prune_runs(cutoff)
             if pruned:
                 log.info("pruned %d finished job(s) older than %g s", pruned, self.settings.job_ttl)
             if self.plans_ttl is not None:

@@ -35,6 +35,7 @@ from cleveragents.settings import AsyncSettings
 from cleveragents.store.engine import Database
 from cleveragents.store.jobs import JobStore
 from cleveragents.store.locks import LockService
+from cleveragents.store.schedules import ScheduleStore
 from cleveragents.store.workers import WorkerStore
 from cleveragents.worker.builtin_kinds import default_registry
 from cleveragents.worker.execution import JobRunner, RunningJob
@@ -46,6 +47,7 @@ from cleveragents.worker.upkeep import Upkeep
 log = logging.getLogger("cleveragents.worker")
 
 CANCEL_CHECK_INTERVAL_S = 0.05  # how often a busy worker asks for cancel requests
+SCHEDULE_CHECK_INTERVAL_S = 1.0  # how often a worker asks whether a schedule is due
 SHUTDOWN_TOKEN_WAIT_S = 10.0  # how long cancelled jobs get to return during a shutdown
 
 
@@ -94,6 +96,8 @@ class AsyncWorker:
         self._started = False
         self._finished = False
         self._last_cancel_check: datetime | None = None
+        self._last_schedule_check: datetime | None = None
+        self.schedules = ScheduleStore(db)
         self.fatal_error: BaseException | None = None
         self._runner = JobRunner(
             self.registry, self.id, clock, db, settings.job_timeout, settings.max_backoff
@@ -156,6 +160,8 @@ class AsyncWorker:
         # A snapshot: if the transaction fails, the outcomes stay queued for the next pass.
         outcomes, busy = self.slots.pending_outcomes()
         fenced = self._stop.is_set() or self.upkeep.fenced
+        if not fenced:
+            self._check_schedules(now)
         free = 0 if fenced else self.max_workers - busy
         if free <= 0 and not outcomes:
             self._check_running(now)
@@ -170,6 +176,15 @@ class AsyncWorker:
             self._start_job(job)
         self._check_running(now)
         return len(claimed)
+
+    def _check_schedules(self, now: datetime) -> None:
+        """Enqueue the jobs of due schedules, at most once per SCHEDULE_CHECK_INTERVAL_S."""
+        last = self._last_schedule_check
+        if last is not None and (now - last).total_seconds() < SCHEDULE_CHECK_INTERVAL_S:
+            return
+        self._last_schedule_check = now
+        for name, slot, job_id in self.schedules.enqueue_due(now):
+            log.info("schedule %s: enqueued job %s for %s", name, job_id, slot.isoformat())
 
     def _count(self, outcomes: list[JobOutcome], recorded: int) -> None:
         for outcome in outcomes:
@@ -300,7 +315,8 @@ class AsyncWorker:
                 return
             if claimed and free > 0:
                 continue  # there may be more waiting
-            feed.wait(poll_interval, stop=_Wakeup(self))
+            # No longer than a second: schedules are checked that often.
+            feed.wait(min(poll_interval, SCHEDULE_CHECK_INTERVAL_S), stop=_Wakeup(self))
 
     def shutdown(self) -> None:
         """The staged shutdown: drain within the grace period, then requeue what is left."""
