@@ -27,6 +27,7 @@ nox.options.sessions = [
 
 ROOT = Path(__file__).parent
 COVERAGE_DIR = ROOT / ".coverage-data"
+KIND_PACKAGE = "./features/fixtures/kindpkg"  # features/job_kinds.feature: entry-point kinds
 
 
 def _coverage_env() -> dict[str, str]:
@@ -66,6 +67,7 @@ COPY_BACKEND_FEATURES = [
 def unit_tests(session: nox.Session) -> None:
     """behave features against real temp-file SQLite databases, under coverage."""
     session.install("-e", ".[test,postgres]")
+    session.install(KIND_PACKAGE)  # job kinds installed the way a user's package is
     shutil.rmtree(COVERAGE_DIR, ignore_errors=True)
     session.run(
         "coverage",
@@ -117,6 +119,8 @@ POSTGRES_FEATURES = [
     "features/bulk_jobs.feature",
     "features/queues.feature",
     "features/schedules.feature",
+    "features/job_kinds.feature",
+    "features/metrics.feature",
 ]
 
 
@@ -126,6 +130,7 @@ def postgres_tests(session: nox.Session) -> None:
     server: tools/pgcluster.py initdb's a throwaway cluster (127.0.0.1 only), runs the steps
     below against it (AGENTS_TEST_POSTGRES_URL), and stops it by its pid."""
     session.install("-e", ".[test,postgres]")
+    session.install(KIND_PACKAGE)  # job kinds installed the way a user's package is
     features = " ".join(session.posargs or POSTGRES_FEATURES)
     script = (
         'export AGENTS_DATABASE_URL="$AGENTS_TEST_POSTGRES_URL" AGENTS_CONFIG=/nonexistent.toml'
@@ -142,6 +147,7 @@ def postgres_tests(session: nox.Session) -> None:
 def integration_tests(session: nox.Session) -> None:
     """Robot Framework suites: the real `agents` command and real worker processes."""
     session.install("-e", ".[test,postgres]")
+    session.install(KIND_PACKAGE)  # job kinds installed the way a user's package is
     session.run(
         "coverage",
         "run",

@@ -5,6 +5,7 @@ Feature: Delayed jobs
   Scenario: a delayed job stays queued, unclaimed, until its time; one due already runs
     Given I ran `jobs enqueue noop --delay 1h` and call the job "LATER"
     And I ran `jobs enqueue noop --at 2020-01-01T00:00:00Z` and call the job "DUE"
+    Then stderr is one line containing "--at 2020-01-01T00:00:00Z is in the past: the job may run at once"
     When I run `worker run --burst`
     Then the exit code is 0
     When I run `jobs show [LATER] --json`

@@ -14,7 +14,7 @@ Feature: agents diagnostics
     And the JSON document has "status" equal to "warn"
     And every check in the JSON document has name, status, message, details and remedy
     When I run `diagnostics --no-probe --format junit`
-    Then stdout is JUnit XML with 10 testcases and 0 failures
+    Then stdout is JUnit XML with 11 testcases and 0 failures
     When I run `diagnostics --no-probe --strict`
     Then the exit code is 1
 
@@ -23,7 +23,7 @@ Feature: agents diagnostics
     When I run `diagnostics --no-probe --format junit --output [tmp]/report.xml`
     Then the exit code is 0
     And stdout contains "status: warn"
-    And the file "report.xml" is JUnit XML with 10 testcases and 0 failures
+    And the file "report.xml" is JUnit XML with 11 testcases and 0 failures
     And the JUnit case "workers" passed with "no live worker" in its output
 
   Scenario: a stuck job fails the report, names its remedy, and the remedy fixes it

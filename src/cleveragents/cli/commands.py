@@ -91,6 +91,7 @@ def load(name: str) -> Any:
         }
         command = _lazy_group_class()(name=name, help=help_of(name), no_args_is_help=True)
         command.infos = infos
+        command.epilogs = getattr(module, "HELP_EPILOGS", {})
     else:
         command = get_command(app)
     command.name = name
@@ -123,6 +124,16 @@ def polish_help(command: Any) -> None:
         option = make_help_option(ctx)
         if option is not None:
             setattr(option, "display_type_rich", _no_type)  # noqa: B010 - this option's own
+            source = getattr(command, "epilog_source", None)
+            if source is not None:  # text known only when help is shown (installed kinds)
+                show = option.callback
+
+                def callback(ctx: Any, param: Any, value: Any) -> Any:
+                    if value and not ctx.resilient_parsing:
+                        command.epilog = source()
+                    return show(ctx, param, value)
+
+                option.callback = callback
         return option
 
     setattr(command, "get_help_option", get_help_option)  # noqa: B010 - an instance's own
@@ -145,6 +156,7 @@ def _lazy_group_class() -> Any:
         first used."""
 
         infos: dict[str, Any]
+        epilogs: dict[str, Any]  # command -> a function giving its help's last paragraph
 
         def list_commands(self, ctx: Any) -> list[str]:
             return list(self.infos)
@@ -157,6 +169,7 @@ def _lazy_group_class() -> Any:
                 built = get_command_from_info(
                     info, pretty_exceptions_short=True, rich_markup_mode="markdown"
                 )
+                setattr(built, "epilog_source", self.epilogs.get(cmd_name))  # noqa: B010
                 polish_help(built)
                 self.commands[cmd_name] = built
             return self.commands[cmd_name]

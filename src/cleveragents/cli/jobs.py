@@ -27,6 +27,25 @@ app = typer.Typer(help=help_of("jobs"), no_args_is_help=True)
 TIMEOUT_EXIT = 124
 
 
+def installed_kinds() -> str:
+    """The last paragraph of `jobs enqueue --help`: every kind installed, and any package whose
+    kinds failed to load."""
+    from cleveragents.worker.builtin_kinds import default_registry
+
+    registry = default_registry()
+    names = registry.names()
+    described = [(name, registry.get(name).description.rstrip(".")) for name in names]
+    text = "Installed kinds: " + ", ".join(
+        f"{name} ({about})" if about else name for name, about in described
+    )
+    for point, why in registry.broken.items():
+        text += f". Not loaded: {point} ({why})"
+    return text + "."
+
+
+HELP_EPILOGS = {"enqueue": installed_kinds}
+
+
 def _payload(text: str | None) -> dict[str, Any]:
     if text is None:
         return {}
@@ -59,13 +78,18 @@ def _not_before(delay: str | None, at: str | None) -> datetime | None:
         raise InvalidInputError("give --delay or --at, not both")
     if delay is not None:
         return utcnow() + timedelta(seconds=parse_duration(delay))
-    return parse_instant(at) if at is not None else None
+    if at is None:
+        return None
+    moment = parse_instant(at)
+    if moment < utcnow():
+        error(f"--at {at} is in the past: the job may run at once")
+    return moment
 
 
 @app.command()
 def enqueue(
     ctx: typer.Context,
-    kind: Annotated[str, typer.Argument(help="Job kind: command, sleep, noop, diagnostics.probe.")],
+    kind: Annotated[str, typer.Argument(help="Job kind (the installed ones are listed below).")],
     argv: Annotated[
         list[str] | None,
         typer.Argument(

@@ -53,6 +53,16 @@ def run(
             show_default=False,
         ),
     ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            "--metrics-port",
+            min=0,
+            max=65535,
+            help="Serve Prometheus metrics on 127.0.0.1:PORT/metrics (0: any free port, logged).",
+            show_default=False,
+        ),
+    ] = None,
     limits: Annotated[
         list[str] | None,
         typer.Option(
@@ -73,18 +83,27 @@ def run(
         **{"async.max_workers": max_workers, "async.poll_interval": poll_interval}
     )
     registry = default_registry(plan_lock_ttl_s=loaded.settings.locks.plan_ttl, settings=loaded)
+    metrics = None
+    if metrics_port is not None:
+        from cleveragents.worker.metrics import WorkerMetrics
+
+        metrics = WorkerMetrics(app_state.db())
+        metrics.serve(metrics_port)
     worker = AsyncWorker(
         app_state.db(),
         loaded.settings.async_,
         registry=registry,
         plans_ttl=loaded.settings.plans.ttl,
         queues=choice,
+        metrics=metrics,
     )
     restore = install_signal_handlers(worker)
     try:
         worker.run(burst=burst)
     finally:
         restore()
+        if metrics is not None:
+            metrics.close()
     if worker.unfinished_threads:  # pragma: no cover - needs a job kind that ignores its token
         # (every built-in kind honours it) and os._exit would end the test runner itself.
         # Their jobs are back in the queue; threads that ignore their token cannot be joined.

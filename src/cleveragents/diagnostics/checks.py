@@ -278,6 +278,27 @@ def check_settings(ctx: Context) -> CheckResult:
     )
 
 
+def check_job_kinds(ctx: Context) -> CheckResult:
+    """The job kinds a worker here would run; a package whose kinds fail to load is a warning
+    (the worker runs every other kind)."""
+    from cleveragents.worker.builtin_kinds import default_registry
+
+    registry = default_registry()
+    names = registry.names()
+    details = {"kinds": names, "installed": registry.plugin_kinds, "broken": registry.broken}
+    message = f"{len(names)} kinds ({len(registry.plugin_kinds)} from installed packages)"
+    if registry.broken:
+        failed = "; ".join(f"{point}: {why}" for point, why in registry.broken.items())
+        return CheckResult(
+            "job_kinds",
+            Status.WARN,
+            f"{message}; not loaded: {failed}",
+            details,
+            "fix or uninstall the package (entry points cleveragents.job_kinds)",
+        )
+    return CheckResult("job_kinds", Status.OK, message, details)
+
+
 def check_sandbox(ctx: Context) -> CheckResult:
     """Which backend makes the whole-project workspaces of sandboxed leaves: an overlay where
     one can be mounted here (tried for real, in a temporary directory), else full copies."""
@@ -333,6 +354,7 @@ CHECKS: list[tuple[str, Check]] = [
     ("locks", check_locks),
     ("plans", check_executing_plans),
     ("settings", check_settings),
+    ("job_kinds", check_job_kinds),
     ("sandbox", check_sandbox),
 ]
 

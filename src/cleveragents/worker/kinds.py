@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +45,8 @@ class JobContext:
             WORKER_ID: self.worker_id,
         }
 
+
+log = logging.getLogger("cleveragents.worker")
 
 Handler = Callable[[Any, JobContext], Any]
 
@@ -115,11 +118,21 @@ class JobKind:
         return {SCHEMA_VERSION_KEY: self.schema_version, **model.model_dump(mode="json")}
 
 
-class KindRegistry:
-    """Job kinds by name."""
+ENTRY_POINT_GROUP = "cleveragents.job_kinds"  # where installed packages register their kinds
 
-    def __init__(self) -> None:
+
+class KindRegistry:
+    """Job kinds by name: the built-in ones, and (loaded the first time a name is not among
+    them, or when every name is asked for) those installed packages register under the entry
+    point group ``cleveragents.job_kinds``. An entry point names a :class:`JobKind` or an
+    iterable of them; one that fails to load is kept in :attr:`broken` (diagnostics reports
+    it), and every other kind still runs."""
+
+    def __init__(self, plugins: bool = True) -> None:
         self._kinds: dict[str, JobKind] = {}
+        self._plugins_loaded = not plugins
+        self.broken: dict[str, str] = {}  # entry point -> why it did not load
+        self.plugin_kinds: list[str] = []
 
     def register(self, kind: JobKind) -> None:
         """Add a kind; a name can be registered once."""
@@ -127,8 +140,39 @@ class KindRegistry:
             raise ValueError(f"job kind {kind.name!r} is already registered")
         self._kinds[kind.name] = kind
 
+    def load_plugins(self) -> None:
+        """Register the kinds of the ``cleveragents.job_kinds`` entry points (once)."""
+        if self._plugins_loaded:
+            return
+        self._plugins_loaded = True
+        from importlib.metadata import entry_points
+
+        for point in entry_points(group=ENTRY_POINT_GROUP):
+            try:
+                loaded = point.load()
+                kinds = [loaded] if isinstance(loaded, JobKind) else list(loaded)
+                for kind in kinds:
+                    if not isinstance(kind, JobKind):
+                        raise TypeError(f"{kind!r} is not a JobKind (use cleveragents.job_kind)")
+                    if kind.name in self._kinds:
+                        raise ValueError(f"job kind {kind.name!r} is already registered")
+            except Exception as exc:
+                self.broken[point.name] = f"{point.value}: {type(exc).__name__}: {exc}"
+                log.warning("job kinds of %r not loaded: %s", point.name, self.broken[point.name])
+                continue
+            for kind in kinds:
+                self.register(kind)
+                self.plugin_kinds.append(kind.name)
+
+    def names(self) -> list[str]:
+        """Every kind's name, installed ones included, sorted."""
+        self.load_plugins()
+        return sorted(self._kinds)
+
     def get(self, name: str) -> JobKind:
         """The kind called ``name``; :class:`UnknownJobKindError` names the known ones."""
+        if name not in self._kinds:
+            self.load_plugins()
         try:
             return self._kinds[name]
         except KeyError:

@@ -68,6 +68,7 @@ class Upkeep:
         self._on_fatal = on_fatal
         self._on_claims = on_claims
         self._on_fence = on_fence
+        self.on_recovery: Callable[[RecoveryReport], None] = lambda report: None  # metrics
         self.last_written = time.monotonic()  # when a heartbeat was last written
         self.fenced = False
         self._last_recovery = 0.0
@@ -121,6 +122,7 @@ class Upkeep:
                 log.warning("ended %d process(es) left running by dead workers of this host", ended)
             report = self.jobs.recover_stale(now, self.settings.stale_after, end_stale_runs)
             log_recovery(report)
+            self.on_recovery(report)
         if force or mono - self._last_cleanup >= CLEANUP_INTERVAL_S:
             self._last_cleanup = mono
             cutoff = now - timedelta(seconds=self.settings.job_ttl)

@@ -24,6 +24,7 @@ import socket
 import threading
 import time
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from cleveragents.domain.clock import Clock, utcnow
 from cleveragents.domain.jobs import AsyncJob, Claim, JobOutcome, JobStatus, RecoveryReport
@@ -43,6 +44,9 @@ from cleveragents.worker.kinds import KindRegistry
 from cleveragents.worker.queues import QueueChoice
 from cleveragents.worker.slots import Slots
 from cleveragents.worker.upkeep import Upkeep
+
+if TYPE_CHECKING:  # the client library is imported only by a worker that serves metrics
+    from cleveragents.worker.metrics import WorkerMetrics
 
 log = logging.getLogger("cleveragents.worker")
 
@@ -76,8 +80,10 @@ class AsyncWorker:
         pid: int | None = None,
         plans_ttl: float | None = None,
         queues: QueueChoice | None = None,
+        metrics: WorkerMetrics | None = None,
     ) -> None:
         self.db = db
+        self.metrics = metrics
         self.queues = queues or QueueChoice()
         self.settings = settings
         self.registry = registry or default_registry()
@@ -115,6 +121,8 @@ class AsyncWorker:
             on_fence=self._fence,
             plans_ttl=plans_ttl,
         )
+        if metrics is not None:
+            self.upkeep.on_recovery = metrics.recovered
         self.token_wait_s = SHUTDOWN_TOKEN_WAIT_S
         self._stop_reason = ""
         self.counters = {
@@ -131,6 +139,7 @@ class AsyncWorker:
         if self._started:
             return
         now = now or self.clock()
+        self.registry.load_plugins()  # a package's kind that fails to load is logged here
         served = self.queues.describe()
         self.workers.register(self.id, self.hostname, self.pid, self.max_workers, now, served)
         self._started = True
@@ -170,6 +179,10 @@ class AsyncWorker:
         busy_by_queue = self.slots.busy_by_queue(outcomes) if self.queues.limits else {}
         where = self.queues.plan(free, busy_by_queue)
         claimed, recorded = self.jobs.claim(self.id, now, free, outcomes, where)
+        if self.metrics is not None:
+            kinds = {entry.job.id: entry.job.kind for entry in self.slots.entries()}
+            self.metrics.finished(outcomes, kinds)
+            self.metrics.claimed(claimed)
         self.slots.release(outcomes)
         self._count(outcomes, recorded)
         for job in claimed:
