@@ -93,13 +93,13 @@ Feature: The jobs, worker and db commands
     Then the JSON document has "at_head" equal to false
     And the JSON document has "current" equal to null
     When I run `db upgrade`
-    Then stdout contains "database at revision 0017 (was empty)"
+    Then stdout contains "database at revision 0018 (was empty)"
     When I run `db current --json`
     Then the JSON document has "at_head" equal to true
-    And the JSON document has "current" equal to "0017"
+    And the JSON document has "current" equal to "0018"
     When I run `db upgrade`
     Then stdout is 1 lines
-    And stdout contains "database at revision 0017"
+    And stdout contains "database at revision 0018"
     When I run `db current`
     Then stdout contains "at_head  True"
 
@@ -107,7 +107,7 @@ Feature: The jobs, worker and db commands
     When I run `jobs list --json`
     Then the JSON document is a list of 0
     When I run `db current --json`
-    Then the JSON document has "current" equal to "0017"
+    Then the JSON document has "current" equal to "0018"
 
   Scenario Outline: bad input gets one clear line, the right exit code, and changes nothing
     Given I ran `jobs enqueue noop`

@@ -72,6 +72,10 @@ Feature: Named queues
     Then the JSON document is a list of 0
     When I run `worker list --all --json`
     Then the JSON document has "0.queues" equal to "mail=1,default"
+    Given I ran `jobs enqueue noop --queue mail --delay 1h`
+    When I run `worker list --all`
+    Then stdout contains "mail=1,default"
+    And stderr contains "by queue: mail 1 queued 0 running"
 
   Scenario: cancel the queued jobs of one queue
     Given I ran `jobs enqueue noop --queue mail --count 3`

@@ -9,10 +9,12 @@ from typing import Annotated
 import typer
 
 from cleveragents.cli.commands import help_of
-from cleveragents.cli.output import print_json
+from cleveragents.cli.output import error, print_json
 from cleveragents.cli.render import worker_liveness, workers_table
 from cleveragents.cli.state import JsonOption, state
 from cleveragents.domain.clock import utcnow
+from cleveragents.domain.jobs import depth_line
+from cleveragents.store.jobs import JobStore
 from cleveragents.store.workers import WorkerStore
 from cleveragents.worker.builtin_kinds import default_registry
 from cleveragents.worker.queues import QueueChoice
@@ -120,7 +122,8 @@ def list_(
     all_: Annotated[bool, typer.Option("--all", help="Include stopped workers.")] = False,
     json_out: JsonOption = False,
 ) -> None:
-    """Registered workers, with heartbeat freshness and counters."""
+    """Registered workers, with heartbeat freshness, the queues each serves and counters; in
+    text, stderr then says how many jobs are queued and running in each queue."""
     app_state = state(ctx)
     stale_after = app_state.settings().settings.async_.stale_after
     workers = WorkerStore(app_state.db()).find(include_stopped=all_)
@@ -131,3 +134,6 @@ def list_(
         )
     else:
         workers_table(workers, now, stale_after)
+        depths = JobStore(app_state.db()).depths()
+        if depths:  # on stderr: stdout stays the listing alone, for scripts
+            error(f"by queue: {depth_line(depths)}")

@@ -61,7 +61,7 @@ def claim_statement(*where: ColumnElement[bool]) -> Any:
             _c.id.in_(
                 select(_c.id)
                 .where(_c.status == _QUEUED, *where, _c.run_after <= bindparam("b_now"))
-                .order_by(_c.priority, _c.id)
+                .order_by(_c.priority, _c.run_after, _c.id)
                 .limit(bindparam("b_limit"))
                 .with_for_update(skip_locked=True)
                 .scalar_subquery()

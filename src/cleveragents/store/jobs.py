@@ -186,7 +186,8 @@ class JobStore(JobMaintenance):
     ) -> tuple[list[AsyncJob], int]:
         """Record ``outcomes`` and claim up to ``limit`` jobs, in one transaction.
 
-        Jobs are claimed in priority, then id (creation) order: from any queue, or as ``queues``
+        Jobs are claimed in priority order, then in the order they became due (``run_after``:
+        creation, for a job not delayed), then id: from any queue, or as ``queues``
         says (each named queue in turn up to its quota, then the rest). Returns the claimed
         jobs and how many outcomes were recorded (an outcome is not recorded when the job is no
         longer this worker's: recovery gave it to another worker after this one looked dead).
@@ -199,7 +200,7 @@ class JobStore(JobMaintenance):
             if recorded or rows:
                 self.db.announce(conn)
         jobs = [job_from(dict(zip(COLUMN_NAMES, row, strict=True))) for row in rows]
-        jobs.sort(key=lambda job: (job.priority, job.id))
+        jobs.sort(key=lambda job: (job.priority, job.run_after, job.id))
         return jobs, recorded
 
     def _claim(

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 # The newest revision in alembic/versions. A behave scenario checks it against Alembic's own
 # view of the scripts, so a new revision without this bump fails the suite.
-HEAD_REVISION = "0017"
+HEAD_REVISION = "0018"
 
 MIGRATION_LOCK_KEY = 0x6167656E7473  # "agents": the PostgreSQL advisory lock migrations hold
 _PACKAGE_ROOT = Path(__file__).resolve().parents[1]

@@ -117,16 +117,25 @@ async_jobs = Table(
     CheckConstraint("max_attempts >= 1", name="max_attempts"),
 )
 
-# The claim seeks straight to the queued rows, already in claim order, however many finished
-# rows the table holds. (A partial index WHERE status = 'queued' would be smaller, but SQLite's
-# planner prefers the (status, id) index below and then sorts every queued row on each claim.)
-Index("ix_async_jobs_claim", async_jobs.c.status, async_jobs.c.priority, async_jobs.c.id)
+# The claim seeks straight to the queued rows, already in claim order (priority, then when due,
+# then id), however many finished rows the table holds; within a priority the due rows come
+# first, so jobs delayed to later are never stepped over. (A partial index WHERE status =
+# 'queued' would be smaller, but SQLite's planner prefers the (status, id) index below and then
+# sorts every queued row on each claim.)
+Index(
+    "ix_async_jobs_claim",
+    async_jobs.c.status,
+    async_jobs.c.priority,
+    async_jobs.c.run_after,
+    async_jobs.c.id,
+)
 # The same for a worker that serves named queues (every worker, by default: `default`).
 Index(
     "ix_async_jobs_queue_claim",
     async_jobs.c.status,
     async_jobs.c.queue,
     async_jobs.c.priority,
+    async_jobs.c.run_after,
     async_jobs.c.id,
 )
 Index("ix_async_jobs_status_id", async_jobs.c.status, async_jobs.c.id)
