@@ -48,6 +48,17 @@ Feature: Retries of failed jobs, with backoff
     Then job "J" is cancelled
     And job "J" kept no attempts
 
+  Scenario: a run that fails after a cancel was asked for is not retried
+    Given a "failing_gate" job "J" with 3 retries and a backoff of 0 s
+    And worker "A" with 1 threads
+    And worker "A" runs one pass
+    And gate "J" has started
+    When I cancel job "J"
+    And gate "J" opens
+    And worker "A" runs one pass after the jobs finish
+    Then job "J" is failed
+    And job "J" kept 1 failed attempts, each with error "gave up", the last one final
+
   Scenario: failed runs do not use up max_attempts
     Given a "boom" job "J" with 2 retries, a backoff of 0 s and max attempts 1
     And worker "A" with 1 threads
@@ -85,7 +96,9 @@ Feature: Retries of failed jobs, with backoff
     Then stdout contains "runs that did not succeed:"
     And stdout contains "attempt 3 failed"
     When I run `jobs list`
-    Then stdout contains "2/2"
+    Then the column "retries" of [J] in stdout is "2/2"
+    And the column "attempts" of [J] in stdout is "3"
+    And the column "queue" of [J] in stdout is "default"
 
   Scenario: a command that fails twice, then succeeds, ends succeeded
     Given I ran `jobs enqueue command --retries 2 --backoff 0 --max-attempts 1 -- sh -c "echo run >> [tmp]/runs; test $(wc -l < [tmp]/runs) -ge 3"` and call the job "J"

@@ -43,6 +43,20 @@ Feature: Schedules
     Then the scheduled job was for the slot 2026-07-01T07:00:00Z
     And schedule "morning" runs next at 2026-07-02T07:00:00Z
 
+  Scenario: when daylight saving ends, a repeated wall-clock time never gives a slot in the past
+    Given the clock is at 2026-11-01T06:10:00Z
+    And a schedule "night" of "noop" jobs on cron "30 1 * * *" in "America/New_York"
+    Then schedule "night" runs next at 2026-11-02T06:30:00Z
+
+  Scenario: a schedule this worker cannot run is paused, saying why, and the others go on
+    Given a schedule "good" of "noop" jobs every 1 seconds
+    And a schedule "odd" of "noop" jobs on cron "* * * * *" in "Europe/Paris"
+    And the time zone of schedule "odd" is "Mars/Olympus" in the database
+    When 61 seconds pass
+    And due schedules are enqueued
+    Then 1 scheduled jobs were enqueued
+    And schedule "odd" was paused because "unknown time zone 'Mars/Olympus'"
+
   Scenario: a paused schedule enqueues nothing, and resumes from its next slot
     Given a schedule "tick" of "noop" jobs every 10 seconds
     When schedule "tick" is paused
@@ -71,9 +85,12 @@ Feature: Schedules
     When I run `schedule add report --cron "0 3 * * *" --timezone Europe/Paris command -- make report`
     Then the exit code is 0
     And stdout contains "schedule report: 0 3 * * * (Europe/Paris), next run"
+    Given I ran `config set async.retries 2`
     When I run `schedule add ping --every 30s noop --queue pings --json`
     Then the JSON document has "every_s" equal to 30.0
     And the JSON document has "job.queue" equal to "pings"
+    And the JSON document has "job.retries" equal to 2
+    And the JSON document has "job.max_attempts" equal to 3
     When I run `schedule list --json`
     Then the JSON document is a list of 2
     When I run `schedule pause ping`
@@ -105,6 +122,7 @@ Feature: Schedules
       | add x --cron "* * * * *" --every 1m noop                | 2    | give --cron or --every (one of them)                        |
       | add x --every 1m --timezone UTC noop                    | 2    | --timezone goes with --cron                                 |
       | add x --every 0.5s noop                                 | 2    | --every must be at least 1 s                                |
+      | add x --every 3000000d noop                             | 2    | and at most a year                                          |
       | add x --every 1m sleep --payload '{"seconds": -1}'      | 2    | seconds                                                     |
       | add x --every 1m nosuchkind                             | 2    | nosuchkind                                                  |
       | add "x y" --every 1m noop                               | 2    | invalid schedule name 'x y'                                 |

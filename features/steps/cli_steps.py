@@ -222,3 +222,13 @@ def step_line_time(context: Any, label: str) -> None:
     wanted = fill(context, f"[{label}]")
     row = next(text for text in context.result.stdout.splitlines() if text.startswith(wanted))
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$", row), row
+
+
+@then('the column "{column}" of [{label}] in stdout is "{value}"')
+def step_column(context: Any, column: str, label: str, value: str) -> None:
+    """A plain (tab-separated) listing: the header names the columns of every row."""
+    rows = [line.split("\t") for line in context.result.stdout.splitlines() if line]
+    header, job_id = rows[0], fill(context, f"[{label}]")
+    found = [row for row in rows[1:] if row[0] == job_id]
+    assert found and len(found[0]) == len(header), (header, found)
+    assert found[0][header.index(column)] == value, dict(zip(header, found[0], strict=True))

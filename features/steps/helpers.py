@@ -89,7 +89,16 @@ def test_registry(
 
     registry.register(JobKind("gate", GatePayload, run_gate, "waits for its gate"))
     registry.register(JobKind("stubborn", GatePayload, run_stubborn, "ignores its token"))
+
+    def run_failing_gate(payload: GatePayload, ctx: JobContext) -> None:
+        started.setdefault(payload.name, threading.Event()).set()
+        gates.setdefault(payload.name, threading.Event()).wait()
+        raise RuntimeError("gave up")  # whatever its token says
+
     registry.register(JobKind("boom", BoomPayload, run_boom, "raises"))
+    registry.register(
+        JobKind("failing_gate", GatePayload, run_failing_gate, "fails once its gate opens")
+    )
     return registry
 
 

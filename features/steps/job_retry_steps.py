@@ -22,7 +22,7 @@ from cleveragents.domain.jobs import AttemptOutcome, JobStatus
 def step_enqueue_retries(
     context: Any, kind: str, label: str, retries: int, backoff: float, attempts: int = 3
 ) -> None:
-    payload = {"name": label} if kind == "gate" else {}
+    payload = {"name": label} if kind in ("gate", "failing_gate") else {}
     job = context.queue.enqueue(
         kind, payload, retries=retries, backoff_s=backoff, max_attempts=attempts
     )

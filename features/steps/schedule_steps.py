@@ -51,7 +51,8 @@ def step_clock_at(context: Any, moment: str) -> None:
 
 @when("due schedules are enqueued")
 def step_enqueue_due(context: Any) -> None:
-    context.enqueued = _store(context).enqueue_due(context.clock())
+    context.due_report = _store(context).enqueue_due(context.clock())
+    context.enqueued = context.due_report.enqueued
 
 
 @then("{n:d} scheduled jobs were enqueued")
@@ -87,7 +88,7 @@ def step_race(context: Any, workers: int, slots: int) -> None:
         try:
             for k in range(1, slots + 1):
                 barrier.wait(DEADLINE_S)
-                got = store.enqueue_due(start + timedelta(seconds=k))
+                got = store.enqueue_due(start + timedelta(seconds=k)).enqueued
                 with lock:
                     context.enqueued.extend(got)
         except BaseException as exc:  # reported below, on the step's thread
@@ -124,16 +125,31 @@ def step_resume(context: Any, name: str) -> None:
 @given('worker "{name}" counts its schedule checks')
 def step_count_checks(context: Any, name: str) -> None:
     worker = context.workers[name]
-    real = worker.schedules.enqueue_due
+    real = worker.schedule_check.store.enqueue_due
     context.schedule_checks = 0
 
     def counted(now: datetime) -> Any:
         context.schedule_checks += 1
         return real(now)
 
-    worker.schedules.enqueue_due = counted  # type: ignore[method-assign]
+    worker.schedule_check.store.enqueue_due = counted  # type: ignore[method-assign]
 
 
 @then("the worker checked the schedules {n:d} times")
 def step_checks(context: Any, n: int) -> None:
     assert context.schedule_checks == n, context.schedule_checks
+
+
+@given('the time zone of schedule "{name}" is "{zone}" in the database')
+def step_zone_in_db(context: Any, name: str, zone: str) -> None:
+    from helpers import execute_sql
+
+    sql = "UPDATE schedules SET timezone = :zone WHERE name = :name"
+    execute_sql(context, sql, {"zone": zone, "name": name})
+
+
+@then('schedule "{name}" was paused because "{text}"')
+def step_paused_because(context: Any, name: str, text: str) -> None:
+    reasons = dict(context.due_report.paused)
+    assert name in reasons and text in reasons[name], context.due_report
+    assert _store(context).get(name).paused

@@ -118,8 +118,11 @@ def enqueue_many(
     **options: Any,
 ) -> list[str]:
     """Enqueue one job per payload, all in one transaction; their ids, in order."""
+    from cleveragents.errors import InvalidInputError
     from cleveragents.worker.queue import JobQueue
 
+    if options.get("unique_key") is not None:
+        raise InvalidInputError("a unique key enqueues one job: use enqueue, not enqueue_many")
     db = _database(database_url)
     try:
         queue = JobQueue(db)

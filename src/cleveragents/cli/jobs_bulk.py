@@ -59,8 +59,11 @@ DryRunOption = Annotated[
 ]
 
 
+MAX_AGE_S = 100 * 365 * 86_400.0  # a century: anything older is every job
+
+
 def _ago(text: str | None, now: datetime) -> datetime | None:
-    return None if text is None else now - timedelta(seconds=parse_duration(text))
+    return None if text is None else now - timedelta(seconds=min(parse_duration(text), MAX_AGE_S))
 
 
 def _selection(

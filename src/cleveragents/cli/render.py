@@ -101,6 +101,7 @@ def jobs_table(jobs: Sequence[AsyncJob]) -> None:
             "status",
             "priority",
             "attempts",
+            "retries",
             "worker",
             "created",
             "finished",

@@ -16,7 +16,7 @@ from cleveragents.cli.state import JsonOption, state
 from cleveragents.domain.clock import utcnow
 from cleveragents.domain.durations import parse_duration
 from cleveragents.domain.jobs import DEFAULT_QUEUE
-from cleveragents.domain.schedules import MIN_EVERY_S, CatchUp, Schedule, check_cron
+from cleveragents.domain.schedules import MAX_EVERY_S, MIN_EVERY_S, CatchUp, Schedule, check_cron
 from cleveragents.errors import InvalidInputError
 from cleveragents.store.schedules import ScheduleStore
 
@@ -64,7 +64,14 @@ def add(
         str, typer.Option("--queue", help="The queue of the jobs it enqueues.")
     ] = DEFAULT_QUEUE,
     priority: Annotated[int, typer.Option("--priority", help="Lower runs first.")] = 0,
-    retries: Annotated[int, typer.Option("--retries", help="Retries of a failed run.")] = 0,
+    retries: Annotated[
+        int | None,
+        typer.Option(
+            "--retries",
+            help="Retries of a failed run (default: async.retries).",
+            show_default=False,
+        ),
+    ] = None,
     catch_up: Annotated[
         CatchUp,
         typer.Option(
@@ -91,14 +98,25 @@ def add(
         check_cron(cron, timezone)
     else:
         every_s = parse_duration(every or "")
-        if every_s < MIN_EVERY_S:
-            raise InvalidInputError(f"--every must be at least {MIN_EVERY_S:g} s")
+        if not MIN_EVERY_S <= every_s <= MAX_EVERY_S:
+            raise InvalidInputError(
+                f"--every must be at least {MIN_EVERY_S:g} s and at most a year"
+            )
     body = payload_of(payload, kind, argv)
     app_state = state(ctx)
+    defaults = app_state.settings().settings.async_
     job = JobQueue(app_state.db()).build(
-        kind, body, priority=priority, retries=retries, queue=queue_name
+        kind,
+        body,
+        priority=priority,
+        retries=defaults.retries if retries is None else retries,
+        backoff_s=defaults.backoff,
+        max_attempts=defaults.max_attempts,
+        queue=queue_name,
     )
-    options = job.model_dump(mode="json", include={"queue", "priority", "retries", "backoff_s"})
+    options = job.model_dump(
+        mode="json", include={"queue", "priority", "retries", "backoff_s", "max_attempts"}
+    )
     now = utcnow()
     schedule = ScheduleStore(app_state.db()).add(
         Schedule(

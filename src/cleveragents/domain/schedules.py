@@ -25,6 +25,7 @@ from cleveragents.errors import InvalidInputError
 
 MISSED_AFTER_S = 60.0  # a slot checked this late counts as missed (for catch_up = skip)
 MIN_EVERY_S = 1.0  # the shortest interval
+MAX_EVERY_S = 366 * 86_400.0  # the longest interval: a year (use cron beyond)
 MAX_CRON_STEPS = 1_000_000  # slots stepped over at most when catching up (a year of minutes)
 _FIELDS = ("minute", "hour", "day of month", "month", "day of week")
 
@@ -68,10 +69,12 @@ class Schedule(BaseModel):
 
 
 def _zone(name: str | None) -> Any:
+    if name is None:
+        return UTC  # no time zone database needed
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     try:
-        return ZoneInfo(name or "UTC")
+        return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise InvalidInputError(
             f"unknown time zone {name!r}: use an IANA name such as Europe/Paris"
@@ -122,7 +125,9 @@ def slot_after(schedule: Schedule, moment: datetime) -> datetime:
         elapsed = (moment - schedule.created_at).total_seconds()
         steps = max(math.floor(elapsed / schedule.every_s) + 1, 1)
         return schedule.created_at + timedelta(seconds=steps * schedule.every_s)
-    return next(_cron(schedule, moment))
+    # A wall-clock time repeated when daylight saving ends can come back as its first
+    # occurrence, before ``moment``: step on to a slot that is really later.
+    return next(slot for slot in _cron(schedule, moment) if slot > moment)
 
 
 def due(schedule: Schedule, now: datetime) -> tuple[datetime | None, datetime]:

@@ -14,9 +14,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, delete, func, select, true, update
+from sqlalchemy.exc import IntegrityError
 
 from cleveragents.domain.jobs import RETRYABLE_STATUSES, TERMINAL_STATUSES, JobStatus
-from cleveragents.errors import InvalidJobTransitionError
+from cleveragents.errors import ConflictError, InvalidJobTransitionError
 from cleveragents.store.engine import Database
 from cleveragents.store.tables import UNIQUE_WHILE_LIVE, async_jobs
 
@@ -136,6 +137,14 @@ class BulkJobs:
         """Queue failed and cancelled jobs again, to run now with their retries and lost runs
         counted afresh (their attempt history stays). A job whose unique key a live job holds
         now is left alone, as is the older of two selected jobs sharing a key."""
+        try:
+            return self._retry(selection, now, dry_run)
+        except IntegrityError:  # a job took one of their unique keys meanwhile: nothing changed
+            raise ConflictError(
+                "a job with the unique key of one of them was enqueued meanwhile; try again"
+            ) from None
+
+    def _retry(self, selection: JobSelection, now: datetime, dry_run: bool) -> BulkResult:
         with self.db.write() as conn:
             rows = _matching(conn, selection)
             take, skipped = _split(rows, _RETRYABLE, "only failed or cancelled jobs are retried")

@@ -32,24 +32,31 @@ def record_failures(conn: Connection, worker_id: str, outcomes: Sequence[JobOutc
             _c.worker_id == worker_id,
             _c.attempts == outcome.attempt,
         )
-        if outcome.retry_at is not None:
-            values: dict[str, Any] = {
-                "status": JobStatus.QUEUED.value,
-                "run_after": outcome.retry_at,
-                "worker_id": None,
-                "started_at": None,
-                "last_heartbeat": None,
-            }
-        else:
-            values = {"status": JobStatus.FAILED.value, "finished_at": outcome.finished_at}
-        done = conn.execute(
-            fenced.values(
-                **values,
-                failures=_c.failures + 1,
-                error_message=outcome.error_message,
-                result_json=outcome.result,
+        common = {
+            "failures": _c.failures + 1,
+            "error_message": outcome.error_message,
+            "result_json": outcome.result,
+        }
+        retry_at = outcome.retry_at
+        done = None
+        if retry_at is not None:  # not if someone asked to cancel it meanwhile
+            done = conn.execute(
+                fenced.where(_c.cancel_requested.is_(False)).values(
+                    status=JobStatus.QUEUED.value,
+                    run_after=retry_at,
+                    worker_id=None,
+                    started_at=None,
+                    last_heartbeat=None,
+                    **common,
+                )
             )
-        )
+        if done is None or done.rowcount != 1:
+            retry_at = None
+            done = conn.execute(
+                fenced.values(
+                    status=JobStatus.FAILED.value, finished_at=outcome.finished_at, **common
+                )
+            )
         if done.rowcount == 1:
             recorded += 1
             history.append(
@@ -61,7 +68,7 @@ def record_failures(conn: Connection, worker_id: str, outcomes: Sequence[JobOutc
                     "started_at": outcome.started_at,
                     "finished_at": outcome.finished_at,
                     "error_message": outcome.error_message,
-                    "retry_at": outcome.retry_at,
+                    "retry_at": retry_at,
                 }
             )
     if history:

@@ -10,10 +10,12 @@ However many workers check at once, each slot gets exactly one job, decided by t
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, exists, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from cleveragents.domain.ids import new_id
 from cleveragents.domain.jobs import NewJob
@@ -48,6 +50,15 @@ def _schedule(row: Any) -> Schedule:
     )
 
 
+@dataclass
+class DueReport:
+    """What a check of the schedules did: jobs enqueued (schedule, slot, job id), and schedules
+    paused because this process cannot run them (schedule, why)."""
+
+    enqueued: list[tuple[str, datetime, str]] = field(default_factory=list)
+    paused: list[tuple[str, str]] = field(default_factory=list)
+
+
 class ScheduleStore:
     """Domain verbs over ``schedules`` and ``schedule_runs``."""
 
@@ -60,24 +71,28 @@ class ScheduleStore:
         first = schedule.model_copy(
             update={"next_run_at": slot_after(schedule, schedule.created_at)}
         )
-        with self.db.write() as conn:
-            if conn.execute(select(exists().where(_s.name == schedule.name))).scalar():
-                raise ConflictError(f"a schedule named {schedule.name!r} exists already")
-            conn.execute(
-                insert(schedules).values(
-                    name=first.name,
-                    kind=first.kind,
-                    payload_json=first.payload,
-                    job_json=first.job,
-                    cron=first.cron,
-                    timezone=first.timezone,
-                    every_s=first.every_s,
-                    catch_up=first.catch_up.value,
-                    paused=False,
-                    created_at=first.created_at,
-                    next_run_at=first.next_run_at,
+        taken = ConflictError(f"a schedule named {schedule.name!r} exists already")
+        try:
+            with self.db.write() as conn:
+                if conn.execute(select(exists().where(_s.name == schedule.name))).scalar():
+                    raise taken
+                conn.execute(
+                    insert(schedules).values(
+                        name=first.name,
+                        kind=first.kind,
+                        payload_json=first.payload,
+                        job_json=first.job,
+                        cron=first.cron,
+                        timezone=first.timezone,
+                        every_s=first.every_s,
+                        catch_up=first.catch_up.value,
+                        paused=False,
+                        created_at=first.created_at,
+                        next_run_at=first.next_run_at,
+                    )
                 )
-            )
+        except IntegrityError:  # added by another process between the check and the insert
+            raise taken from None
         return first
 
     def find(self) -> list[Schedule]:
@@ -126,14 +141,15 @@ class ScheduleStore:
             conn.execute(update(schedules).where(_s.name == name).values(**values))
             return self._get(conn, name)
 
-    def enqueue_due(self, now: datetime) -> list[tuple[str, datetime, str]]:
-        """Enqueue the job of every due schedule's slot (at most the latest missed one);
-        returns (schedule, slot, job id) for each job enqueued here."""
+    def enqueue_due(self, now: datetime) -> DueReport:
+        """Enqueue the job of every due schedule's slot (at most the latest missed one). A
+        schedule this process cannot run (a time zone it does not know, options its version
+        refuses) is paused, with the reason in the report, and the others go on."""
+        report = DueReport()
         is_due = (_s.paused.is_(False), _s.next_run_at <= now)
         with self.db.read() as conn:  # the cheap, indexed question first
             if not conn.execute(select(exists().where(*is_due))).scalar():
-                return []
-        enqueued: list[tuple[str, datetime, str]] = []
+                return report
         with self.db.write() as conn:
             rows = conn.execute(
                 select(schedules)
@@ -144,10 +160,18 @@ class ScheduleStore:
             ).all()
             for row in rows:
                 schedule = _schedule(row)
-                slot, following = due(schedule, now)
-                job_id = _run(conn, schedule, slot, now) if slot is not None else None
+                try:  # everything that depends on this schedule's data, before any write
+                    slot, following = due(schedule, now)
+                    job = NewJob(kind=schedule.kind, payload=schedule.payload, **schedule.job)
+                except Exception as exc:
+                    report.paused.append((schedule.name, f"{type(exc).__name__}: {exc}"))
+                    conn.execute(
+                        update(schedules).where(_s.name == schedule.name).values(paused=True)
+                    )
+                    continue
+                job_id = _run(conn, schedule.name, job, slot, now) if slot is not None else None
                 if job_id is not None and slot is not None:
-                    enqueued.append((schedule.name, slot, job_id))
+                    report.enqueued.append((schedule.name, slot, job_id))
                 conn.execute(
                     update(schedules)
                     .where(_s.name == schedule.name, _s.next_run_at == schedule.next_run_at)
@@ -156,7 +180,7 @@ class ScheduleStore:
                         **({"last_run_at": slot, "last_job_id": job_id} if job_id else {}),
                     )
                 )
-        return enqueued
+        return report
 
     def prune_runs(self, before: datetime) -> int:
         """Forget runs recorded before ``before`` (the schedule's next slot is always later)."""
@@ -168,12 +192,12 @@ class ScheduleStore:
             )
 
 
-def _run(conn: Connection, schedule: Schedule, slot: datetime, now: datetime) -> str | None:
+def _run(conn: Connection, name: str, job: NewJob, slot: datetime, now: datetime) -> str | None:
     """Record the slot and enqueue its job, unless the slot has run: the new job's id, or None."""
     job_id = new_id()
     recorded = conn.execute(
         insert_on_conflict(conn.dialect.name, schedule_runs)
-        .values(schedule_name=schedule.name, slot=slot, job_id=job_id, created_at=now)
+        .values(schedule_name=name, slot=slot, job_id=job_id, created_at=now)
         .on_conflict_do_nothing(
             index_elements=[schedule_runs.c.schedule_name, schedule_runs.c.slot]
         )
@@ -181,6 +205,5 @@ def _run(conn: Connection, schedule: Schedule, slot: datetime, now: datetime) ->
     ).first()
     if recorded is None:
         return None
-    job = NewJob(kind=schedule.kind, payload=schedule.payload, **schedule.job)
     conn.execute(insert(async_jobs), row_values(job, job_id, now))
     return job_id

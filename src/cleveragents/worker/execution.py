@@ -78,7 +78,7 @@ class JobRunner:
             log.error("job %s raised:\n%s", job.id, redact(traceback.format_exc()))
         finished = self.clock()
         retry_at = None
-        if status == JobStatus.FAILED and started:
+        if status == JobStatus.FAILED and started and token.reason is not CancelReason.CANCELLED:
             retry_at = self.retry_at(job, finished)
         log.log(
             logging.DEBUG if status == JobStatus.SUCCEEDED else logging.INFO,

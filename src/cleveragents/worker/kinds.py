@@ -151,11 +151,13 @@ class KindRegistry:
             try:
                 loaded = point.load()
                 kinds = [loaded] if isinstance(loaded, JobKind) else list(loaded)
+                names: set[str] = set()
                 for kind in kinds:
                     if not isinstance(kind, JobKind):
                         raise TypeError(f"{kind!r} is not a JobKind (use cleveragents.job_kind)")
-                    if kind.name in self._kinds:
+                    if kind.name in self._kinds or kind.name in names:
                         raise ValueError(f"job kind {kind.name!r} is already registered")
+                    names.add(kind.name)
             except Exception as exc:
                 self.broken[point.name] = f"{point.value}: {type(exc).__name__}: {exc}"
                 log.warning("job kinds of %r not loaded: %s", point.name, self.broken[point.name])

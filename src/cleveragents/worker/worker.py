@@ -42,6 +42,7 @@ from cleveragents.worker.builtin_kinds import default_registry
 from cleveragents.worker.execution import JobRunner, RunningJob
 from cleveragents.worker.kinds import KindRegistry
 from cleveragents.worker.queues import QueueChoice
+from cleveragents.worker.schedule_check import SCHEDULE_CHECK_INTERVAL_S, ScheduleCheck
 from cleveragents.worker.slots import Slots
 from cleveragents.worker.upkeep import Upkeep
 
@@ -51,7 +52,6 @@ if TYPE_CHECKING:  # the client library is imported only by a worker that serves
 log = logging.getLogger("cleveragents.worker")
 
 CANCEL_CHECK_INTERVAL_S = 0.05  # how often a busy worker asks for cancel requests
-SCHEDULE_CHECK_INTERVAL_S = 1.0  # how often a worker asks whether a schedule is due
 SHUTDOWN_TOKEN_WAIT_S = 10.0  # how long cancelled jobs get to return during a shutdown
 
 
@@ -102,8 +102,7 @@ class AsyncWorker:
         self._started = False
         self._finished = False
         self._last_cancel_check: datetime | None = None
-        self._last_schedule_check: datetime | None = None
-        self.schedules = ScheduleStore(db)
+        self.schedule_check = ScheduleCheck(ScheduleStore(db))
         self.fatal_error: BaseException | None = None
         self._runner = JobRunner(
             self.registry, self.id, clock, db, settings.job_timeout, settings.max_backoff
@@ -170,7 +169,7 @@ class AsyncWorker:
         outcomes, busy = self.slots.pending_outcomes()
         fenced = self._stop.is_set() or self.upkeep.fenced
         if not fenced:
-            self._check_schedules(now)
+            self.schedule_check(now)
         free = 0 if fenced else self.max_workers - busy
         if free <= 0 and not outcomes:
             self._check_running(now)
@@ -189,15 +188,6 @@ class AsyncWorker:
             self._start_job(job)
         self._check_running(now)
         return len(claimed)
-
-    def _check_schedules(self, now: datetime) -> None:
-        """Enqueue the jobs of due schedules, at most once per SCHEDULE_CHECK_INTERVAL_S."""
-        last = self._last_schedule_check
-        if last is not None and (now - last).total_seconds() < SCHEDULE_CHECK_INTERVAL_S:
-            return
-        self._last_schedule_check = now
-        for name, slot, job_id in self.schedules.enqueue_due(now):
-            log.info("schedule %s: enqueued job %s for %s", name, job_id, slot.isoformat())
 
     def _count(self, outcomes: list[JobOutcome], recorded: int) -> None:
         for outcome in outcomes:
