@@ -18,7 +18,6 @@ from sqlalchemy import (
     Connection,
     case,
     func,
-    insert,
     select,
     update,
 )
@@ -48,7 +47,6 @@ from cleveragents.store.recovery import JobMaintenance
 from cleveragents.store.tables import async_jobs, plans
 
 _c = async_jobs.c
-_INSERT = insert(async_jobs)
 
 
 def link_plans(conn: Connection, jobs: Iterable[tuple[str, NewJob]]) -> None:
@@ -69,7 +67,7 @@ class JobStore(JobMaintenance):
         plan's job (``plans.job_id``) in the same transaction."""
         values = row_values(job, new_id(), now)
         with self.db.write() as conn:
-            conn.execute(_INSERT, values)
+            compiled(conn).insert_one.execute(conn, {f"b_{k}": v for k, v in values.items()})
             link_plans(conn, [(values["id"], job)])
         return AsyncJob(
             id=values["id"],
@@ -211,7 +209,8 @@ class JobStore(JobMaintenance):
         limit: int,
         queues: ClaimPlan | None,
     ) -> list[tuple[Any, ...]]:
-        any_queue, one_queue, _ = compiled(conn)
+        hot = compiled(conn)
+        any_queue, one_queue = hot.claim_any, hot.claim_queue
         params = {"b_worker": worker_id, "b_now": now}
         if queues is None:
             return any_queue.execute(conn, {**params, "b_limit": limit})
@@ -243,7 +242,7 @@ class JobStore(JobMaintenance):
         if final:
             for outcome in final:
                 check_transition(JobStatus.RUNNING, outcome.status, outcome.job_id)
-            record = compiled(conn)[2]
+            record = compiled(conn).record
             recorded += record.execute_many(
                 conn,
                 [
