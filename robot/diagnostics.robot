@@ -12,7 +12,7 @@ Test Teardown       Stop Workers
 *** Variables ***
 @{CHECKS}
 ...                 database    schema    workers    queue    stuck_jobs    job_timeouts    locks
-...                 plans    settings    sandbox
+...                 plans    settings    job_kinds    sandbox
 
 
 *** Test Cases ***
