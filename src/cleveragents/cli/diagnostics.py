@@ -19,6 +19,7 @@ from cleveragents.diagnostics.checks import Status
 from cleveragents.diagnostics.report import Report, ReportFormat
 from cleveragents.diagnostics.run import PROBE_TIMEOUT_S, diagnose, settings_or_report
 from cleveragents.errors import InvalidInputError
+from cleveragents.worker.builtin_kinds import default_registry
 from cleveragents.worker.queue import JobQueue
 
 app = typer.Typer()
@@ -81,6 +82,7 @@ def diagnostics(
         lambda: app_state.db(migrate=False),
         probe=probe,
         probe_timeout_s=probe_timeout,
+        job_kinds=default_registry().facts(),
     )
     _finish(report, output_format, output, strict)
 

@@ -67,6 +67,17 @@ class Context:
     settings: LoadedSettings
     now: datetime
     queue: QueueFacts | None = None  # read once, shared by the queue checks
+    job_kinds: JobKindFacts | None = None  # given by the caller (the registry is the worker's)
+
+
+@dataclass(frozen=True)
+class JobKindFacts:
+    """The job kinds a worker here would run: every name, those from installed packages, and
+    the packages (entry points) whose kinds failed to load, with why."""
+
+    names: list[str]
+    installed: list[str]
+    broken: dict[str, str]
 
 
 Check = Callable[[Context], CheckResult]
@@ -281,14 +292,13 @@ def check_settings(ctx: Context) -> CheckResult:
 def check_job_kinds(ctx: Context) -> CheckResult:
     """The job kinds a worker here would run; a package whose kinds fail to load is a warning
     (the worker runs every other kind)."""
-    from cleveragents.worker.builtin_kinds import default_registry
-
-    registry = default_registry()
-    names = registry.names()
-    details = {"kinds": names, "installed": registry.plugin_kinds, "broken": registry.broken}
-    message = f"{len(names)} kinds ({len(registry.plugin_kinds)} from installed packages)"
-    if registry.broken:
-        failed = "; ".join(f"{point}: {why}" for point, why in registry.broken.items())
+    facts = ctx.job_kinds
+    if facts is None:
+        return CheckResult("job_kinds", Status.OK, "not checked here", {})
+    details = {"kinds": facts.names, "installed": facts.installed, "broken": facts.broken}
+    message = f"{len(facts.names)} kinds ({len(facts.installed)} from installed packages)"
+    if facts.broken:
+        failed = "; ".join(f"{point}: {why}" for point, why in facts.broken.items())
         return CheckResult(
             "job_kinds",
             Status.WARN,

@@ -17,6 +17,7 @@ from datetime import datetime
 from cleveragents.diagnostics.checks import (
     CheckResult,
     Context,
+    JobKindFacts,
     Status,
     database_failure,
     run_checks,
@@ -38,6 +39,7 @@ def diagnose(
     probe: bool | None = None,
     probe_timeout_s: float = PROBE_TIMEOUT_S,
     clock: Callable[[], datetime] = utcnow,
+    job_kinds: JobKindFacts | None = None,
 ) -> Report:
     """The whole report: the settings from ``load_settings``, then (if the database they name
     exists; looking does not create it) every check on ``open_db()``'s database, then the probe
@@ -58,6 +60,7 @@ def diagnose(
         loaded,
         probe=probe,
         probe_timeout_s=probe_timeout_s,
+        job_kinds=job_kinds,
         clock=clock,
         started=started,
     )
@@ -102,11 +105,12 @@ def check_system(
     probe_timeout_s: float = PROBE_TIMEOUT_S,
     clock: Callable[[], datetime] = utcnow,
     started: float | None = None,
+    job_kinds: JobKindFacts | None = None,
 ) -> Report:
     """Every check on ``db``, judged by ``loaded``, then the probe (``probe``: None runs it when
     a live worker is registered); the report's duration counts from ``started`` (default now)."""
     started = time.monotonic() if started is None else started
-    results = run_checks(Context(db=db, settings=loaded, now=clock()))
+    results = run_checks(Context(db=db, settings=loaded, now=clock(), job_kinds=job_kinds))
     if probe is None:
         workers = next(r for r in results if r.name == "workers")
         probe = bool(workers.details.get("live"))

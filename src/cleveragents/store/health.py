@@ -79,6 +79,15 @@ def queue_depths(conn: Connection) -> dict[str, dict[str, int]]:
     return dict(sorted(depths.items()))
 
 
+def jobs_by_queue_and_state(db: Database) -> list[tuple[str, str, int]]:
+    """(queue, status, count) of every job in the table (the metrics' ``agents_jobs``)."""
+    with db.read() as conn:
+        rows = conn.execute(
+            select(_j.queue, _j.status, func.count()).group_by(_j.queue, _j.status)
+        ).all()
+    return [(str(queue), str(status), int(count)) for queue, status, count in rows]
+
+
 def queue_facts(db: Database, now: datetime, stale_after_s: float, timeout_s: float) -> QueueFacts:
     """Depth by status, the oldest queued job, recent failures, stuck and overdue jobs.
 

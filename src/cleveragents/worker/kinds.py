@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -15,6 +15,9 @@ from cleveragents.domain.markers import JOB_ATTEMPT, JOB_ID, WORKER_ID
 from cleveragents.errors import PayloadError, UnknownJobKindError
 from cleveragents.runtime.tokens import CancellationToken
 from cleveragents.store.engine import Database
+
+if TYPE_CHECKING:
+    from cleveragents.diagnostics.checks import JobKindFacts
 
 
 class JobFailed(Exception):  # an outcome signal, not an error family
@@ -165,6 +168,12 @@ class KindRegistry:
             for kind in kinds:
                 self.register(kind)
                 self.plugin_kinds.append(kind.name)
+
+    def facts(self) -> JobKindFacts:
+        """What diagnostics reports about the kinds (their ``job_kinds`` check)."""
+        from cleveragents.diagnostics.checks import JobKindFacts
+
+        return JobKindFacts(self.names(), list(self.plugin_kinds), dict(self.broken))
 
     def names(self) -> list[str]:
         """Every kind's name, installed ones included, sorted."""

@@ -22,12 +22,11 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
 
 from cleveragents.domain.jobs import AsyncJob, JobOutcome, JobStatus, RecoveryReport
 from cleveragents.errors import InvalidInputError
 from cleveragents.store.engine import Database
-from cleveragents.store.tables import async_jobs
+from cleveragents.store.health import jobs_by_queue_and_state
 
 log = logging.getLogger("cleveragents.worker")
 
@@ -50,13 +49,8 @@ class _JobsByState(Collector):
         family = GaugeMetricFamily(
             "agents_jobs", "Jobs in the database by queue and status.", labels=["queue", "state"]
         )
-        c = async_jobs.c
-        with self.db.read() as conn:
-            rows = conn.execute(
-                select(c.queue, c.status, func.count()).group_by(c.queue, c.status)
-            ).all()
-        for queue, status, count in rows:
-            family.add_metric([str(queue), str(status)], float(count))
+        for queue, status, count in jobs_by_queue_and_state(self.db):
+            family.add_metric([queue, status], float(count))
         yield family
 
 

@@ -29,7 +29,12 @@ def report_kinds(settings: LoadedSettings | None = None) -> tuple[JobKind, ...]:
         started = time.monotonic()
         loaded = settings or load_settings()
         # The CLI's report, built the same way; no probe: this job is the worker's round trip.
-        done = check_system(ctx.db, loaded, probe=False, clock=ctx.clock, started=started)
+        from cleveragents.worker.builtin_kinds import default_registry
+
+        kinds = default_registry(settings=loaded).facts()
+        done = check_system(
+            ctx.db, loaded, probe=False, clock=ctx.clock, started=started, job_kinds=kinds
+        )
         return done.to_json(payload.strict)
 
     return (
