@@ -15,8 +15,8 @@ import typer
 from cleveragents.cli.output import json_line, line
 from cleveragents.cli.render import diagnostics_table
 from cleveragents.cli.state import state
-from cleveragents.diagnostics.checks import Status
 from cleveragents.diagnostics.report import Report, ReportFormat
+from cleveragents.diagnostics.results import Status
 from cleveragents.diagnostics.run import PROBE_TIMEOUT_S, diagnose, settings_or_report
 from cleveragents.errors import InvalidInputError
 from cleveragents.worker.builtin_kinds import default_registry

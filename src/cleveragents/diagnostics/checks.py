@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
+from cleveragents.diagnostics.results import CheckResult, JobKindFacts, Status
 from cleveragents.domain.jobs import DEFAULT_QUEUE, WorkerStatus, depth_line
 from cleveragents.domain.locks import ResourceType
 from cleveragents.errors import AgentsError, DatabaseCorruptError, DatabaseFullError, StoreError
@@ -30,35 +30,6 @@ from cleveragents.store.workers import WorkerStore
 QUEUE_AGE_WARN_S = 300.0  # a job queued this long with nobody to run it is worth a look
 
 
-class Status(StrEnum):
-    """How a check came out."""
-
-    OK = "ok"
-    WARN = "warn"
-    FAIL = "fail"
-
-
-@dataclass
-class CheckResult:
-    """One line of the report."""
-
-    name: str
-    status: Status
-    message: str
-    details: dict[str, Any] = field(default_factory=dict)
-    remedy: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """``{"name", "status", "message", "details", "remedy"}``."""
-        return {
-            "name": self.name,
-            "status": self.status.value,
-            "message": self.message,
-            "details": self.details,
-            "remedy": self.remedy,
-        }
-
-
 @dataclass
 class Context:
     """What every check reads."""
@@ -68,16 +39,6 @@ class Context:
     now: datetime
     queue: QueueFacts | None = None  # read once, shared by the queue checks
     job_kinds: JobKindFacts | None = None  # given by the caller (the registry is the worker's)
-
-
-@dataclass(frozen=True)
-class JobKindFacts:
-    """The job kinds a worker here would run: every name, those from installed packages, and
-    the packages (entry points) whose kinds failed to load, with why."""
-
-    names: list[str]
-    installed: list[str]
-    broken: dict[str, str]
 
 
 Check = Callable[[Context], CheckResult]

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from cleveragents.diagnostics.checks import CheckResult, Status
+from cleveragents.diagnostics.results import CheckResult, Status
 from cleveragents.domain.jobs import JobStatus, NewJob
 from cleveragents.runtime.waiting import wait_for_job
 from cleveragents.store.engine import Database

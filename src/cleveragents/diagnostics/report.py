@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from cleveragents.diagnostics.checks import CheckResult, Status
+from cleveragents.diagnostics.results import CheckResult, Status
 
 
 class ReportFormat(StrEnum):

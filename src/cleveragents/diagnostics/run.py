@@ -14,16 +14,10 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from cleveragents.diagnostics.checks import (
-    CheckResult,
-    Context,
-    JobKindFacts,
-    Status,
-    database_failure,
-    run_checks,
-)
+from cleveragents.diagnostics.checks import Context, database_failure, run_checks
 from cleveragents.diagnostics.probe import run_probe
 from cleveragents.diagnostics.report import Report
+from cleveragents.diagnostics.results import CheckResult, JobKindFacts, Status
 from cleveragents.domain.clock import utcnow
 from cleveragents.errors import ConfigError, StoreError
 from cleveragents.settings import LoadedSettings

@@ -8,7 +8,7 @@ with updates that check the status again, so a job that changed meanwhile is lef
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -196,12 +196,24 @@ class BulkJobs:
     def cancel(self, selection: JobSelection, now: datetime, dry_run: bool = False) -> BulkResult:
         """Cancel queued jobs at once and ask the workers of running ones to stop them."""
         live = [JobStatus.QUEUED.value, JobStatus.RUNNING.value]
+        act = lambda conn, ids: self._cancel(conn, ids, now)  # noqa: E731 - one use
+        return self._act(selection, (live, "it has finished", "cancelled"), dry_run, act)
+
+    def _act(
+        self,
+        selection: JobSelection,
+        rule: tuple[list[str], str, str],
+        dry_run: bool,
+        act: Callable[[Connection, list[str]], list[str]],
+    ) -> BulkResult:
+        """Select, keep the jobs whose status ``rule`` allows (statuses, why not, verb), refuse
+        named jobs that do not fit, then ``act`` on the rest unless dry: one transaction."""
+        allowed, why, verb = rule
         with self.db.write() as conn:
-            rows = _matching(conn, selection)
-            take, skipped = _split(rows, live, "it has finished")
-            _refuse(selection, skipped, "cancelled")
+            take, skipped = _split(_matching(conn, selection), allowed, why)
+            _refuse(selection, skipped, verb)
             if not dry_run:
-                take = self._cancel(conn, take, now)
+                take = act(conn, take)
         return BulkResult(take, skipped, dry_run)
 
     @staticmethod
@@ -220,10 +232,7 @@ class BulkJobs:
 
     def purge(self, selection: JobSelection, dry_run: bool = False) -> BulkResult:
         """Delete finished jobs (with their attempt history)."""
-        with self.db.write() as conn:
-            rows = _matching(conn, selection)
-            take, skipped = _split(rows, _TERMINAL, "only finished jobs are purged")
-            _refuse(selection, skipped, "purged")
-            if not dry_run:
-                take = _each_chunk(conn, take, delete(async_jobs).where(_c.status.in_(_TERMINAL)))
-        return BulkResult(take, skipped, dry_run)
+        finished = delete(async_jobs).where(_c.status.in_(_TERMINAL))
+        rule = (_TERMINAL, "only finished jobs are purged", "purged")
+        act = lambda conn, ids: _each_chunk(conn, ids, finished)  # noqa: E731 - one use
+        return self._act(selection, rule, dry_run, act)

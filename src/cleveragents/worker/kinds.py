@@ -17,7 +17,7 @@ from cleveragents.runtime.tokens import CancellationToken
 from cleveragents.store.engine import Database
 
 if TYPE_CHECKING:
-    from cleveragents.diagnostics.checks import JobKindFacts
+    from cleveragents.diagnostics.results import JobKindFacts
 
 
 class JobFailed(Exception):  # an outcome signal, not an error family
@@ -171,7 +171,7 @@ class KindRegistry:
 
     def facts(self) -> JobKindFacts:
         """What diagnostics reports about the kinds (their ``job_kinds`` check)."""
-        from cleveragents.diagnostics.checks import JobKindFacts
+        from cleveragents.diagnostics.results import JobKindFacts
 
         return JobKindFacts(self.names(), list(self.plugin_kinds), dict(self.broken))
 
