@@ -121,6 +121,7 @@ POSTGRES_FEATURES = [
     "features/schedules.feature",
     "features/job_kinds.feature",
     "features/metrics.feature",
+    "features/change_feed.feature",
 ]
 
 

@@ -67,3 +67,10 @@ Feature: PostgreSQL, where workers on many machines share one queue
     And the detector has seen nothing
     When another connection enqueues a job
     Then the detector sees a change within the deadline
+
+  Scenario: a listening detector whose connection was closed under it polls until it has reconnected
+    Given a change detector listening on the database
+    When the detector's connection is closed under it
+    Then the detector cannot block
+    And the detector reports a change without raising
+    And the detector is connected again

@@ -1,20 +1,23 @@
 """The one way to wait for the database to change: every waiter (the worker's idle loop, `jobs
 wait`, `plan watch`, the diagnostics probe) blocks here, on the change feed. A waiter that has a
-``stop`` (the worker: a finished job, a stop, a signal's flag) is cut short by it within a few
-milliseconds; a terminal command's wait is ended by Ctrl-C.
+``stop`` (the worker: a finished job, a stop, a signal's flag) is cut short by it at once;
+a terminal command's wait is ended by Ctrl-C.
 
 ``ChangeFeed.wait`` returns as soon as another connection commits (``ChangeDetector``: SQLite's
 ``PRAGMA data_version``, PostgreSQL's ``LISTEN``), as soon as ``stop`` is set, or when the timeout
-passes. ``wait_until`` re-reads something after every commit (and at least every ``reread_s``, in
-case a commit came from this very connection) until it is what the caller waits for. If the
-database goes away after the first read (a restart, a failover), the wait goes on, re-reading
-with a back-off; a damaged database ends it at once, and a wait whose time runs out while the
-database is unreachable raises that error.
+passes. It blocks in ``select()`` on the detector's socket or file watch and on the stop's own
+file descriptor (a ``Doorbell``) when both have one, and looks every ``CHECK_INTERVAL_S``
+otherwise: an idle waiter costs no CPU. ``wait_until`` re-reads something after every commit
+(and at least every ``reread_s``, in case a commit came from this very connection) until it is
+what the caller waits for. If the database goes away after the first read (a restart, a
+failover), the wait goes on, re-reading with a back-off; a damaged database ends it at once,
+and a wait whose time runs out while the database is unreachable raises that error.
 """
 
 from __future__ import annotations
 
 import logging
+import select
 import time
 from collections.abc import Callable
 from typing import Protocol, TypeVar
@@ -44,6 +47,14 @@ class Stop(Protocol):
         ...
 
 
+class SelectableStop(Stop, Protocol):
+    """A stop that ``select()`` can wait on: its ``fileno()`` is readable once it is set."""
+
+    def fileno(self) -> int:
+        """The descriptor to wait on."""
+        ...
+
+
 def _pause(seconds: float, stop: Stop | None) -> bool:
     """Wait ``seconds``; True if ``stop`` was set meanwhile. Without ``stop`` only a signal
     (Ctrl-C in a terminal command) ends it early."""
@@ -69,17 +80,27 @@ class ChangeFeed:
     def __init__(self, db: Database) -> None:
         self._detector = ChangeDetector(db)
 
-    def wait(self, timeout: float, stop: Stop | None = None) -> bool:
+    def wait(self, timeout: float, stop: Stop | SelectableStop | None = None) -> bool:
         """Block until another connection commits or ``stop`` is set (True), or ``timeout``
         seconds pass (False)."""
         deadline = time.monotonic() + timeout
+        stop_fd = getattr(stop, "fileno", None)
         while True:
             if self._detector.changed():
                 return True
             left = deadline - time.monotonic()
             if left <= 0:
                 return False
-            if _pause(min(CHECK_INTERVAL_S, left), stop):
+            feed_fd = self._detector.blocking_fd()
+            if feed_fd is None or (stop is not None and stop_fd is None):
+                if _pause(min(CHECK_INTERVAL_S, left), stop):
+                    return True
+                continue
+            if stop is not None and stop.wait(0):
+                return True
+            fds = [feed_fd] if stop_fd is None else [feed_fd, stop_fd()]
+            readable, _, _ = select.select(fds, [], [], left)
+            if stop_fd is not None and stop_fd() in readable:
                 return True
 
     def close(self) -> None:

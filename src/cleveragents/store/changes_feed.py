@@ -1,11 +1,13 @@
 """Cheap detection of new work, so an idle worker reacts in milliseconds without hammering queries.
 
 SQLite: ``PRAGMA data_version`` on a connection of its own changes whenever another connection
-commits; checking it costs one tiny statement and touches no table.
+commits; checking it costs one tiny statement and touches no table. Between commits a waiter
+need not check at all: it blocks on an inotify watch of the database's files
+(``file_watch.py``) and checks again once they are written.
 
 PostgreSQL: every write transaction ends with ``NOTIFY agents`` (see ``engine.py``); a connection
 of our own ``LISTEN``s, and checking is a non-blocking look at its socket: no round trip at all
-until a notification has arrived.
+until a notification has arrived. A waiter blocks on that socket (``blocking_fd``).
 
 The connection is long-lived, so it can be lost: a server restart, a failover, an administrator's
 ``pg_terminate_backend``, a network blip. Then the detector closes it and opens a new one, at
@@ -27,6 +29,7 @@ from typing import Any
 
 from cleveragents.store.engine import NOTIFY_CHANNEL, Database
 from cleveragents.store.failures import first_line
+from cleveragents.store.file_watch import FileWatch
 
 log = logging.getLogger("cleveragents.store")
 
@@ -50,6 +53,8 @@ class ChangeDetector:
         # What a lost connection raises: the driver's errors (SQLAlchemy's wrappers around them
         # when connecting), an OSError from the socket, ValueError from select() on a closed fd.
         self._failures: tuple[type[BaseException], ...] = (*db.failures, OSError, ValueError)
+        # Watching starts before the first look, so no commit falls between the two.
+        self._watch = None if db.path is None else FileWatch.open(db.path)
         self._connect()
 
     # -- the connection ---------------------------------------------------------------------
@@ -132,6 +137,22 @@ class ChangeDetector:
             return True
         return False
 
+    def blocking_fd(self) -> int | None:
+        """A file descriptor that becomes readable when something may have been committed, for
+        a waiter to block on between two :meth:`changed`; None when the waiter must poll (no
+        connection, no file watch, or the database's files were written a moment ago)."""
+        if self._raw is None:
+            return None
+        if self._listening:
+            try:
+                return int(self._raw.driver_connection.fileno())
+            except self._failures as error:  # closed under us: the next look reconnects
+                self._lost(error)
+                return None
+        if self._watch is None or not self._watch.settled():
+            return None
+        return self._watch.fileno()
+
     @property
     def connected(self) -> bool:
         """Whether the detector holds a working connection right now."""
@@ -139,6 +160,9 @@ class ChangeDetector:
 
     def close(self) -> None:
         """Give the connection back (on PostgreSQL, closed: it is in LISTEN mode)."""
+        if self._watch is not None:
+            self._watch.close()
+            self._watch = None
         if self._raw is None:
             return
         if self._listening:

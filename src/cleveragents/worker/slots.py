@@ -11,6 +11,7 @@ import threading
 from collections import Counter
 
 from cleveragents.domain.jobs import JobOutcome
+from cleveragents.runtime.doorbell import Doorbell
 from cleveragents.worker.execution import RunningJob
 
 
@@ -22,7 +23,7 @@ class Slots:
         self._finished = threading.Condition(self._lock)
         self._running: dict[tuple[str, int], RunningJob] = {}  # by claim: (job id, attempt)
         self._outcomes: list[JobOutcome] = []
-        self.wake = threading.Event()
+        self.wake = Doorbell()  # an idle loop selects on it beside the change feed
 
     def add(self, entry: RunningJob) -> None:
         """A claimed job takes a slot."""

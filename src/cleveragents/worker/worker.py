@@ -65,6 +65,9 @@ class _Wakeup:
     def wait(self, timeout: float | None = None) -> bool:
         return self._worker.slots.wake.wait(timeout) or self._worker._should_stop()
 
+    def fileno(self) -> int:
+        return self._worker.slots.wake.fileno()
+
 
 class AsyncWorker:
     """One worker process's job runner. See the module docstring for its shape."""
@@ -282,9 +285,11 @@ class AsyncWorker:
 
         A handler runs on the main thread between two bytecodes, possibly while that thread
         holds the lock inside ``slots.wake``; setting the event from there could deadlock.
-        The loop looks at the flag every few milliseconds.
+        Ringing it (a write to its pipe, no lock) ends an idle wait; the loop then looks at
+        the flag.
         """
         self._stop_reason = reason
+        self.slots.wake.ring()
 
     def _should_stop(self) -> bool:
         if self._stop_reason and not self._stop.is_set():
