@@ -48,7 +48,6 @@ from _pgcluster.common import (  # noqa: E402
     BINDIR_ENV,
     COMMAND_TIMEOUT,
     DATABASE,
-    HBA_CONF,
     HOST,
     LOG_TAIL_LINES,
     PORT_ATTEMPTS,
@@ -61,13 +60,13 @@ from _pgcluster.common import (  # noqa: E402
     UNPRIVILEGED_USER,
     URL_ENV,
     ClusterError,
+    hba_conf,
 )
 
 __all__ = [
     "BINDIR_ENV",
     "COMMAND_TIMEOUT",
     "DATABASE",
-    "HBA_CONF",
     "HOST",
     "LOG_TAIL_LINES",
     "PORT_ATTEMPTS",
@@ -81,6 +80,7 @@ __all__ = [
     "URL_ENV",
     "Cluster",
     "ClusterError",
+    "hba_conf",
     "main",
 ]
 

@@ -15,7 +15,7 @@ from types import FrameType
 from typing import Any
 
 from _pgcluster.cluster import Cluster
-from _pgcluster.common import URL_ENV, ClusterError
+from _pgcluster.common import HOST, URL_ENV, ClusterError
 
 
 def _write_state(path: Path, state: dict[str, Any]) -> None:
@@ -25,11 +25,10 @@ def _write_state(path: Path, state: dict[str, Any]) -> None:
     partial.replace(path)
 
 
-def _start(state_file: Path, base_dir: str | None, port: int | None) -> int:
+def _start(state_file: Path, cluster: Cluster) -> int:
     """Start a cluster that outlives this process and describe it in ``state_file``."""
     if state_file.exists():
         raise ClusterError(f"{state_file} exists: stop that cluster first")
-    cluster = Cluster(base_dir=base_dir, port=port)
     cluster.start()
     try:
         _write_state(state_file, cluster.state())
@@ -76,13 +75,13 @@ def _forwarding_signals(process: subprocess.Popen[bytes]) -> Iterator[None]:
             signal.signal(signum, handler)
 
 
-def _run(command: list[str], base_dir: str | None, port: int | None) -> int:
+def _run(command: list[str], cluster: Cluster) -> int:
     """Run ``command`` against a fresh cluster; return its exit code (128 + N for signal N)."""
     if command[:1] == ["--"]:
         command = command[1:]
     if not command:
         raise ClusterError("run needs a command: pgcluster.py run -- CMD ...")
-    with Cluster(base_dir=base_dir, port=port) as cluster:
+    with cluster:
         env = dict(os.environ, **{URL_ENV: cluster.url})
         try:
             process = subprocess.Popen(command, env=env)
@@ -107,14 +106,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     for sub in (start, run):
         sub.add_argument("--base-dir", help="where to create the cluster's temporary directory")
         sub.add_argument("--port", type=int, help="TCP port (default: a free one)")
+        sub.add_argument("--host", default=HOST, help="the one address to listen on")
+        sub.add_argument("--clients", help="the network (CIDR) that may connect (default: host)")
     run.add_argument("cmd", nargs=argparse.REMAINDER, help="the command, after --")
     args = parser.parse_args(argv)
     try:
-        if args.command == "start":
-            return _start(args.state, args.base_dir, args.port)
         if args.command == "stop":
             return _stop(args.state)
-        return _run(args.cmd, args.base_dir, args.port)
+        cluster = Cluster(args.base_dir, args.port, host=args.host, clients=args.clients)
+        if args.command == "start":
+            return _start(args.state, cluster)
+        return _run(args.cmd, cluster)
     except ClusterError as error:
         print(f"pgcluster: {error}", file=sys.stderr)
         return 1

@@ -16,7 +16,6 @@ from _pgcluster.common import (
     COMMAND_TIMEOUT,
     DATABASE,
     DATABASE_NAME,
-    HBA_CONF,
     HOST,
     PORT_ATTEMPTS,
     ROLE,
@@ -30,6 +29,7 @@ from _pgcluster.common import (
     check_traversable,
     environment,
     free_port,
+    hba_conf,
     poll,
     process_alive,
     server_user,
@@ -41,12 +41,22 @@ class Cluster:
     """A throwaway PostgreSQL server listening on 127.0.0.1, for tests.
 
     ``base_dir`` is the directory the cluster's temporary directory is created in (default:
-    :func:`tempfile.gettempdir`); ``port`` is the TCP port to listen on (default: a free one).
+    :func:`tempfile.gettempdir`); ``port`` is the TCP port to listen on (default: a free one);
+    ``host`` the only address it listens on (default 127.0.0.1), ``clients`` the network (a
+    CIDR) that may connect over TCP (default: ``host`` alone).
     Use it as a context manager, or call :meth:`start` and :meth:`stop`.
     """
 
-    def __init__(self, base_dir: str | None = None, port: int | None = None) -> None:
+    def __init__(
+        self,
+        base_dir: str | None = None,
+        port: int | None = None,
+        host: str = HOST,
+        clients: str | None = None,
+    ) -> None:
         self._base_dir = base_dir
+        self.host = host
+        self.clients = clients or f"{host}/32"
         self._requested_port = port
         self._temp_dir: Path | None = None
         self._port: int | None = None
@@ -99,15 +109,21 @@ class Cluster:
     @property
     def dsn(self) -> str:
         """The libpq connection URI of the ``agents`` database (for psql or psycopg)."""
-        return f"postgresql://{ROLE}@{HOST}:{self.port}/{DATABASE}"
+        return f"postgresql://{ROLE}@{self.host}:{self.port}/{DATABASE}"
 
     def database_url(self, name: str) -> str:
         """Return the SQLAlchemy URL of database ``name`` on this cluster."""
-        return f"postgresql+psycopg://{ROLE}@{HOST}:{self.port}/{name}"
+        return f"postgresql+psycopg://{ROLE}@{self.host}:{self.port}/{name}"
 
     def state(self) -> dict[str, Any]:
         """Return what :meth:`from_state` needs to stop this cluster from another process."""
-        return {"url": self.url, "pid": self.pid, "data_dir": str(self.data_dir), "port": self.port}
+        return {
+            "url": self.url,
+            "pid": self.pid,
+            "data_dir": str(self.data_dir),
+            "port": self.port,
+            "host": self.host,
+        }
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> Cluster:
@@ -115,7 +131,11 @@ class Cluster:
         data_dir = Path(str(state["data_dir"]))
         if data_dir.name != "data" or not data_dir.parent.name.startswith(TEMP_PREFIX):
             raise ClusterError(f"{data_dir} is not the data directory of a cluster of ours")
-        cluster = cls(base_dir=str(data_dir.parent.parent), port=int(state["port"]))
+        cluster = cls(
+            base_dir=str(data_dir.parent.parent),
+            port=int(state["port"]),
+            host=str(state.get("host", HOST)),
+        )
         cluster._temp_dir = data_dir.parent
         cluster._port = int(state["port"])
         cluster._pid = int(state["pid"])
@@ -194,17 +214,21 @@ class Cluster:
 
         The files keep the owner ``initdb`` gave them: they are rewritten, not replaced.
         """
-        settings = dict(SERVER_SETTINGS, unix_socket_directories=f"'{self.temp_dir}'")
+        settings = dict(
+            SERVER_SETTINGS,
+            listen_addresses=f"'{self.host}'",
+            unix_socket_directories=f"'{self.temp_dir}'",
+        )
         with (self.data_dir / "postgresql.conf").open("a") as conf:
             conf.write("\n# Added by tools/pgcluster.py for a throwaway test cluster.\n")
             conf.writelines(f"{name} = {value}\n" for name, value in settings.items())
-        (self.data_dir / "pg_hba.conf").write_text(HBA_CONF)
+        (self.data_dir / "pg_hba.conf").write_text(hba_conf(self.clients))
 
     def _launch_until_listening(self, user: ServerUser | None) -> None:
         """Start the postmaster, trying other free ports while someone else takes ours."""
         attempts = 1 if self._requested_port is not None else PORT_ATTEMPTS
         for attempt in range(attempts):
-            self._port = self._requested_port or free_port()
+            self._port = self._requested_port or free_port(self.host)
             try:
                 self._launch(user)
             except PortTaken:
@@ -243,7 +267,7 @@ class Cluster:
 
     def _accepting_connections(self) -> bool:
         """Ask ``pg_isready`` whether the server accepts connections on its TCP port."""
-        args = [binary("pg_isready"), "--quiet", "--timeout=2", f"--host={HOST}"]
+        args = [binary("pg_isready"), "--quiet", "--timeout=2", f"--host={self.host}"]
         args += [f"--port={self._port}", f"--username={ROLE}", "--dbname=postgres"]
         result = subprocess.run(args, env=environment(), check=False, timeout=30)
         return result.returncode == 0
@@ -259,7 +283,7 @@ class Cluster:
         """Run ``createdb`` for database ``name``."""
         if not DATABASE_NAME.fullmatch(name):
             raise ClusterError(f"{name!r} is not a plain database name (letters, digits, _)")
-        args = [binary("createdb"), f"--host={HOST}", f"--port={self.port}"]
+        args = [binary("createdb"), f"--host={self.host}", f"--port={self.port}"]
         args += [f"--username={ROLE}", f"--owner={ROLE}", name]
         result = subprocess.run(
             args,

@@ -22,7 +22,8 @@ DATABASE = "agents"
 """The database created at start, owned by :data:`ROLE`."""
 
 HOST = "127.0.0.1"
-"""The only TCP address the server listens on."""
+"""The only TCP address the server listens on, unless a cluster is given another one (the
+multi-host harness's bridge address, tools/multihost.py)."""
 
 URL_ENV = "AGENTS_TEST_POSTGRES_URL"
 """The environment variable ``run`` passes the cluster's URL to its command in."""
@@ -75,11 +76,17 @@ SERVER_SETTINGS: dict[str, str] = {
 }
 
 # Only the agents role may connect, over the private socket or the loopback address.
-HBA_CONF = f"""\
+HBA_TEMPLATE = """\
 # TYPE  DATABASE  USER      ADDRESS       METHOD
-local   all       {ROLE}                  trust
-host    all       {ROLE}    {HOST}/32  trust
+local   all       {role}                  trust
+host    all       {role}    {clients}  trust
 """
+
+
+def hba_conf(clients: str) -> str:
+    """pg_hba.conf: the role, over the private socket and from ``clients`` (a CIDR) only."""
+    return HBA_TEMPLATE.format(role=ROLE, clients=clients)
+
 
 DATABASE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 """What ``createdb`` is given: a plain name, nothing to quote."""
@@ -162,10 +169,10 @@ def environment() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if not key.startswith("PG")}
 
 
-def free_port() -> int:
-    """Return a TCP port on :data:`HOST` that nothing listens on at the moment."""
+def free_port(host: str = HOST) -> int:
+    """Return a TCP port on ``host`` that nothing listens on at the moment."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
+        sock.bind((host, 0))
         port: int = sock.getsockname()[1]
         return port
 

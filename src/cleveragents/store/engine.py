@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, exc
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from cleveragents.domain.redaction import redact_url
@@ -30,6 +30,23 @@ from cleveragents.settings import SQLiteSettings
 from cleveragents.store.failures import first_line, is_corrupt, is_disk_full, store_error
 
 IMMEDIATE = "agents_immediate"
+# libpq settings a PostgreSQL URL gets unless it names them itself. Client side: give up
+# connecting after 10 s; fail a statement whose data goes unacknowledged for 15 s (a cut
+# network); probe an idle connection (the LISTEN one) after 5 s, every 2 s, 3 times. Server
+# side, the same probes for this session (``options``): a server waiting on a client that is
+# cut off mid-transaction ends that session within about 11 s, releasing the row locks it held,
+# so the other workers can recover its jobs.
+_DEAD_PEER = {"tcp_keepalives_idle": 5, "tcp_keepalives_interval": 2, "tcp_keepalives_count": 3}
+PG_CONNECT_DEFAULTS: dict[str, int | str] = {
+    "connect_timeout": 10,
+    "tcp_user_timeout": 15_000,
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+    "options": " ".join(f"-c {name}={value}" for name, value in _DEAD_PEER.items())
+    + " -c tcp_user_timeout=15000",
+}
 NOTIFY_CHANNEL = "agents"  # PostgreSQL: every write transaction notifies it at commit
 SUPPORTED = "SQLite (sqlite:///PATH) or PostgreSQL (postgresql+psycopg://USER@HOST/DB)"
 WAL_SWITCH_RETRY_S = 0.01
@@ -104,7 +121,7 @@ class Database:
         self.dialect = parsed.get_backend_name()
         self.path: Path | None = None
         if self.dialect == "postgresql":
-            self._open_postgresql(url, parsed.get_driver_name())
+            self._open_postgresql(url, parsed)
             return
         if self.dialect != "sqlite":
             raise DatabaseUnavailableError(
@@ -144,8 +161,8 @@ class Database:
                 raise
             raise self.failure(error) from error
 
-    def _open_postgresql(self, url: str, driver: str) -> None:
-        if driver != "psycopg":
+    def _open_postgresql(self, url: str, parsed: URL) -> None:
+        if parsed.get_driver_name() != "psycopg":
             raise DatabaseUnavailableError(
                 f"cannot open database {self.safe_url}: PostgreSQL is reached through psycopg 3: "
                 "use a postgresql+psycopg:// URL"
@@ -159,8 +176,16 @@ class Database:
             ) from None
         # "format" (positional %s): the hot-path statements run on the driver's cursor with
         # positional parameters, as they do on SQLite.
+        # A cut network must not hang a worker forever: without these, a statement whose
+        # packets vanish waits for TCP's own retransmission timeout (about 15 minutes).
+        defaults = {k: v for k, v in PG_CONNECT_DEFAULTS.items() if k not in parsed.query}
         self.engine = create_engine(
-            url, pool_size=POOL_SIZE, max_overflow=16, paramstyle="format", pool_pre_ping=True
+            url,
+            pool_size=POOL_SIZE,
+            max_overflow=16,
+            paramstyle="format",
+            pool_pre_ping=True,
+            connect_args=defaults,
         )
         self.writer = self.engine.execution_options()
         self._set_failures()
