@@ -367,3 +367,12 @@ Feature: The AsyncWorker
     When worker "A" sends a heartbeat
     Then worker "A" is registered as running with a heartbeat from now
 
+  Scenario: a worker whose start-up clean-up meets a database blip (a restart) starts anyway
+    Given the next clean-up of expired locks fails with "database error: the connection is lost"
+    When worker "W" with 1 threads
+    Then worker "W" is registered as running
+    And the worker logs "start-up housekeeping failed (it runs again later): database error: the connection is lost"
+    Given a "noop" job "J" with payload '{}'
+    When worker "W" runs one pass
+    And worker "W" runs one pass after the jobs finish
+    Then job "J" is succeeded

@@ -5,7 +5,8 @@ Documentation       Workers on several hosts share one PostgreSQL queue and surv
 ...                 is routed outside them. Four hosts run four real `agents worker run`
 ...                 processes each; the jobs log their own runs (MultiHostLibrary.py), so a job
 ...                 running twice at once, a job lost, or a result written by a stale claim is
-...                 seen. Needs root: elsewhere the suite is skipped, saying why.
+...                 seen. A host killed, a host cut off, the server restarted. Needs root:
+...                 elsewhere the suite is skipped, saying why.
 Resource            resources/agents.resource
 Library             resources/MultiHostLibrary.py
 Test Setup          Hosts Up
@@ -43,6 +44,16 @@ A Cut-Off Host Stops Its Jobs, The Others Recover Them, And Its Late Results Are
     Host Workers Should Have Logged    h2    no heartbeat written for
     Heal Host    h2
     Wait Until Jobs Finish    160
+    Every Job Should Have Succeeded By Its Last Claim    ${ids}
+    No Job Should Have Run Twice At Once
+
+The Database Restarts: Every Worker Reconnects By Itself And The Queue Drains
+    @{ids}=    Enqueue Tick Jobs    ${JOBS}    ${TICKS}
+    Start Workers On Every Host
+    Wait Until Host Runs Jobs    h1    count=20
+    Restart Database
+    Wait Until Jobs Finish    ${JOBS}
+    Every Host Worker Should Still Run
     Every Job Should Have Succeeded By Its Last Claim    ${ids}
     No Job Should Have Run Twice At Once
 

@@ -11,7 +11,8 @@ A command run on a host (``exec HOST -- CMD``) runs in that host's network names
 UTS namespace of its own whose hostname is the host's name, so a worker there has that host's
 identity. ``kill HOST`` sends SIGKILL to every process in the host's namespace (a host dying);
 ``cut HOST`` sets its veth down on the bridge side (a partition), ``heal HOST`` up again.
-``down`` stops the server, kills what is left in the namespaces and deletes them.
+``restart-db`` restarts the server (a fast shutdown ends every session). ``down`` stops the
+server, kills what is left in the namespaces and deletes them.
 
 It needs root (or CAP_SYS_ADMIN and CAP_NET_ADMIN), iproute2's ``ip``, util-linux's
 ``unshare`` and the PostgreSQL server programs; :func:`unavailable` says which is missing.
@@ -20,6 +21,7 @@ Every command takes ``--state FILE``, the JSON file ``up`` writes::
     python tools/multihost.py up --state F [--hosts 4]   # prints the database URL
     python tools/multihost.py exec --state F h2 -- agents worker run
     python tools/multihost.py kill|cut|heal --state F h2
+    python tools/multihost.py restart-db --state F     # a fast restart of the server
     python tools/multihost.py down --state F
     python tools/multihost.py sweep      # what harnesses of processes now gone left behind
 """
@@ -191,6 +193,20 @@ class Harness:
         """Bring ``host``'s link back up."""
         _ip("-n", self.namespace(DB_HOST), "link", "set", self.veth(host), "up")
 
+    def restart_database(self) -> None:
+        """Restart the server (a fast shutdown ends every session), on the same address."""
+        restarted = subprocess.run(
+            [
+                *("ip", "netns", "exec", self.namespace(DB_HOST), sys.executable),
+                *(str(PGCLUSTER), "restart", "--state", str(self.pg_state)),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if restarted.returncode != 0:
+            raise HarnessError(f"the server did not restart: {restarted.stderr.strip()}")
+
     def exec_argv(self, host: str, command: Sequence[str]) -> list[str]:
         """The argv that runs ``command`` on ``host``, with the host's name as its hostname."""
         if not command:
@@ -274,7 +290,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     subs = {
         name: commands.add_parser(name)
-        for name in ("up", "down", "exec", "kill", "cut", "heal", "check", "sweep")
+        for name in ("up", "down", "exec", "kill", "cut", "heal", "restart-db", "check", "sweep")
     }
     for name, sub in subs.items():
         sub.add_argument("--state", type=Path, required=name not in ("check", "sweep"))
@@ -300,6 +316,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 command = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
                 full = harness.exec_argv(args.host, command)
                 os.execvp(full[0], full)
+            elif args.command == "restart-db":
+                harness.restart_database()
             elif args.command == "kill":
                 print(harness.kill(args.host))
             elif args.command == "cut":

@@ -421,3 +421,19 @@ def step_new_identity(context: Any, name: str, old: str) -> None:
     new, before = context.workers[name], context.workers[old]
     assert (new.hostname, new.pid) == (before.hostname, before.pid)
     assert new.id != before.id, new.id
+
+
+@given('the next clean-up of expired locks fails with "{message}"')
+def step_cleanup_fails(context: Any, message: str) -> None:
+    from cleveragents.errors import DatabaseUnavailableError
+    from cleveragents.store.locks import LockService
+
+    real = LockService.cleanup_expired
+
+    def fail_once(self: LockService, now: Any) -> int:
+        LockService.cleanup_expired = real  # type: ignore[method-assign]
+        raise DatabaseUnavailableError(message)
+
+    LockService.cleanup_expired = fail_once  # type: ignore[method-assign]
+    context.cleanups.append(lambda: setattr(LockService, "cleanup_expired", real))
+    _capture_worker_logs(context)

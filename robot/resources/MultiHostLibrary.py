@@ -293,3 +293,19 @@ class MultiHostLibrary:
                 0.5,
             )
         )
+
+    @keyword
+    def restart_database(self) -> None:
+        """A fast restart of the server: every session ends, the server comes back."""
+        self.harness.restart_database()
+
+    @keyword
+    def every_host_worker_should_still_run(self) -> None:
+        """No worker exited (they reconnect by themselves)."""
+        gone = [
+            f"{h} pid {p.pid}: {p.returncode}"
+            for h, p, _log in self._workers
+            if p.poll() is not None
+        ]
+        if gone:
+            raise AssertionError(f"workers exited: {gone}")

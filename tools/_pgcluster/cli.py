@@ -39,6 +39,14 @@ def _start(state_file: Path, cluster: Cluster) -> int:
     return 0
 
 
+def _restart(state_file: Path) -> int:
+    """Restart the server ``state_file`` describes; write its new pid there."""
+    cluster = Cluster.from_state(json.loads(state_file.read_text()))
+    cluster.restart()
+    _write_state(state_file, cluster.state())
+    return 0
+
+
 def _stop(state_file: Path) -> int:
     """Stop the cluster ``state_file`` describes and remove the file."""
     try:
@@ -100,8 +108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     start = commands.add_parser("start", help="start a cluster in the background")
     stop = commands.add_parser("stop", help="stop a cluster started with start")
+    restart = commands.add_parser("restart", help="restart it: a fast shutdown, then start")
     run = commands.add_parser("run", help=f"run a command with {URL_ENV} set, then stop")
-    for sub in (start, stop):
+    for sub in (start, stop, restart):
         sub.add_argument("--state", required=True, type=Path, help="JSON file describing it")
     for sub in (start, run):
         sub.add_argument("--base-dir", help="where to create the cluster's temporary directory")
@@ -113,6 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "stop":
             return _stop(args.state)
+        if args.command == "restart":
+            return _restart(args.state)
         cluster = Cluster(args.base_dir, args.port, host=args.host, clients=args.clients)
         if args.command == "start":
             return _start(args.state, cluster)

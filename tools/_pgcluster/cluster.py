@@ -316,6 +316,14 @@ class Cluster:
                 shutil.rmtree(temp_dir)
             self._temp_dir = self._port = self._pid = self._process = None
 
+    def restart(self) -> None:
+        """Restart the server as ``pg_ctl restart -m fast`` would: a fast shutdown (every
+        session ends), then a new postmaster on the same data directory and port."""
+        if self._temp_dir is None:
+            raise ClusterError("the cluster is not started")
+        self._stop_server()
+        self._launch(server_user())
+
     def _alive(self, pid: int) -> bool:
         """Return whether the postmaster ``pid`` still runs, reaping it if it is our child."""
         if self._process is not None and self._process.pid == pid:

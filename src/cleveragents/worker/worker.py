@@ -146,10 +146,14 @@ class AsyncWorker:
         self.workers.register(self.id, self.hostname, self.pid, self.max_workers, now, served)
         self._started = True
         log.info("worker %s started with %d threads, serving %s", self.id, self.max_workers, served)
-        purged = LockService(self.db).cleanup_expired(now)
-        if purged:
-            log.info("purged %d expired lock(s)", purged)
-        self.housekeeping(now, force=True)
+        try:  # once registered, a database blip (a restart) is no reason to exit
+            if purged := LockService(self.db).cleanup_expired(now):
+                log.info("purged %d expired lock(s)", purged)
+            self.housekeeping(now, force=True)
+        except DatabaseCorruptError:
+            raise
+        except StoreError as error:
+            log.warning("start-up housekeeping failed (it runs again later): %s", error.message)
         if heartbeat:
             self.upkeep.start()
 
