@@ -376,3 +376,12 @@ Feature: The AsyncWorker
     When worker "W" runs one pass
     And worker "W" runs one pass after the jobs finish
     Then job "J" is succeeded
+
+  Scenario: a pass that waited seconds before its claim stamps the claim with the time it claimed
+    # Stamped with the pass's start, the claim would look stale to other workers at once, and
+    # their recovery would run the job a second time while this worker runs it.
+    Given a "noop" job "J" with payload '{}'
+    And worker "W" with 1 threads
+    When worker "W" runs one pass that began 30 seconds ago
+    Then job "J" started now
+    And job "J" has a heartbeat from now

@@ -437,3 +437,17 @@ def step_cleanup_fails(context: Any, message: str) -> None:
     LockService.cleanup_expired = fail_once  # type: ignore[method-assign]
     context.cleanups.append(lambda: setattr(LockService, "cleanup_expired", real))
     _capture_worker_logs(context)
+
+
+@when('worker "{name}" runs one pass that began {seconds:d} seconds ago')
+def step_late_pass(context: Any, name: str, seconds: int) -> None:
+    # What a pass that waited (for the write lock, a connection, the CPU) before its claim sees.
+    context.claimed_count = context.workers[name].run_once(
+        context.clock() - timedelta(seconds=seconds)
+    )
+
+
+@then('job "{label}" started now')
+def step_job_started_now(context: Any, label: str) -> None:
+    job = context.store.get(context.ids[label])
+    assert job.started_at == context.clock(), (job.started_at, context.clock())

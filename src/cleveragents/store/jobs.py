@@ -10,7 +10,7 @@ database, not a read-then-write in Python, decides who wins a race.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -181,8 +181,14 @@ class JobStore(JobMaintenance):
         limit: int,
         outcomes: Sequence[JobOutcome] = (),
         queues: ClaimPlan | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> tuple[list[AsyncJob], int]:
         """Record ``outcomes`` and claim up to ``limit`` jobs, in one transaction.
+
+        The claimed jobs' ``started_at`` and heartbeat are ``now``, or what ``clock`` reads once
+        the transaction holds its locks when that is later: a pass that waited seconds (for the
+        write lock, a connection, the CPU) must not stamp a claim already stale, which another
+        worker's recovery would take away at once while this one starts running it.
 
         Jobs are claimed in priority order, then in the order they became due (``run_after``:
         creation, for a job not delayed), then id: from any queue, or as ``queues``
@@ -194,7 +200,8 @@ class JobStore(JobMaintenance):
         # (itself included) on PostgreSQL, which would turn idling into a busy loop.
         with self.db.write(notify=False) as conn:
             recorded = self._record(conn, worker_id, outcomes)
-            rows = self._claim(conn, worker_id, now, limit, queues) if limit > 0 else []
+            when = now if clock is None else max(now, clock())
+            rows = self._claim(conn, worker_id, when, limit, queues) if limit > 0 else []
             if recorded or rows:
                 self.db.announce(conn)
         jobs = [job_from(dict(zip(COLUMN_NAMES, row, strict=True))) for row in rows]

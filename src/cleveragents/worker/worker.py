@@ -184,7 +184,7 @@ class AsyncWorker:
         # Capacity first, then the claim: `free` threads are ours, so every claimed job has one.
         busy_by_queue = self.slots.busy_by_queue(outcomes) if self.queues.limits else {}
         where = self.queues.plan(free, busy_by_queue)
-        claimed, recorded = self.jobs.claim(self.id, now, free, outcomes, where)
+        claimed, recorded = self.jobs.claim(self.id, now, free, outcomes, where, self.clock)
         if self.metrics is not None:
             kinds = {entry.job.id: entry.job.kind for entry in self.slots.entries()}
             self.metrics.finished(outcomes, kinds)
