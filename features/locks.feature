@@ -144,6 +144,16 @@ Feature: Plan and project locks with a TTL, renewal and re-entrancy
     And the renewer of "run" for the plan lock "P1" with a TTL of 30 s renews once
     Then the renewer lost the lock saying "the lock on plan P1 was lost" and called back once
 
+  Scenario: a renewer whose renewals cannot reach the database stops the run before the lock can lapse
+    Given a lock service on a fake clock
+    And "run" holds the plan lock "P1" for 30 seconds
+    When the renewer of "run" for the plan lock "P1" with a TTL of 30 s has not renewed for 24 seconds
+    Then the renewal kept the lock
+    When the renewer of "run" for the plan lock "P1" with a TTL of 30 s has not renewed for 25.5 seconds
+    Then the renewer lost the lock saying "the lock on plan P1 was not renewed for 25.5 s (its TTL is 30 s)" and called back once
+    When the renewer of "run" for the plan lock "P1" with a TTL of 30 s has not renewed for 40 seconds
+    Then the renewer lost the lock saying "was not renewed for 25.5 s" and called back once
+
   Scenario: a run that loses its lock stops its subplans and fails
     Given a sample project "repo" of 6 directories with 10 files each
     And I ran `project add [tmp]/repo`

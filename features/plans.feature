@@ -274,6 +274,13 @@ Feature: Plans: decompose a project, run its leaf subplans in parallel, resume w
     Then closing the journal fails with "no such table"
     And the journal asked the run to stop
 
+  Scenario: a run that lost its plan to another run writes no more progress
+    Given a journal of run "old" for a plan of project "repo" that run "new" took over
+    When the journal is given a transition
+    Then closing the journal fails with "is now run by new: this run lost it and writes nothing more"
+    And the journal asked the run to stop
+    And no progress of the journal was written
+
   Scenario: a run that breaks down does not leave the plan executing
     Given I ran `plan create --project repo --action builtin:noop`
     And the plan's stored action is damaged

@@ -5,8 +5,9 @@ Documentation       Workers on several hosts share one PostgreSQL queue and surv
 ...                 is routed outside them. Four hosts run four real `agents worker run`
 ...                 processes each; the jobs log their own runs (MultiHostLibrary.py), so a job
 ...                 running twice at once, a job lost, or a result written by a stale claim is
-...                 seen. A host killed, a host cut off, the server restarted. Needs root:
-...                 elsewhere the suite is skipped, saying why.
+...                 seen. A host killed, a host cut off, the server restarted, a plan's lock
+...                 held on a cut-off host. Needs root: elsewhere the suite is skipped, saying
+...                 why.
 Resource            resources/agents.resource
 Library             resources/MultiHostLibrary.py
 Test Setup          Hosts Up
@@ -55,6 +56,30 @@ The Database Restarts: Every Worker Reconnects By Itself And The Queue Drains
     Wait Until Jobs Finish    ${JOBS}
     Every Host Worker Should Still Run
     Every Job Should Have Succeeded By Its Last Claim    ${ids}
+    No Job Should Have Run Twice At Once
+
+A Plan Lock Held On A Cut-Off Host Is Taken Over After Its TTL, And Its Old Run Writes Nothing
+    # A 6 s lock, renewed every 2 s: cut off, the run stops itself after 5 s without a
+    # renewal, before the lock can lapse and another host take the plan over.
+    Set Agents Environment    LOCKS__PLAN_TTL=6
+    ${plan}=    Create Tick Plan    40
+    Start Plan On Host    h2    ${plan}
+    Wait Until Host Runs Jobs    h2    count=10
+    Cut Host    h2
+    Wait Until Host Logs    h2    was not renewed for
+    # Refused (exit 3, the plan is locked) until the lock has lapsed, then run to the end.
+    ${status}=    Wait Until Keyword Succeeds    60s    1s
+    ...    Plan On Host Should Complete    h3    ${plan}
+    Heal Host    h2
+    # The old run ends with an error (its progress could not be recorded, or was refused).
+    ${codes}=    Wait Until Host Processes Exit    h2
+    Should Be Equal As Integers    ${codes}[0]    1
+    # What h3's run recorded stands: the old run wrote nothing over it.
+    ${after}=    Run On Host    db    plan    status    ${plan}    --json
+    ${after}=    Evaluate    json.loads($after)    modules=json
+    Should Be Equal    ${after}[phase]    executed    msg=${after}
+    Should Be Equal    ${after}[counts]    ${status}[counts]
+    Should Be Equal    ${after}[counts][completed]    ${{ len([n for n in $after["subplans"] if n["files"]]) }}
     No Job Should Have Run Twice At Once
 
 

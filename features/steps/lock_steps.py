@@ -167,6 +167,28 @@ def step_renewer_once(context: Any, owner: str, rid: str, ttl: float) -> None:
     context.renewed = context.renewer.renew_once()
 
 
+@when(
+    'the renewer of "{owner}" for the plan lock "{rid}" with a TTL of {ttl:g} s has not renewed'
+    " for {silent:g} seconds"
+)
+def step_renewer_silent(context: Any, owner: str, rid: str, ttl: float, silent: float) -> None:
+    if getattr(context, "renewer", None) is None:
+        context.lost_calls = []
+        context.mono = [1000.0]
+        context.renewer = LockRenewer(
+            service(context),
+            ResourceType.PLAN,
+            rid,
+            owner,
+            ttl,
+            context.clock,
+            on_lost=context.lost_calls.append,
+            monotonic=lambda: context.mono[0],
+        )
+    context.mono[0] = 1000.0 + silent
+    context.renewed = not context.renewer.check_silence()
+
+
 # -- outcomes -----------------------------------------------------------------------------------
 @then("the lock call returned {value}")
 def step_returned(context: Any, value: str) -> None:

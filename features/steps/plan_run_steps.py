@@ -119,3 +119,23 @@ def step_orphan(context: Any) -> None:
 @then("the command of that plan is gone")
 def step_orphan_gone(context: Any) -> None:
     wait_until(lambda: context.orphan.poll() is not None, "the leftover command to end")
+
+
+@given('a journal of run "{old}" for a plan of project "{project}" that run "{new}" took over')
+def step_journal_lost(context: Any, old: str, project: str, new: str) -> None:
+    result = run_cli(context, f"plan create --project {project} --action builtin:noop")
+    assert result.exit_code == 0, result.stderr
+    plan_id = result.stdout.strip()
+    store = plan_store(context)
+    store.begin_execution(plan_id, new, utcnow(), discard_changes_of=SubplanState.FAILED)
+    context.stop_asked = threading.Event()
+    context.journal = PlanJournal(store, plan_id, on_error=context.stop_asked.set, owner=old)
+    context.journal_plan = plan_id
+
+
+@then("no progress of the journal was written")
+def step_journal_wrote_nothing(context: Any) -> None:
+    store = plan_store(context)
+    states = {leaf.state for leaf in store.subplans(context.journal_plan, leaves_only=True)}
+    assert states == {SubplanState.PENDING}, states
+    assert context.journal.written == 0

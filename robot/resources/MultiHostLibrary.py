@@ -27,15 +27,18 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools"))
 import multihost  # noqa: E402 - tools/ is no package
 
+# A job logs its id and attempt; a plan's leaf (no attempt number) its subplan id and run id.
 TICK_SCRIPT = """\
 log="$1/$(hostname).log"
+id="${AGENTS_JOB_ID:-$AGENTS_SUBPLAN_ID}"
+attempt="${AGENTS_JOB_ATTEMPT:-0}"
 i=0
 while [ "$i" -lt "$2" ]; do
-  echo "tick $AGENTS_JOB_ID $AGENTS_JOB_ATTEMPT $(hostname) $(date +%s.%N)" >> "$log"
+  echo "tick $id $attempt $(hostname) $(date +%s.%N)" >> "$log"
   sleep 0.1
   i=$((i + 1))
 done
-echo "end $AGENTS_JOB_ID $AGENTS_JOB_ATTEMPT $(hostname) $(date +%s.%N)" >> "$log"
+echo "end $id $attempt $(hostname) $(date +%s.%N)" >> "$log"
 """
 STOP_TIMEOUT_S = 90.0  # a worker of a host that was cut off may first wait out a dead socket
 
@@ -109,18 +112,8 @@ class MultiHostLibrary:
     @keyword
     def start_host_workers(self, host: str, count: int, *args: str) -> None:
         """Start ``count`` `agents -v worker run ARGS` processes on ``host``."""
-        agents = agents_library()
-        env = {**os.environ, **agents.environment}
-        for index in range(int(count)):
-            log = agents.work_dir() / f"{host}-worker{index}.log"
-            argv = self.harness.exec_argv(
-                host, [agents.agents_executable(), "-v", "worker", "run", *args]
-            )
-            with log.open("wb") as out:
-                process = subprocess.Popen(
-                    argv, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out
-                )
-            self._workers.append((host, process, log))
+        for _ in range(int(count)):
+            self.start_on_host(host, "worker", "-v", "worker", "run", *args)
 
     @keyword
     def wait_until_workers_run(self, count: int, timeout: float = 120) -> None:
@@ -133,6 +126,77 @@ class MultiHostLibrary:
             return seen[0] >= int(count)
 
         poll_until(up, float(timeout), lambda: f"{count} running workers (seen {seen[0]})", 0.5)
+
+    @keyword
+    def create_tick_plan(self, ticks: int) -> str:
+        """A plan over a small project whose leaves each tick ``ticks`` times; returns its id."""
+        agents, work = agents_library(), agents_library().work_dir()
+        root = work / "proj"
+        for index in range(6):
+            (root / f"d{index % 3}").mkdir(parents=True, exist_ok=True)
+            (root / f"d{index % 3}" / f"f{index}.txt").write_text(f"file {index}\n")
+        action = work / "tick.toml"
+        command = ["sh", str(work / "tick.sh"), str(work / "runs"), str(ticks)]
+        action.write_text(
+            '[action]\nname = "tick"\n'
+            f'command = {json.dumps(command)}\nscope = "files"\n\n'
+            "[action.decompose]\nmax_files_per_subplan = 2\nmin_files_per_subplan = 1\n"
+        )
+        db = multihost.DB_HOST
+        self.run_on_host(db, "project", "add", str(root), "--name", "proj")
+        out = self.run_on_host(db, "plan", "create", "--project", "proj", "--action", str(action))
+        logger.info(f"plan {out.strip()}; {agents.environment}")
+        return out.strip()
+
+    @keyword
+    def start_plan_on_host(self, host: str, plan: str) -> None:
+        """`agents -v plan execute PLAN` on ``host``, in the background."""
+        self.start_on_host(host, "plan", "-v", "plan", "execute", plan)
+
+    def start_on_host(self, host: str, label: str, *args: str) -> subprocess.Popen[bytes]:
+        agents = agents_library()
+        env = {**os.environ, **agents.environment}
+        log = agents.work_dir() / f"{host}-{label}{len(self._workers)}.log"
+        argv = self.harness.exec_argv(host, [agents.agents_executable(), *args])
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                argv, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out
+            )
+        self._workers.append((host, process, log))
+        return process
+
+    @keyword
+    def wait_until_host_logs(self, host: str, pattern: str, timeout: float = 60) -> None:
+        """Wait until a process started on ``host`` logs a line containing ``pattern``."""
+
+        def logged() -> bool:
+            logs = [log for h, _process, log in self._workers if h == host]
+            return any(pattern in log.read_text(errors="replace") for log in logs)
+
+        poll_until(logged, float(timeout), f"{host} to log {pattern!r}", 0.1)
+
+    @keyword
+    def wait_until_host_processes_exit(self, host: str, timeout: float = 120) -> list[int]:
+        """Wait until every process started on ``host`` has exited; returns their codes."""
+        processes = [process for h, process, _log in self._workers if h == host]
+        deadline = time.monotonic() + float(timeout)
+        codes = []
+        for process in processes:
+            try:
+                codes.append(process.wait(max(deadline - time.monotonic(), 0.1)))
+            except subprocess.TimeoutExpired:
+                raise AssertionError(f"a process on {host} still runs after {timeout} s") from None
+        return codes
+
+    @keyword
+    def plan_on_host_should_complete(self, host: str, plan: str) -> dict[str, Any]:
+        """Run `agents plan execute PLAN` on ``host`` to the end; it must exit 0. Returns the
+        plan's status afterwards."""
+        self.run_on_host(host, "plan", "execute", plan)
+        status: dict[str, Any] = json.loads(
+            self.run_on_host(multihost.DB_HOST, "plan", "status", plan, "--json")
+        )
+        return status
 
     @keyword
     def stop_host_workers(self) -> None:

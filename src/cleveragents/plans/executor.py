@@ -173,7 +173,7 @@ class PlanExecutor:
 
         if token is not None:
             token.on_cancel(halt)
-        journal = PlanJournal(self.store, plan_id, on_error=halt)
+        journal = PlanJournal(self.store, plan_id, on_error=halt, owner=owner)
         tracker = SubplanTracker(plan_id, leaves, journal.submit, listeners, self.clock)
         changes = ChangeStore(self.db)
         runner = SubplanRunner(

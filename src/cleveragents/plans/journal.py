@@ -36,10 +36,12 @@ class PlanJournal:
         plan_id: str,
         on_error: Callable[[], None] = lambda: None,
         max_batch: int = MAX_BATCH,
+        owner: str | None = None,
     ) -> None:
         self._on_error = on_error
         self._store = store
         self._plan_id = plan_id
+        self._owner = owner  # the run writing: its writes stop once the plan is another's
         self._max_batch = max_batch
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self.error: AgentsError | None = None
@@ -88,7 +90,7 @@ class PlanJournal:
                     break
             if (batch or logs) and self.error is None:
                 try:
-                    self._store.record(self._plan_id, batch, logs)
+                    self._store.record(self._plan_id, batch, logs, self._owner)
                     self.written += len(batch)
                 except Exception as exc:  # any failure: the run cannot go on unrecorded
                     log.error(

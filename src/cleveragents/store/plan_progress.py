@@ -26,6 +26,7 @@ from cleveragents.domain.plans import (
     SubplanCounts,
     SubplanState,
 )
+from cleveragents.errors import ConflictError
 from cleveragents.store.engine import Database
 from cleveragents.store.logs import LogChunk, insert_chunks
 from cleveragents.store.tables import plan_events, plans, subplans
@@ -265,14 +266,32 @@ class PlanProgress:
             )
 
     def record(
-        self, plan_id: str, updates: Sequence[SubplanUpdate], logs: Sequence[LogChunk] = ()
+        self,
+        plan_id: str,
+        updates: Sequence[SubplanUpdate],
+        logs: Sequence[LogChunk] = (),
+        owner: str | None = None,
     ) -> None:
-        """Write a batch of leaf transitions, their events and output in one transaction."""
+        """Write a batch of leaf transitions, their events and output in one transaction.
+
+        With ``owner``, fenced by it: if the plan is now another run's (this one lost its lock
+        and was taken over), nothing is written and :class:`ConflictError` says so. The plan's
+        row is locked for the check, so a takeover waits for this batch or this batch sees it.
+        """
         if not updates and not logs:
             return
         # Only a leaf's last state in the batch needs writing to its row; every event is kept.
         latest = {u.subplan_id: u for u in updates}
         with self.db.write() as conn:
+            if owner is not None:
+                held = conn.execute(
+                    select(plans.c.owner).where(plans.c.id == plan_id).with_for_update()
+                ).scalar()
+                if held != owner:
+                    raise ConflictError(
+                        f"plan {plan_id} is now run by {held or 'nobody'}: this run lost it "
+                        "and writes nothing more"
+                    )
             insert_chunks(conn, plan_id, logs)  # a leaf's output before the end it led to
             if not updates:
                 return
