@@ -125,7 +125,7 @@ Kill -9 Of One Of Four Workers Midway: Everything Still Finishes
     ...    msg=the killed worker held ${held count} running jobs: ${held ids}
     ${not requeued}=    Evaluate    sorted(set($locked) - set($held_ids))
     Should Be Empty    ${not requeued}    msg=held at the kill but never requeued
-    ${claimed by victim}=    Jobs Claimed In Log    ${victim log}
+    ${claimed by victim}=    Jobs Lost By    ${victim id}    @{held ids}
     ${not its own}=    Evaluate    sorted(set($held_ids) - set($claimed_by_victim))
     Should Be Empty    ${not its own}    msg=requeued though the killed worker never claimed them
 

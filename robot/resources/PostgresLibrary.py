@@ -37,7 +37,6 @@ _RECOVERED = re.compile(
     r"recovered: requeued (?P<requeued>.+?); failed (?P<failed>.+?); workers lost"
 )
 _STARTED = re.compile(r"worker (?P<id>\S+) started with \d+ threads")
-_CLAIMED = re.compile(r"claimed \S+ (?P<id>[0-9A-Z]{26}) \(attempt")
 
 
 @library(scope="GLOBAL", auto_keywords=False)
@@ -183,10 +182,18 @@ class PostgresLibrary:
         return str(found[0])
 
     @keyword
-    def jobs_claimed_in_log(self, path: str) -> list[str]:
-        """The ids of the jobs a worker logged as claimed (`-v`), in order."""
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
-        return _CLAIMED.findall(text)
+    def jobs_lost_by(self, worker_id: str, *job_ids: str) -> list[str]:
+        """Those of ``job_ids`` whose attempt history (`agents jobs show ID --json`) has a run
+        lost with the worker ``worker_id``: what the database says that worker had claimed.
+        (Its log may lack the last claims: a worker killed between a claim's commit and its
+        log lines.)"""
+        agents = agents_library()
+        lost = []
+        for job_id in job_ids:
+            history = agents.agents_json("jobs", "show", job_id, "--json")["history"]
+            if any(a["outcome"] == "lost" and a["worker_id"] == worker_id for a in history):
+                lost.append(job_id)
+        return lost
 
     @keyword
     def jobs_recovered_in_logs(self, *paths: str) -> dict[str, Any]:
