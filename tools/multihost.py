@@ -41,6 +41,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from _pgcluster.common import process_alive  # tools/ is on sys.path, as for pgcluster.py
+
 SUBNET = "10.213.0"
 DB_ADDR = f"{SUBNET}.1"
 HOST_ADDR_BASE = 10  # host i has SUBNET.(10+i)
@@ -136,18 +138,26 @@ class Harness:
             _ip("-n", db, "link", "set", veth, "master", "br0", "up")
             _ip("-n", ns, "addr", "add", f"{SUBNET}.{HOST_ADDR_BASE + index}/24", "dev", "eth0")
             _ip("-n", ns, "link", "set", "eth0", "up")
-        started = subprocess.run(
+        self.url = self._pgcluster(
+            "the PostgreSQL server did not start",
+            *("start", "--host", DB_ADDR, "--clients", f"{SUBNET}.0/24"),
+        )
+
+    def _pgcluster(self, failure: str, command: str, *args: str) -> str:
+        """Run ``pgcluster.py COMMAND --state ... ARGS`` inside the bridge namespace (where
+        the server listens); its stdout."""
+        done = subprocess.run(
             [
-                *("ip", "netns", "exec", db, sys.executable, str(PGCLUSTER), "start"),
-                *("--state", str(self.pg_state), "--host", DB_ADDR, "--clients", f"{SUBNET}.0/24"),
+                *("ip", "netns", "exec", self.namespace(DB_HOST), sys.executable),
+                *(str(PGCLUSTER), command, "--state", str(self.pg_state), *args),
             ],
             capture_output=True,
             text=True,
             check=False,
         )
-        if started.returncode != 0:
-            raise HarnessError(f"the PostgreSQL server did not start: {started.stderr.strip()}")
-        self.url = started.stdout.strip()
+        if done.returncode != 0:
+            raise HarnessError(f"{failure}: {done.stderr.strip()}")
+        return done.stdout.strip()
 
     def down(self) -> None:
         """Stop the server, end every process in the namespaces, delete them. Idempotent."""
@@ -164,26 +174,9 @@ class Harness:
 
     # -- faults ----------------------------------------------------------------------------
 
-    def pids(self, host: str) -> list[int]:
-        """The processes in ``host``'s network namespace."""
-        out = _ip("netns", "pids", self.namespace(host))
-        return [int(pid) for pid in out.split()]
-
     def kill(self, host: str) -> int:
         """SIGKILL every process on ``host`` until none is left; how many were killed."""
-        killed: set[int] = set()
-        deadline = time.monotonic() + KILL_TIMEOUT_S
-        while pids := self.pids(host):
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                    killed.add(pid)
-                except ProcessLookupError:
-                    pass
-            if time.monotonic() > deadline:
-                raise HarnessError(f"processes on {host} outlived SIGKILL: {pids}")
-            time.sleep(0.05)  # zombies leave the namespace once their parents reap them
-        return len(killed)
+        return _kill_all(self.namespace(host))
 
     def cut(self, host: str) -> None:
         """Partition ``host`` from the database: its link goes down on the bridge side."""
@@ -195,17 +188,7 @@ class Harness:
 
     def restart_database(self) -> None:
         """Restart the server (a fast shutdown ends every session), on the same address."""
-        restarted = subprocess.run(
-            [
-                *("ip", "netns", "exec", self.namespace(DB_HOST), sys.executable),
-                *(str(PGCLUSTER), "restart", "--state", str(self.pg_state)),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if restarted.returncode != 0:
-            raise HarnessError(f"the server did not restart: {restarted.stderr.strip()}")
+        self._pgcluster("the server did not restart", "restart")
 
     def exec_argv(self, host: str, command: Sequence[str]) -> list[str]:
         """The argv that runs ``command`` on ``host``, with the host's name as its hostname."""
@@ -255,26 +238,29 @@ def sweep() -> list[str]:
     for line in _ip("netns", "list").splitlines():
         namespace = line.split()[0] if line.strip() else ""
         owner = namespace[len(PREFIX) :].split("-")[0]
-        if not namespace.startswith(PREFIX) or not owner.isdigit() or _alive(int(owner)):
+        if not namespace.startswith(PREFIX) or not owner.isdigit() or process_alive(int(owner)):
             continue
-        for pid in _ip("netns", "pids", namespace).split():
-            try:
-                os.kill(int(pid), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        _kill_all(namespace)
         _ip("netns", "del", namespace)
         swept.append(namespace)
     return swept
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def _kill_all(namespace: str) -> int:
+    """SIGKILL every process in a network namespace until none is left; how many there were."""
+    killed: set[int] = set()
+    deadline = time.monotonic() + KILL_TIMEOUT_S
+    while pids := [int(pid) for pid in _ip("netns", "pids", namespace).split()]:
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed.add(pid)
+            except ProcessLookupError:
+                pass
+        if time.monotonic() > deadline:
+            raise HarnessError(f"processes in {namespace} outlived SIGKILL: {pids}")
+        time.sleep(0.05)  # zombies leave the namespace once their parents reap them
+    return len(killed)
 
 
 def down(state_file: Path) -> None:

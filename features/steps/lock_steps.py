@@ -152,26 +152,8 @@ def step_cleanup(context: Any) -> None:
     attempt(context, lambda: service(context).cleanup_expired(now(context)))
 
 
-@when('the renewer of "{owner}" for the plan lock "{rid}" with a TTL of {ttl:g} s renews once')
-def step_renewer_once(context: Any, owner: str, rid: str, ttl: float) -> None:
-    context.lost_calls = []
-    context.renewer = LockRenewer(
-        service(context),
-        ResourceType.PLAN,
-        rid,
-        owner,
-        ttl,
-        context.clock,
-        on_lost=context.lost_calls.append,
-    )
-    context.renewed = context.renewer.renew_once()
-
-
-@when(
-    'the renewer of "{owner}" for the plan lock "{rid}" with a TTL of {ttl:g} s has not renewed'
-    " for {silent:g} seconds"
-)
-def step_renewer_silent(context: Any, owner: str, rid: str, ttl: float, silent: float) -> None:
+def _renewer(context: Any, owner: str, rid: str, ttl: float) -> LockRenewer:
+    """The scenario's renewer (made once), on its fake clocks, recording its lost calls."""
     if getattr(context, "renewer", None) is None:
         context.lost_calls = []
         context.mono = [1000.0]
@@ -185,8 +167,22 @@ def step_renewer_silent(context: Any, owner: str, rid: str, ttl: float, silent: 
             on_lost=context.lost_calls.append,
             monotonic=lambda: context.mono[0],
         )
+    return context.renewer
+
+
+@when('the renewer of "{owner}" for the plan lock "{rid}" with a TTL of {ttl:g} s renews once')
+def step_renewer_once(context: Any, owner: str, rid: str, ttl: float) -> None:
+    context.renewed = _renewer(context, owner, rid, ttl).renew_once()
+
+
+@when(
+    'the renewer of "{owner}" for the plan lock "{rid}" with a TTL of {ttl:g} s has not renewed'
+    " for {silent:g} seconds"
+)
+def step_renewer_silent(context: Any, owner: str, rid: str, ttl: float, silent: float) -> None:
+    renewer = _renewer(context, owner, rid, ttl)
     context.mono[0] = 1000.0 + silent
-    context.renewed = not context.renewer.check_silence()
+    context.renewed = not renewer.check_silence()
 
 
 # -- outcomes -----------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -231,16 +231,15 @@ class MultiHostLibrary:
 
     # -- jobs and their runs ------------------------------------------------------------------
 
+    def _jobs(self) -> list[dict[str, Any]]:
+        """Every job, as `agents jobs list --json` prints it beside the server."""
+        listed = self.run_on_host(multihost.DB_HOST, "jobs", "list", "--json", "--limit", "100000")
+        return list(json.loads(listed))
+
     @keyword
     def job_counts(self) -> dict[str, int]:
-        """How many jobs are in each status (from `agents jobs list --json` beside the server)."""
-        jobs = json.loads(
-            self.run_on_host(multihost.DB_HOST, "jobs", "list", "--json", "--limit", "100000")
-        )
-        counts: dict[str, int] = defaultdict(int)
-        for job in jobs:
-            counts[job["status"]] += 1
-        return dict(counts)
+        """How many jobs are in each status."""
+        return dict(Counter(job["status"] for job in self._jobs()))
 
     @keyword
     def wait_until_host_runs_jobs(self, host: str, count: int = 1, timeout: float = 60) -> None:
@@ -317,12 +316,7 @@ class MultiHostLibrary:
     @keyword
     def every_job_should_have_succeeded_by_its_last_claim(self, ids: list[str]) -> None:
         """Each job succeeded, its recorded attempt is its last run's, and that run ended."""
-        jobs = {
-            job["id"]: job
-            for job in json.loads(
-                self.run_on_host(multihost.DB_HOST, "jobs", "list", "--json", "--limit", "100000")
-            )
-        }
+        jobs = {job["id"]: job for job in self._jobs()}
         by_job = self.runs_of_jobs()
         problems = []
         for job_id in ids:

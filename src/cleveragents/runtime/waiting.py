@@ -84,7 +84,8 @@ class ChangeFeed:
         """Block until another connection commits or ``stop`` is set (True), or ``timeout``
         seconds pass (False)."""
         deadline = time.monotonic() + timeout
-        stop_fd = getattr(stop, "fileno", None)
+        fileno = getattr(stop, "fileno", None)
+        stop_fd = None if fileno is None else int(fileno())
         while True:
             if self._detector.changed():
                 return True
@@ -98,9 +99,9 @@ class ChangeFeed:
                 continue
             if stop is not None and stop.wait(0):
                 return True
-            fds = [feed_fd] if stop_fd is None else [feed_fd, stop_fd()]
+            fds = [feed_fd] if stop_fd is None else [feed_fd, stop_fd]
             readable, _, _ = select.select(fds, [], [], left)
-            if stop_fd is not None and stop_fd() in readable:
+            if stop_fd in readable:
                 return True
 
     def close(self) -> None:
